@@ -1,0 +1,1 @@
+//! authcore-axum: under construction.

@@ -1,0 +1,127 @@
+//! # authcore-core
+//!
+//! The framework-agnostic heart of authcore: it checks a username and password against
+//! pluggable user stores, applies expiry, lockout and complexity policy (Redis Enterprise's
+//! names and defaults), and mints, verifies and refreshes JWT access tokens.
+//!
+//! - [`Authenticator`]: sign-in ([`Authenticator::authorize`]), [`Authenticator::refresh`],
+//!   password rotation and user administration.
+//! - [`UserStore`] / [`UserAdmin`] / [`LockoutStore`]: the store traits. Implementations live
+//!   in `authcore-memory`, `authcore-sql` and `authcore-ldap`.
+//! - [`HashingPool`]: argon2id on blocking threads behind a limit and a bounded queue.
+//! - [`TokenIssuer`] / [`KeyRing`]: HS256, EdDSA and ES256 keys with rotation and JWKS.
+//! - [`Error`]: one error type, a stable `error_code()` and HTTP status for each variant.
+//!
+//! ## Example
+//!
+//! A complete sign-in with a toy store (a real application uses `authcore-memory`,
+//! `authcore-sql` or `authcore-ldap`):
+//!
+//! ```
+//! use std::sync::{Arc, Mutex};
+//! use async_trait::async_trait;
+//! use authcore_core::*;
+//! use secrecy::SecretSlice;
+//! use time::OffsetDateTime;
+//!
+//! #[derive(Debug, Default)]
+//! struct OneUser(Mutex<Option<User>>);
+//!
+//! #[async_trait]
+//! impl UserStore for OneUser {
+//!     async fn find_by_username(&self, username: &str) -> Result<Option<User>> {
+//!         let user = self.0.lock().map_err(|_| Error::Internal("poisoned".into()))?;
+//!         Ok(user.clone().filter(|u| normalize_username(&u.email) == username))
+//!     }
+//!     async fn find_by_uid(&self, uid: &UserId) -> Result<Option<User>> {
+//!         let user = self.0.lock().map_err(|_| Error::Internal("poisoned".into()))?;
+//!         Ok(user.clone().filter(|u| &u.uid == uid))
+//!     }
+//! }
+//!
+//! #[derive(Debug, Default)]
+//! struct NoLockout;
+//!
+//! #[async_trait]
+//! impl LockoutStore for NoLockout {
+//!     async fn state(&self, _: &UserId) -> Result<Option<LockoutState>> { Ok(None) }
+//!     async fn record_failure(&self, _: &UserId, now: OffsetDateTime, p: &LockoutPolicy)
+//!         -> Result<LockoutState> { Ok(p.next_state(None, now)) }
+//!     async fn clear(&self, _: &UserId) -> Result<()> { Ok(()) }
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<()> {
+//! let hashing = HashingPool::new(HashingConfig::insecure_fast())?;
+//! let password = Password::from("correct horse".to_owned());
+//! let store = Arc::new(OneUser::default());
+//! *store.0.lock().unwrap() = Some(User {
+//!     uid: UserId::from(1),
+//!     email: "ann@example.org".into(),
+//!     name: "Ann".into(),
+//!     role: Role::new(Role::ADMIN),
+//!     status: UserStatus::Active,
+//!     credentials: Credentials::Passwords(vec![StoredPassword {
+//!         hash: hashing.hash(&password).await?,
+//!         issued_at: OffsetDateTime::now_utc(),
+//!     }]),
+//! });
+//!
+//! let secret = SecretSlice::from(vec![7u8; 32]);
+//! let auth = Authenticator::builder()
+//!     .store(store)
+//!     .lockout_store(Arc::new(NoLockout))
+//!     .hashing(HashingConfig::insecure_fast())
+//!     .keys(KeyRing::new(Key::hs256("k1", &secret)?)?)
+//!     .build()?;
+//!
+//! let issued = auth.authorize("Ann@Example.org", &password, Ttl::new(60)?).await?;
+//! assert_eq!(auth.verify_token(&issued.token)?.sub, "1");
+//!
+//! let wrong = Password::from("wrong".to_owned());
+//! let err = auth.authorize("ann@example.org", &wrong, Ttl::DEFAULT).await.unwrap_err();
+//! assert_eq!(err.error_code(), "unauthorized");
+//! # Ok(()) }
+//! ```
+//!
+//! ## Crypto backend
+//!
+//! `jsonwebtoken` 11 needs exactly one crypto backend; this crate selects `rust_crypto` and no
+//! other crate of the workspace depends on `jsonwebtoken`.
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+mod authenticator;
+mod clock;
+mod error;
+mod hashing;
+pub mod http;
+mod policy;
+mod store;
+mod token;
+mod user;
+
+pub use authenticator::{
+    AUDIT_TARGET, Authenticator, AuthenticatorBuilder, CreateUser, MAX_PASSWORD_LEN,
+    MAX_USERNAME_LEN, UidValue, UpdateUser, UserView,
+};
+pub use clock::{Clock, SystemClock};
+pub use error::{BoxError, Error, Result, StatusClass};
+pub use hashing::{Argon2Params, HashingConfig, HashingPool, VerifyOutcome};
+pub use policy::{
+    AuthPolicy, LockedUntil, LockoutPolicy, LockoutState, PasswordComplexity, PasswordExpiry,
+};
+pub use store::{LockoutStore, UserAdmin, UserStore};
+pub use token::{
+    Claims, IssuedToken, Key, KeyRing, MIN_HMAC_SECRET_LEN, SigningAlgorithm, TokenConfig,
+    TokenIssuer, Ttl,
+};
+pub use user::{
+    Credentials, NewUser, Password, PasswordHash, Role, StoredPassword, User, UserId, UserStatus,
+    UserUpdate, normalize_username,
+};
+
+pub use async_trait::async_trait;
+pub use jsonwebtoken::jwk::JwkSet;
+pub use secrecy;
+pub use time;

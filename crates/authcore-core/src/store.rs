@@ -1,0 +1,149 @@
+//! The store traits: where users and lockout state live.
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::error::Result;
+use crate::policy::{LockoutPolicy, LockoutState};
+use crate::user::{NewUser, Password, PasswordHash, StoredPassword, User, UserId, UserUpdate};
+
+/// Where users come from: the small, dyn-compatible surface every store implements.
+///
+/// A store answers `Ok(None)` for a user it does not know; `Err` means the store itself failed
+/// (database down, directory unreachable) and must be an [`crate::Error::StoreUnavailable`],
+/// never a made-up "not found", so that an outage is not mistaken for wrong credentials.
+///
+/// Stores that also manage users and local passwords (memory, SQL) return themselves from
+/// [`UserStore::admin`]; read-only directories (LDAP) don't, and verify passwords themselves
+/// through [`UserStore::verify_external`].
+#[async_trait]
+pub trait UserStore: Send + Sync + Debug {
+    /// Finds a user by login name. `username` is already normalised with
+    /// [`crate::normalize_username`]; stores compare it with their normalised form.
+    ///
+    /// # Errors
+    /// [`crate::Error::StoreUnavailable`] when the backend fails.
+    async fn find_by_username(&self, username: &str) -> Result<Option<User>>;
+
+    /// Finds a user by uid.
+    ///
+    /// # Errors
+    /// [`crate::Error::StoreUnavailable`] when the backend fails.
+    async fn find_by_uid(&self, uid: &UserId) -> Result<Option<User>>;
+
+    /// Verifies `password` for a user with [`crate::Credentials::External`] (an LDAP bind).
+    /// Returns the user as of the successful check (roles freshly resolved), or `None` when
+    /// the password is wrong or the user may not sign in.
+    ///
+    /// The default refuses everything: stores with local passwords never get this call.
+    ///
+    /// # Errors
+    /// [`crate::Error::StoreUnavailable`] when the backend fails.
+    async fn verify_external(&self, user: &User, password: &Password) -> Result<Option<User>> {
+        let _ = (user, password);
+        Ok(None)
+    }
+
+    /// The user-administration interface, for stores that have one.
+    fn admin(&self) -> Option<&dyn UserAdmin> {
+        None
+    }
+}
+
+/// User administration and local password lists.
+///
+/// Implemented by stores that own their users (memory, SQL). Every method is atomic on its
+/// own: replacing the password list is one transaction, removing a password never leaves a
+/// user with none.
+#[async_trait]
+pub trait UserAdmin: UserStore {
+    /// Creates a user and assigns its uid.
+    ///
+    /// # Errors
+    /// [`crate::Error::EmailAlreadyExists`] / [`crate::Error::NameAlreadyExists`] when another
+    /// user has the same normalised e-mail or the same name; store failures.
+    async fn create_user(&self, user: NewUser) -> Result<User>;
+
+    /// All users, ordered by uid.
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn list_users(&self) -> Result<Vec<User>>;
+
+    /// Applies `update` and returns the updated user.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotFound`]; the duplicate errors of [`UserAdmin::create_user`]; store
+    /// failures.
+    async fn update_user(&self, uid: &UserId, update: UserUpdate) -> Result<User>;
+
+    /// Deletes a user (and its passwords). Returns whether it existed.
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn delete_user(&self, uid: &UserId) -> Result<bool>;
+
+    /// Replaces the user's whole password list, in one transaction.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotFound`]; store failures.
+    async fn set_passwords(&self, uid: &UserId, passwords: Vec<StoredPassword>) -> Result<()>;
+
+    /// Adds one password to the user's list.
+    ///
+    /// # Errors
+    /// [`crate::Error::NotFound`]; store failures.
+    async fn add_password(&self, uid: &UserId, password: StoredPassword) -> Result<()>;
+
+    /// Removes the password whose hash is `hash`.
+    ///
+    /// # Errors
+    /// [`crate::Error::CannotDeleteLastPassword`] if it is the user's only password (checked
+    /// atomically with the delete); [`crate::Error::NotFound`] if the user or that hash is
+    /// gone; store failures.
+    async fn remove_password(&self, uid: &UserId, hash: &PasswordHash) -> Result<()>;
+
+    /// Replaces one hash by another, keeping its issue date (re-hash on login after the
+    /// hashing parameters went up). Returns `false` when `old` is no longer stored (a
+    /// concurrent change won), which is not an error.
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn replace_hash(&self, uid: &UserId, old: &PasswordHash, new: PasswordHash)
+    -> Result<bool>;
+}
+
+/// Failed sign-in bookkeeping, kept apart from users so that read-only directories can still be
+/// locked.
+///
+/// Keys are canonical [`UserId`]s. [`LockoutStore::record_failure`] must be atomic: `N`
+/// concurrent calls for one user count exactly `N`, also across processes sharing a database.
+#[async_trait]
+pub trait LockoutStore: Send + Sync + Debug {
+    /// The current state, if the user has any failure on record.
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn state(&self, uid: &UserId) -> Result<Option<LockoutState>>;
+
+    /// Records one failure at `now`, applying [`LockoutPolicy::next_state`] atomically, and
+    /// returns the new state.
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn record_failure(
+        &self,
+        uid: &UserId,
+        now: OffsetDateTime,
+        policy: &LockoutPolicy,
+    ) -> Result<LockoutState>;
+
+    /// Forgets the user's failures and lock (successful sign-in, admin password reset, user
+    /// deleted).
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn clear(&self, uid: &UserId) -> Result<()>;
+}

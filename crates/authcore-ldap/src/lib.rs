@@ -1,0 +1,1 @@
+//! authcore-ldap: under construction.

@@ -1,0 +1,1 @@
+//! authcore-sql: under construction.
