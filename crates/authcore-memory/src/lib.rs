@@ -1,1 +1,269 @@
-//! x
+//! # authcore-memory
+//!
+//! In-memory implementations of authcore's store traits: [`MemoryStore`] keeps users and
+//! their passwords ([`UserStore`] + [`UserAdmin`]) and failed sign-in bookkeeping
+//! ([`LockoutStore`]). It is for tests, examples and single-process services whose users fit
+//! in memory and may vanish on restart.
+//!
+//! Lookups scan all users (O(n)). Every operation takes one mutex for its whole duration, so
+//! each is atomic: `N` concurrent failures for one user count exactly `N`. It passes the same
+//! conformance suite (`authcore-testkit`) as the SQL and LDAP stores.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use authcore_core::{Authenticator, CreateUser, HashingConfig, Key, KeyRing, Password, Role, Ttl};
+//! use authcore_core::secrecy::SecretSlice;
+//! use authcore_memory::MemoryStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> authcore_core::Result<()> {
+//! let store = Arc::new(MemoryStore::new());
+//! let auth = Authenticator::builder()
+//!     .store(store.clone())
+//!     .lockout_store(store)
+//!     .hashing(HashingConfig::insecure_fast()) // tests only: real deployments keep the default
+//!     .keys(KeyRing::new(Key::hs256("k1", &SecretSlice::from(vec![42u8; 32]))?)?)
+//!     .build()?;
+//!
+//! auth.create_user_unchecked(CreateUser {
+//!     email: "ann@example.org".into(),
+//!     password: Password::from("correct horse".to_owned()),
+//!     name: Some("Ann".into()),
+//!     role: Role::new(Role::ADMIN),
+//! })
+//! .await?;
+//!
+//! let issued = auth
+//!     .authorize("ann@example.org", &Password::from("correct horse".to_owned()), Ttl::DEFAULT)
+//!     .await?;
+//! assert_eq!(auth.verify_token(&issued.token)?.role.as_str(), "admin");
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use authcore_core::{
+    Credentials, Error, LockoutPolicy, LockoutState, LockoutStore, NewUser, PasswordHash, Result,
+    StoredPassword, User, UserAdmin, UserId, UserStore, UserUpdate, normalize_username,
+};
+use time::OffsetDateTime;
+
+/// Users and lockout state in memory.
+#[derive(Default)]
+pub struct MemoryStore {
+    users: Mutex<Users>,
+    lockout: Mutex<HashMap<UserId, LockoutState>>,
+}
+
+#[derive(Default)]
+struct Users {
+    next_uid: u64,
+    by_uid: BTreeMap<u64, User>,
+}
+
+impl Users {
+    fn conflict(&self, except: Option<u64>, email: Option<&str>, name: Option<&str>) -> Result<()> {
+        let email = email.map(normalize_username);
+        for (uid, u) in &self.by_uid {
+            if Some(*uid) == except {
+                continue;
+            }
+            if email.as_deref() == Some(normalize_username(&u.email).as_str()) {
+                return Err(Error::EmailAlreadyExists);
+            }
+            if name == Some(u.name.as_str()) {
+                return Err(Error::NameAlreadyExists);
+            }
+        }
+        Ok(())
+    }
+
+    fn get_mut(&mut self, uid: &UserId) -> Result<&mut User> {
+        uid.as_u64()
+            .and_then(|id| self.by_uid.get_mut(&id))
+            .ok_or(Error::NotFound)
+    }
+
+    fn passwords_mut(&mut self, uid: &UserId) -> Result<&mut Vec<StoredPassword>> {
+        match &mut self.get_mut(uid)?.credentials {
+            Credentials::Passwords(list) => Ok(list),
+            Credentials::External => Err(Error::Unsupported("user has no local passwords")),
+        }
+    }
+}
+
+impl fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let users = self.users.lock().map(|u| u.by_uid.len()).unwrap_or(0);
+        f.debug_struct("MemoryStore")
+            .field("users", &users)
+            .finish_non_exhaustive()
+    }
+}
+
+fn poisoned<T>(_: T) -> Error {
+    Error::Internal("memory store lock poisoned".into())
+}
+
+impl MemoryStore {
+    /// An empty store.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn users(&self) -> Result<MutexGuard<'_, Users>> {
+        self.users.lock().map_err(poisoned)
+    }
+
+    fn lockout(&self) -> Result<MutexGuard<'_, HashMap<UserId, LockoutState>>> {
+        self.lockout.lock().map_err(poisoned)
+    }
+}
+
+#[async_trait]
+impl UserStore for MemoryStore {
+    async fn find_by_username(&self, username: &str) -> Result<Option<User>> {
+        Ok(self
+            .users()?
+            .by_uid
+            .values()
+            .find(|u| normalize_username(&u.email) == username)
+            .cloned())
+    }
+
+    async fn find_by_uid(&self, uid: &UserId) -> Result<Option<User>> {
+        let users = self.users()?;
+        Ok(uid.as_u64().and_then(|id| users.by_uid.get(&id).cloned()))
+    }
+
+    fn admin(&self) -> Option<&dyn UserAdmin> {
+        Some(self)
+    }
+}
+
+#[async_trait]
+impl UserAdmin for MemoryStore {
+    async fn create_user(&self, new: NewUser) -> Result<User> {
+        let mut users = self.users()?;
+        users.conflict(None, Some(&new.email), Some(&new.name))?;
+        users.next_uid += 1;
+        let uid = users.next_uid;
+        let user = User {
+            uid: UserId::from(uid),
+            email: new.email,
+            name: new.name,
+            role: new.role,
+            status: new.status,
+            credentials: Credentials::Passwords(new.passwords),
+        };
+        users.by_uid.insert(uid, user.clone());
+        Ok(user)
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        Ok(self.users()?.by_uid.values().cloned().collect())
+    }
+
+    async fn update_user(&self, uid: &UserId, update: UserUpdate) -> Result<User> {
+        let mut users = self.users()?;
+        let id = uid.as_u64().ok_or(Error::NotFound)?;
+        if !users.by_uid.contains_key(&id) {
+            return Err(Error::NotFound);
+        }
+        users.conflict(Some(id), update.email.as_deref(), update.name.as_deref())?;
+        let user = users.get_mut(uid)?;
+        if let Some(email) = update.email {
+            user.email = email;
+        }
+        if let Some(name) = update.name {
+            user.name = name;
+        }
+        if let Some(role) = update.role {
+            user.role = role;
+        }
+        if let Some(status) = update.status {
+            user.status = status;
+        }
+        Ok(user.clone())
+    }
+
+    async fn delete_user(&self, uid: &UserId) -> Result<bool> {
+        let mut users = self.users()?;
+        Ok(uid
+            .as_u64()
+            .is_some_and(|id| users.by_uid.remove(&id).is_some()))
+    }
+
+    async fn set_passwords(&self, uid: &UserId, passwords: Vec<StoredPassword>) -> Result<()> {
+        *self.users()?.passwords_mut(uid)? = passwords;
+        Ok(())
+    }
+
+    async fn add_password(&self, uid: &UserId, password: StoredPassword) -> Result<()> {
+        self.users()?.passwords_mut(uid)?.push(password);
+        Ok(())
+    }
+
+    async fn remove_password(&self, uid: &UserId, hash: &PasswordHash) -> Result<()> {
+        let mut users = self.users()?;
+        let list = users.passwords_mut(uid)?;
+        let index = list
+            .iter()
+            .position(|p| &p.hash == hash)
+            .ok_or(Error::NotFound)?;
+        if list.len() == 1 {
+            return Err(Error::CannotDeleteLastPassword);
+        }
+        list.remove(index);
+        Ok(())
+    }
+
+    async fn replace_hash(
+        &self,
+        uid: &UserId,
+        old: &PasswordHash,
+        new: PasswordHash,
+    ) -> Result<bool> {
+        let mut users = self.users()?;
+        let Ok(list) = users.passwords_mut(uid) else {
+            return Ok(false);
+        };
+        Ok(match list.iter_mut().find(|p| &p.hash == old) {
+            Some(p) => {
+                p.hash = new;
+                true
+            }
+            None => false,
+        })
+    }
+}
+
+#[async_trait]
+impl LockoutStore for MemoryStore {
+    async fn state(&self, uid: &UserId) -> Result<Option<LockoutState>> {
+        Ok(self.lockout()?.get(uid).copied())
+    }
+
+    async fn record_failure(
+        &self,
+        uid: &UserId,
+        now: OffsetDateTime,
+        policy: &LockoutPolicy,
+    ) -> Result<LockoutState> {
+        let mut map = self.lockout()?;
+        let next = policy.next_state(map.get(uid), now);
+        map.insert(uid.clone(), next);
+        Ok(next)
+    }
+
+    async fn clear(&self, uid: &UserId) -> Result<()> {
+        self.lockout()?.remove(uid);
+        Ok(())
+    }
+}

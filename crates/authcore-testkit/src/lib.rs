@@ -1,1 +1,53 @@
-//! x
+//! # authcore-testkit
+//!
+//! Test support for authcore, public so that server authors can test their own policies:
+//!
+//! - [`conformance`]: the suite every user store and lockout store must pass (the memory, SQL
+//!   and LDAP stores all run it);
+//! - [`ManualClock`]: a clock the test moves, so expiry and lockout windows are tested without
+//!   sleeping;
+//! - [`fixtures`]: cheap hashing parameters, a fixed key ring, unique e-mails, and an
+//!   authenticator wired to all of them.
+//!
+//! ## Example: unit-testing a lockout policy
+//!
+//! ```
+//! use std::sync::Arc;
+//! use authcore_core::{AuthPolicy, CreateUser, Error, LockoutPolicy, Role, Ttl};
+//! use authcore_testkit::{ManualClock, fixtures::{authenticator, password}};
+//! use time::Duration;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> authcore_core::Result<()> {
+//! let store = Arc::new(authcore_memory::MemoryStore::new());
+//! let clock = ManualClock::starting_now();
+//! let policy = AuthPolicy {
+//!     lockout: LockoutPolicy { threshold: 3, duration_secs: 600, counter_reset_after_secs: 60 },
+//!     ..AuthPolicy::default()
+//! };
+//! let auth = authenticator(store.clone(), store, &clock, policy)?;
+//! auth.create_user_unchecked(CreateUser {
+//!     email: "ann@example.org".into(),
+//!     password: password("right"),
+//!     name: None,
+//!     role: Role::new("viewer"),
+//! }).await?;
+//!
+//! for _ in 0..3 {
+//!     auth.authorize("ann@example.org", &password("wrong"), Ttl::DEFAULT).await.unwrap_err();
+//! }
+//! let locked = auth.authorize("ann@example.org", &password("right"), Ttl::DEFAULT).await;
+//! assert!(matches!(locked, Err(Error::Unauthorized)));
+//!
+//! clock.advance(Duration::minutes(10));
+//! auth.authorize("ann@example.org", &password("right"), Ttl::DEFAULT).await?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+mod clock;
+pub mod conformance;
+pub mod fixtures;
+
+pub use clock::ManualClock;
