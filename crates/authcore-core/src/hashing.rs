@@ -8,6 +8,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use argon2::password_hash::phc::PasswordHash as Phc;
@@ -157,6 +158,8 @@ struct Inner {
     admission: Arc<Semaphore>,
     workers: Arc<Semaphore>,
     dummy: OnceCell<PasswordHash>,
+    jobs: AtomicU64,
+    rejected: AtomicU64,
 }
 
 impl fmt::Debug for HashingPool {
@@ -185,6 +188,8 @@ impl HashingPool {
                 admission: Arc::new(Semaphore::new(admitted.min(Semaphore::MAX_PERMITS))),
                 workers: Arc::new(Semaphore::new(config.concurrency)),
                 dummy: OnceCell::new(),
+                jobs: AtomicU64::new(0),
+                rejected: AtomicU64::new(0),
             }),
         })
     }
@@ -193,6 +198,19 @@ impl HashingPool {
     #[must_use]
     pub fn config(&self) -> &HashingConfig {
         &self.inner.config
+    }
+
+    /// Argon2 jobs (hash or verify calls) run so far: a metric, and the way tests check that
+    /// an unknown user costs the same work as a wrong password.
+    #[must_use]
+    pub fn jobs_run(&self) -> u64 {
+        self.inner.jobs.load(Ordering::Relaxed)
+    }
+
+    /// Jobs refused with [`Error::Overloaded`] so far.
+    #[must_use]
+    pub fn jobs_rejected(&self) -> u64 {
+        self.inner.rejected.load(Ordering::Relaxed)
     }
 
     /// Hashes a new password with the current parameters and a random salt.
@@ -248,13 +266,17 @@ impl HashingPool {
     {
         let admitted = Arc::clone(&self.inner.admission)
             .try_acquire_owned()
-            .map_err(|_| Error::Overloaded {
-                retry_after: self.inner.config.retry_after,
+            .map_err(|_| {
+                self.inner.rejected.fetch_add(1, Ordering::Relaxed);
+                Error::Overloaded {
+                    retry_after: self.inner.config.retry_after,
+                }
             })?;
         let worker = Arc::clone(&self.inner.workers)
             .acquire_owned()
             .await
             .map_err(|_| Error::Internal("hashing pool closed".into()))?;
+        self.inner.jobs.fetch_add(1, Ordering::Relaxed);
         tokio::task::spawn_blocking(move || {
             let out = job();
             drop((worker, admitted));
@@ -385,6 +407,52 @@ mod tests {
         assert_eq!(err.http_status(), 503);
         drop(held);
         assert!(pool.hash(&pw("x")).await.is_ok());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrency_is_bounded_and_excess_callers_fail_fast() {
+        use std::sync::atomic::AtomicUsize;
+        let pool = pool(2, 3);
+        let running = Arc::new(AtomicUsize::new(0));
+        let peak = Arc::new(AtomicUsize::new(0));
+        let (release, gate) = std::sync::mpsc::channel::<()>();
+        let gate = Arc::new(std::sync::Mutex::new(gate));
+        let mut tasks = tokio::task::JoinSet::new();
+        for _ in 0..50 {
+            let (pool, running, peak, gate) =
+                (pool.clone(), running.clone(), peak.clone(), gate.clone());
+            tasks.spawn(async move {
+                pool.run(move || {
+                    let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    // Block until the test releases one job (a stand-in for argon2's cost).
+                    let _ = gate.lock().map(|g| g.recv());
+                    running.fetch_sub(1, Ordering::SeqCst);
+                })
+                .await
+            });
+        }
+        // 2 running + 3 queued are admitted; the other 45 are refused at once, while the
+        // admitted ones are still blocked.
+        let mut refused = 0;
+        while refused < 45 {
+            match tasks.join_next().await {
+                Some(Ok(Err(Error::Overloaded { .. }))) => refused += 1,
+                other => panic!("unexpected: {other:?}"),
+            }
+        }
+        for _ in 0..5 {
+            release.send(()).unwrap();
+        }
+        let mut done = 0;
+        while let Some(r) = tasks.join_next().await {
+            r.unwrap().unwrap();
+            done += 1;
+        }
+        assert_eq!(done, 5);
+        assert_eq!(peak.load(Ordering::SeqCst), 2, "never more than `concurrency` at once");
+        assert_eq!(pool.jobs_rejected(), 45);
+        assert_eq!(pool.jobs_run(), 5);
     }
 
     #[test]
