@@ -1,2 +1,109 @@
 //! Framework-free HTTP pieces for adapters: `Authorization` header parsing, the request and
-//! response bodies of the Redis-compatible users API, and the JSON error body.
+//! response bodies of the Redis-compatible users API, the JSON error body, and one function
+//! per endpoint that turns the already-extracted parts of a request into an [`ApiResponse`].
+//!
+//! An adapter for a web framework (`authcore-axum`, or a few lines of plain hyper) only
+//! routes, reads the method, the `Authorization` and `Content-Type` header values, the raw
+//! body and the path parameters, calls the endpoint function and writes the [`ApiResponse`]
+//! back. Statuses, error codes and bodies are decided here (statuses through
+//! [`crate::Error::http_status`]), so every adapter answers byte-for-byte the same.
+//!
+//! ```
+//! use authcore_core::http::{Authorization, parse_authorization};
+//!
+//! let parsed = parse_authorization(b"Basic YW5uQGV4YW1wbGUub3JnOnMzY3JldA==").unwrap();
+//! assert!(matches!(parsed, Authorization::Basic { ref username, .. } if username == "ann@example.org"));
+//! let parsed = parse_authorization(b"bearer eyJ.x.y").unwrap();
+//! assert!(matches!(parsed, Authorization::Token(ref t) if t == "eyJ.x.y"));
+//! ```
+
+mod body;
+mod endpoints;
+mod header;
+mod openapi;
+mod response;
+
+pub use body::{
+    AuthorizeBody, CreateUserBody, PasswordChangeBody, TokenResponse, TtlBody, UpdateUserBody,
+};
+pub use endpoints::{
+    PasswordOp, RequestParts, authenticate, authenticate_token, authorize, create_user,
+    delete_user, get_user, jwks, list_users, password, refresh_jwt, update_user,
+};
+pub use header::{Authorization, parse_authorization};
+pub use openapi::{openapi, openapi_document};
+pub use response::{ApiResponse, ErrorBody};
+
+/// Default largest request body accepted, in bytes (64 KiB: the largest legitimate body is a
+/// user object with a [`crate::MAX_PASSWORD_LEN`] password).
+pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
+
+/// One route of the users API: a path (`{param}` syntax, as in OpenAPI and axum 0.8) and the
+/// methods it answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// The path template.
+    pub path: &'static str,
+    /// The HTTP methods, upper case.
+    pub methods: &'static [&'static str],
+}
+
+/// `POST /v1/users/authorize`.
+pub const AUTHORIZE_PATH: &str = "/v1/users/authorize";
+/// `POST /v1/users/refresh_jwt`.
+pub const REFRESH_JWT_PATH: &str = "/v1/users/refresh_jwt";
+/// `PUT`/`POST`/`DELETE /v1/users/password`.
+pub const PASSWORD_PATH: &str = "/v1/users/password";
+/// `GET`/`POST /v1/users`.
+pub const USERS_PATH: &str = "/v1/users";
+/// `GET`/`PUT`/`DELETE /v1/users/{uid}`.
+pub const USER_PATH: &str = "/v1/users/{uid}";
+/// `GET /.well-known/jwks.json` (only with asymmetric keys).
+pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// `GET /v1/openapi.json`.
+pub const OPENAPI_PATH: &str = "/v1/openapi.json";
+
+/// Every route of the users API, except [`JWKS_PATH`] (see [`routes`]).
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        path: AUTHORIZE_PATH,
+        methods: &["POST"],
+    },
+    RouteSpec {
+        path: REFRESH_JWT_PATH,
+        methods: &["POST"],
+    },
+    RouteSpec {
+        path: PASSWORD_PATH,
+        methods: &["PUT", "POST", "DELETE"],
+    },
+    RouteSpec {
+        path: USERS_PATH,
+        methods: &["GET", "POST"],
+    },
+    RouteSpec {
+        path: USER_PATH,
+        methods: &["GET", "PUT", "DELETE"],
+    },
+    RouteSpec {
+        path: OPENAPI_PATH,
+        methods: &["GET"],
+    },
+];
+
+/// The JWKS route.
+pub const JWKS_ROUTE: RouteSpec = RouteSpec {
+    path: JWKS_PATH,
+    methods: &["GET"],
+};
+
+/// The routes an adapter serves for `auth`: [`ROUTES`], plus [`JWKS_ROUTE`] when the key ring
+/// has public keys.
+#[must_use]
+pub fn routes(auth: &crate::Authenticator) -> Vec<RouteSpec> {
+    let mut out = ROUTES.to_vec();
+    if auth.tokens().keys().has_public_keys() {
+        out.push(JWKS_ROUTE);
+    }
+    out
+}

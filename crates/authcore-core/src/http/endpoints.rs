@@ -1,0 +1,327 @@
+//! One function per endpoint: the already-extracted request parts in, an [`ApiResponse`] out.
+
+use serde::de::DeserializeOwned;
+
+use super::body::{
+    AuthorizeBody, CreateUserBody, PasswordChangeBody, TokenResponse, TtlBody, UpdateUserBody,
+};
+use super::header::{Authorization, parse_authorization};
+use super::response::ApiResponse;
+use crate::authenticator::{Authenticator, CreateUser, UpdateUser};
+use crate::error::{Error, Result};
+use crate::token::{Claims, Ttl};
+use crate::user::{Role, UserId};
+
+/// The parts of a request an endpoint reads, as raw bytes: the adapter decides nothing.
+#[derive(Clone, Copy, Default)]
+pub struct RequestParts<'a> {
+    /// The first `Authorization` header value, if any.
+    pub authorization: Option<&'a [u8]>,
+    /// The first `Content-Type` header value, if any.
+    pub content_type: Option<&'a [u8]>,
+    /// The whole body (the adapter enforces the size limit while reading it).
+    pub body: &'a [u8],
+}
+
+impl std::fmt::Debug for RequestParts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestParts")
+            .field("authorization", &self.authorization.map(|_| "[REDACTED]"))
+            .field(
+                "content_type",
+                &self.content_type.map(String::from_utf8_lossy),
+            )
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+/// Which `/v1/users/password` operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PasswordOp {
+    /// `PUT`: replace all passwords with the new one.
+    Replace,
+    /// `POST`: add the new password.
+    Add,
+    /// `DELETE`: remove `old_password`.
+    Remove,
+}
+
+fn is_json(content_type: Option<&[u8]>) -> bool {
+    let Some(ct) = content_type.and_then(|c| std::str::from_utf8(c).ok()) else {
+        return false;
+    };
+    let media = ct.split(';').next().unwrap_or("").trim();
+    media.eq_ignore_ascii_case("application/json")
+        || media.rsplit_once('+').is_some_and(|(ty, suffix)| {
+            ty.starts_with("application/") && suffix.eq_ignore_ascii_case("json")
+        })
+}
+
+/// Parses a JSON body. An empty body is `T::default()` when `optional`, else an error.
+fn json_body<T: DeserializeOwned>(req: &RequestParts<'_>, default: Option<fn() -> T>) -> Result<T> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return default
+            .map(|d| d())
+            .ok_or_else(|| Error::InvalidRequest("a JSON body is required".into()));
+    }
+    if !is_json(req.content_type) {
+        return Err(Error::InvalidRequest(
+            "Content-Type must be application/json".into(),
+        ));
+    }
+    serde_json::from_slice(req.body)
+        .map_err(|e| Error::InvalidRequest(format!("malformed JSON body: {e}")))
+}
+
+/// Verifies a `JWT` or `Bearer` token from an `Authorization` header value: no store is
+/// consulted. This is what an application's own protected routes use.
+///
+/// # Errors
+/// [`Error::Unauthorized`] when the header is missing, uses another scheme or carries Basic
+/// credentials; [`Error::InvalidRequest`] for a malformed value; [`Error::InvalidToken`].
+pub fn authenticate_token(auth: &Authenticator, authorization: Option<&[u8]>) -> Result<Claims> {
+    match parse_authorization(authorization.ok_or(Error::Unauthorized)?)? {
+        Authorization::Token(token) => auth.verify_token(&token),
+        Authorization::Basic { .. } => Err(Error::Unauthorized),
+    }
+}
+
+/// Authenticates the caller of a users-API route: a `JWT`/`Bearer` token, or HTTP Basic
+/// credentials as Redis Enterprise's REST API accepts them (a full sign-in, with lockout and
+/// expiry).
+///
+/// # Errors
+/// As [`authenticate_token`], plus those of [`Authenticator::authorize`] for Basic.
+pub async fn authenticate(auth: &Authenticator, authorization: Option<&[u8]>) -> Result<Claims> {
+    match parse_authorization(authorization.ok_or(Error::Unauthorized)?)? {
+        Authorization::Token(token) => auth.verify_token(&token),
+        Authorization::Basic { username, password } => Ok(auth
+            .authorize(&username, &password, Ttl::DEFAULT)
+            .await?
+            .claims),
+    }
+}
+
+fn token_response(token: String) -> ApiResponse {
+    ApiResponse::json(
+        200,
+        &TokenResponse {
+            access_token: token,
+        },
+    )
+}
+
+/// `POST /v1/users/authorize`: credentials in the JSON body (`username`, `password`, `ttl`),
+/// or HTTP Basic credentials with an optional `{"ttl"}` body. 200 `{"access_token"}`.
+pub async fn authorize(auth: &Authenticator, req: &RequestParts<'_>) -> ApiResponse {
+    into_response(authorize_inner(auth, req).await)
+}
+
+async fn authorize_inner(auth: &Authenticator, req: &RequestParts<'_>) -> Result<ApiResponse> {
+    let basic = match req.authorization.map(parse_authorization).transpose()? {
+        Some(Authorization::Basic { username, password }) => Some((username, password)),
+        // A token is no credential for signing in: the body must carry them.
+        Some(Authorization::Token(_)) | None => None,
+    };
+    let body: AuthorizeBody = json_body(req, Some(AuthorizeBody::default))?;
+    let ttl = Ttl::or_default(body.ttl)?;
+    let (username, password) = match (basic, body.username, body.password) {
+        (Some(creds), _, _) => creds,
+        (None, Some(u), Some(p)) => (u, p),
+        (None, None, _) => return Err(Error::InvalidRequest("missing field `username`".into())),
+        (None, Some(_), None) => {
+            return Err(Error::InvalidRequest("missing field `password`".into()));
+        }
+    };
+    let issued = auth.authorize(&username, &password, ttl).await?;
+    Ok(token_response(issued.token))
+}
+
+/// `POST /v1/users/refresh_jwt`: the token in `Authorization: JWT <token>` (or `Bearer`), an
+/// optional `{"ttl"}` body. 200 `{"access_token"}`.
+pub async fn refresh_jwt(auth: &Authenticator, req: &RequestParts<'_>) -> ApiResponse {
+    into_response(refresh_inner(auth, req).await)
+}
+
+async fn refresh_inner(auth: &Authenticator, req: &RequestParts<'_>) -> Result<ApiResponse> {
+    let token = match parse_authorization(req.authorization.ok_or(Error::Unauthorized)?)? {
+        Authorization::Token(token) => token,
+        Authorization::Basic { .. } => return Err(Error::Unauthorized),
+    };
+    let body: TtlBody = json_body(req, Some(TtlBody::default))?;
+    let ttl = Ttl::or_default(body.ttl)?;
+    let issued = auth.refresh(&token, ttl).await?;
+    Ok(token_response(issued.token))
+}
+
+/// `PUT`/`POST`/`DELETE /v1/users/password`: the caller proves who they are with
+/// `old_password` (an expired one is accepted). 200 `{}`.
+pub async fn password(auth: &Authenticator, op: PasswordOp, req: &RequestParts<'_>) -> ApiResponse {
+    into_response(password_inner(auth, op, req).await)
+}
+
+async fn password_inner(
+    auth: &Authenticator,
+    op: PasswordOp,
+    req: &RequestParts<'_>,
+) -> Result<ApiResponse> {
+    let body: PasswordChangeBody = json_body(req, None)?;
+    let new = || {
+        body.new_password
+            .as_ref()
+            .ok_or_else(|| Error::InvalidRequest("missing field `new_password`".into()))
+    };
+    match op {
+        PasswordOp::Replace => {
+            auth.replace_passwords(&body.username, &body.old_password, new()?)
+                .await?;
+        }
+        PasswordOp::Add => {
+            auth.add_password(&body.username, &body.old_password, new()?)
+                .await?;
+        }
+        PasswordOp::Remove => {
+            auth.remove_password(&body.username, &body.old_password)
+                .await?
+        }
+    }
+    Ok(ApiResponse::ok_empty())
+}
+
+/// `POST /v1/users` (admin): `{"email","password","name"?,"role"}`. 200 with the user object.
+pub async fn create_user(auth: &Authenticator, req: &RequestParts<'_>) -> ApiResponse {
+    into_response(create_user_inner(auth, req).await)
+}
+
+async fn create_user_inner(auth: &Authenticator, req: &RequestParts<'_>) -> Result<ApiResponse> {
+    let caller = authenticate(auth, req.authorization).await?;
+    if !caller.is_admin() {
+        return Err(Error::Forbidden);
+    }
+    let body: CreateUserBody = json_body(req, None)?;
+    let view = auth
+        .create_user(
+            &caller,
+            CreateUser {
+                email: body.email,
+                password: body.password,
+                name: body.name,
+                role: Role::new(body.role),
+            },
+        )
+        .await?;
+    Ok(ApiResponse::json(200, &view))
+}
+
+/// `GET /v1/users` (admin): the JSON array of user objects.
+pub async fn list_users(auth: &Authenticator, req: &RequestParts<'_>) -> ApiResponse {
+    into_response(
+        async {
+            let caller = authenticate(auth, req.authorization).await?;
+            Ok(ApiResponse::json(200, &auth.list_users(&caller).await?))
+        }
+        .await,
+    )
+}
+
+/// `GET /v1/users/{uid}` (admin, or the user themself).
+pub async fn get_user(auth: &Authenticator, uid: &str, req: &RequestParts<'_>) -> ApiResponse {
+    into_response(
+        async {
+            let caller = authenticate(auth, req.authorization).await?;
+            let view = auth.get_user(&caller, &UserId::new(uid)).await?;
+            Ok(ApiResponse::json(200, &view))
+        }
+        .await,
+    )
+}
+
+/// `PUT /v1/users/{uid}` (admin; or the user themself for `name` and `password`). 200 with the
+/// updated user object.
+pub async fn update_user(auth: &Authenticator, uid: &str, req: &RequestParts<'_>) -> ApiResponse {
+    into_response(
+        async {
+            let caller = authenticate(auth, req.authorization).await?;
+            let body: UpdateUserBody = json_body(req, None)?;
+            let update = UpdateUser {
+                email: body.email,
+                name: body.name,
+                role: body.role.map(Role::new),
+                status: body.status,
+                password: body.password,
+            };
+            let view = auth.update_user(&caller, &UserId::new(uid), update).await?;
+            Ok(ApiResponse::json(200, &view))
+        }
+        .await,
+    )
+}
+
+/// `DELETE /v1/users/{uid}` (admin). 200 `{}`.
+pub async fn delete_user(auth: &Authenticator, uid: &str, req: &RequestParts<'_>) -> ApiResponse {
+    into_response(
+        async {
+            let caller = authenticate(auth, req.authorization).await?;
+            auth.delete_user(&caller, &UserId::new(uid)).await?;
+            Ok(ApiResponse::ok_empty())
+        }
+        .await,
+    )
+}
+
+/// `GET /.well-known/jwks.json`: the public keys (404 when only HS256 keys are configured).
+#[must_use]
+pub fn jwks(auth: &Authenticator) -> ApiResponse {
+    let keys = auth.tokens().keys();
+    if keys.has_public_keys() {
+        ApiResponse::json(200, &keys.jwks())
+    } else {
+        ApiResponse::not_found()
+    }
+}
+
+fn into_response(result: Result<ApiResponse>) -> ApiResponse {
+    result.unwrap_or_else(|e| ApiResponse::error(&e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_types() {
+        assert!(is_json(Some(b"application/json")));
+        assert!(is_json(Some(b"Application/JSON; charset=utf-8")));
+        assert!(is_json(Some(b"application/merge-patch+json")));
+        assert!(!is_json(Some(b"text/plain")));
+        assert!(!is_json(Some(b"application/jsonx")));
+        assert!(!is_json(None));
+    }
+
+    #[test]
+    fn bodies() {
+        let req = |ct: Option<&'static [u8]>, body: &'static [u8]| RequestParts {
+            authorization: None,
+            content_type: ct,
+            body,
+        };
+        let ttl: TtlBody = json_body(&req(None, b""), Some(TtlBody::default)).unwrap();
+        assert_eq!(ttl.ttl, None);
+        let ttl: TtlBody =
+            json_body(&req(Some(b"application/json"), br#"{"ttl":5}"#), None).unwrap();
+        assert_eq!(ttl.ttl, Some(5));
+        for (ct, body) in [
+            (None, &br#"{"ttl":5}"#[..]),
+            (Some(&b"text/plain"[..]), &br#"{"ttl":5}"#[..]),
+            (Some(&b"application/json"[..]), &b"{"[..]),
+            (Some(&b"application/json"[..]), &br#"{"ttl":"x"}"#[..]),
+            (Some(&b"application/json"[..]), &b"[]"[..]),
+        ] {
+            let err = json_body::<TtlBody>(&req(ct, body), None).unwrap_err();
+            assert_eq!(err.error_code(), "invalid_request");
+        }
+        let err = json_body::<PasswordChangeBody>(&req(None, b""), None).unwrap_err();
+        assert_eq!(err.error_code(), "invalid_request");
+    }
+}
