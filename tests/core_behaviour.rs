@@ -1,0 +1,389 @@
+//! Cross-crate behaviour of the core through the facade: stores in order, store failures,
+//! equal work for unknown users, user administration rules, and secrets kept out of `Debug`
+//! and logs.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use authcore::memory::MemoryStore;
+use authcore::{
+    AuthPolicy, Authenticator, Claims, CreateUser, Credentials, Error, LockoutPolicy,
+    PasswordComplexity, Result, Role, Ttl, UpdateUser, User, UserId, UserStatus, UserStore,
+};
+use authcore_testkit::ManualClock;
+use authcore_testkit::fixtures::{authenticator, fast_hashing, password, test_keys};
+use secrecy::ExposeSecret;
+
+/// A read-only "directory" with one user whose password is checked by the store itself.
+#[derive(Debug)]
+struct Directory {
+    email: &'static str,
+    password: &'static str,
+}
+
+#[async_trait]
+impl UserStore for Directory {
+    async fn find_by_username(&self, username: &str) -> Result<Option<User>> {
+        Ok((username == self.email).then(|| self.user()))
+    }
+    async fn find_by_uid(&self, uid: &UserId) -> Result<Option<User>> {
+        Ok((uid.as_str() == "dir:1").then(|| self.user()))
+    }
+    async fn verify_external(
+        &self,
+        user: &User,
+        password: &authcore::Password,
+    ) -> Result<Option<User>> {
+        Ok((password.expose_secret() == self.password).then(|| user.clone()))
+    }
+}
+
+impl Directory {
+    fn user(&self) -> User {
+        User {
+            uid: UserId::new("dir:1"),
+            email: self.email.into(),
+            name: "Directory user".into(),
+            role: Role::new(Role::CLUSTER_VIEWER),
+            status: UserStatus::Active,
+            credentials: Credentials::External,
+        }
+    }
+}
+
+/// A store whose backend is down.
+#[derive(Debug)]
+struct Down;
+
+#[async_trait]
+impl UserStore for Down {
+    async fn find_by_username(&self, _: &str) -> Result<Option<User>> {
+        Err(Error::store("connection refused"))
+    }
+    async fn find_by_uid(&self, _: &UserId) -> Result<Option<User>> {
+        Err(Error::store("connection refused"))
+    }
+}
+
+fn build(stores: Vec<Arc<dyn UserStore>>, lockout: Arc<MemoryStore>) -> Authenticator {
+    let mut b = Authenticator::builder()
+        .lockout_store(lockout)
+        .hashing(fast_hashing())
+        .keys(test_keys().unwrap());
+    for s in stores {
+        b = b.store(s);
+    }
+    b.build().unwrap()
+}
+
+async fn add_user(auth: &Authenticator, email: &str, pw: &str, role: &str) -> UserId {
+    let view = auth
+        .create_user_unchecked(CreateUser {
+            email: email.into(),
+            password: password(pw),
+            name: None,
+            role: Role::new(role),
+        })
+        .await
+        .unwrap();
+    UserId::new(serde_json_uid(&view.uid))
+}
+
+fn serde_json_uid(uid: &authcore::UidValue) -> String {
+    match uid {
+        authcore::UidValue::Number(n) => n.to_string(),
+        authcore::UidValue::Text(s) => s.clone(),
+    }
+}
+
+#[tokio::test]
+async fn first_store_that_knows_the_user_decides() {
+    let local = Arc::new(MemoryStore::new());
+    let dir: Arc<dyn UserStore> = Arc::new(Directory {
+        email: "both@example.org",
+        password: "dir-pass",
+    });
+    let auth = build(vec![local.clone(), dir], local.clone());
+    add_user(&auth, "both@example.org", "local-pass", Role::ADMIN).await;
+
+    auth.authorize("both@example.org", &password("local-pass"), Ttl::DEFAULT)
+        .await
+        .expect("the local store decides");
+    assert!(matches!(
+        auth.authorize("both@example.org", &password("dir-pass"), Ttl::DEFAULT).await,
+        Err(Error::Unauthorized)
+    ));
+
+    let dir_only: Arc<dyn UserStore> = Arc::new(Directory {
+        email: "dir@example.org",
+        password: "dir-pass",
+    });
+    let auth = build(vec![local.clone(), dir_only], local);
+    let issued = auth
+        .authorize("DIR@example.org", &password("dir-pass"), Ttl::DEFAULT)
+        .await
+        .expect("unknown locally, known to the directory");
+    assert_eq!(issued.claims.sub, "dir:1");
+    auth.refresh(&issued.token, Ttl::DEFAULT).await.expect("directory refresh");
+}
+
+#[tokio::test]
+async fn a_failing_store_is_an_error_never_skipped_or_unauthorized() {
+    let local = Arc::new(MemoryStore::new());
+    let dir: Arc<dyn UserStore> = Arc::new(Directory {
+        email: "dir@example.org",
+        password: "dir-pass",
+    });
+    let auth = build(vec![Arc::new(Down), dir], local.clone());
+    let err = auth
+        .authorize("dir@example.org", &password("dir-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::StoreUnavailable(_)), "{err:?}");
+    assert_eq!((err.http_status(), err.error_code()), (503, "service_unavailable"));
+    assert!(err.retry_after().is_some());
+    assert!(!err.client_message().contains("connection refused"));
+
+    // A later store that fails still fails an unknown user's sign-in.
+    let auth = build(vec![local.clone(), Arc::new(Down)], local.clone());
+    let err = auth
+        .authorize("nobody@example.org", &password("x"), Ttl::DEFAULT)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::StoreUnavailable(_)), "{err:?}");
+    // But a user the first store knows is decided before the failing one is asked.
+    add_user(&auth, "ann@example.org", "ann-pass", Role::ADMIN).await;
+    auth.authorize("ann@example.org", &password("ann-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn unknown_users_cost_the_same_work_as_wrong_passwords() {
+    let store = Arc::new(MemoryStore::new());
+    let auth = build(vec![store.clone()], store);
+    add_user(&auth, "ann@example.org", "ann-pass", Role::ADMIN).await;
+    // Warm up: the dummy hash is made on first use.
+    let _ = auth
+        .authorize("ghost@example.org", &password("x"), Ttl::DEFAULT)
+        .await;
+
+    let before = auth.hashing().jobs_run();
+    let wrong = auth
+        .authorize("ann@example.org", &password("x"), Ttl::DEFAULT)
+        .await
+        .unwrap_err();
+    let for_wrong = auth.hashing().jobs_run() - before;
+    let before = auth.hashing().jobs_run();
+    let unknown = auth
+        .authorize("ghost@example.org", &password("x"), Ttl::DEFAULT)
+        .await
+        .unwrap_err();
+    let for_unknown = auth.hashing().jobs_run() - before;
+    assert_eq!(for_wrong, 1);
+    assert_eq!(for_unknown, for_wrong, "same number of argon2 runs");
+    assert_eq!(wrong.to_string(), unknown.to_string());
+    assert_eq!(wrong.error_code(), unknown.error_code());
+}
+
+#[tokio::test]
+async fn disabled_and_locked_accounts_look_like_wrong_passwords() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = ManualClock::starting_now();
+    let policy = AuthPolicy {
+        lockout: LockoutPolicy {
+            threshold: 1,
+            ..LockoutPolicy::DEFAULT
+        },
+        ..AuthPolicy::default()
+    };
+    let auth = authenticator(store.clone(), store.clone(), &clock, policy).unwrap();
+    let uid = add_user(&auth, "ann@example.org", "ann-pass", Role::DB_VIEWER).await;
+    let admin = admin_claims();
+    auth.update_user(
+        &admin,
+        &uid,
+        UpdateUser {
+            status: Some(UserStatus::Disabled),
+            ..UpdateUser::default()
+        },
+    )
+    .await
+    .unwrap();
+    let err = auth
+        .authorize("ann@example.org", &password("ann-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Unauthorized));
+    // An admin password reset does not re-enable a disabled account.
+    auth.update_user(
+        &admin,
+        &uid,
+        UpdateUser {
+            password: Some(password("new-pass")),
+            ..UpdateUser::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(auth
+        .authorize("ann@example.org", &password("new-pass"), Ttl::DEFAULT)
+        .await
+        .is_err());
+}
+
+fn admin_claims() -> Claims {
+    Claims {
+        sub: "999".into(),
+        username: "root@example.org".into(),
+        role: Role::new(Role::ADMIN),
+        iat: 0,
+        nbf: 0,
+        exp: 0,
+        jti: "t".into(),
+        iss: "authcore".into(),
+    }
+}
+
+#[tokio::test]
+async fn administration_rules() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = ManualClock::starting_now();
+    let policy = AuthPolicy {
+        complexity: PasswordComplexity { enabled: true },
+        ..AuthPolicy::default()
+    };
+    let auth = authenticator(store.clone(), store.clone(), &clock, policy).unwrap();
+    let root = add_user(&auth, "root@example.org", "Root-Pass-1", Role::ADMIN).await;
+    let admin = auth
+        .authorize("root@example.org", &password("Root-Pass-1"), Ttl::DEFAULT)
+        .await
+        .unwrap()
+        .claims;
+
+    let err = auth
+        .create_user(
+            &admin,
+            CreateUser {
+                email: "weak@example.org".into(),
+                password: password("weak"),
+                name: None,
+                role: Role::new(Role::DB_VIEWER),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), "password_not_complex");
+
+    let bob = auth
+        .create_user(
+            &admin,
+            CreateUser {
+                email: "bob@example.org".into(),
+                password: password("Bob-Pass-12"),
+                name: Some("Bob".into()),
+                role: Role::new(Role::DB_VIEWER),
+            },
+        )
+        .await
+        .unwrap();
+    let bob_uid = UserId::new(serde_json_uid(&bob.uid));
+    let dup = auth
+        .create_user(
+            &admin,
+            CreateUser {
+                email: "BOB@example.org".into(),
+                password: password("Bob-Pass-12"),
+                name: None,
+                role: Role::new(Role::DB_VIEWER),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!((dup.error_code(), dup.http_status()), ("email_already_exists", 409));
+
+    let bob_claims = auth
+        .authorize("bob@example.org", &password("Bob-Pass-12"), Ttl::DEFAULT)
+        .await
+        .unwrap()
+        .claims;
+    // Bob may rename himself and change his password, not his role, and not see others.
+    auth.update_user(
+        &bob_claims,
+        &bob_uid,
+        UpdateUser {
+            name: Some("Robert".into()),
+            ..UpdateUser::default()
+        },
+    )
+    .await
+    .unwrap();
+    let err = auth
+        .update_user(
+            &bob_claims,
+            &bob_uid,
+            UpdateUser {
+                role: Some(Role::new(Role::ADMIN)),
+                ..UpdateUser::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Forbidden));
+    assert!(matches!(auth.get_user(&bob_claims, &root).await, Err(Error::Forbidden)));
+    assert!(matches!(auth.list_users(&bob_claims).await, Err(Error::Forbidden)));
+    let err = auth
+        .update_user(
+            &bob_claims,
+            &bob_uid,
+            UpdateUser {
+                password: Some(password("Bob-Pass-12")),
+                ..UpdateUser::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), "new_password_same_as_current");
+
+    // The last admin can be neither demoted nor deleted.
+    let err = auth
+        .update_user(
+            &admin,
+            &root,
+            UpdateUser {
+                role: Some(Role::new(Role::DB_VIEWER)),
+                ..UpdateUser::default()
+            },
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), "change_last_admin_role_not_allowed");
+    assert!(matches!(
+        auth.delete_user(&admin, &root).await,
+        Err(Error::ChangeLastAdminRoleNotAllowed)
+    ));
+    // With a second admin, the first may go.
+    auth.update_user(
+        &admin,
+        &bob_uid,
+        UpdateUser {
+            role: Some(Role::new(Role::ADMIN)),
+            ..UpdateUser::default()
+        },
+    )
+    .await
+    .unwrap();
+    auth.delete_user(&admin, &root).await.unwrap();
+    assert!(matches!(auth.get_user(&admin, &root).await, Err(Error::NotFound)));
+    let listed = auth.list_users(&admin).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let json = serde_json_string(&listed[0]);
+    assert!(json.contains(r#""uid":2"#), "{json}");
+    assert!(json.contains(r#""name":"Robert""#), "{json}");
+    assert!(json.contains(r#""auth_method":"regular""#), "{json}");
+    assert!(!json.contains("argon2"), "no hash in the user object: {json}");
+}
+
+fn serde_json_string(v: &authcore::UserView) -> String {
+    serde_json::to_string(v).unwrap()
+}
