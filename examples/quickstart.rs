@@ -45,10 +45,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("claims: {}", serde_json::to_string_pretty(&claims)?);
 
     let wrong = auth
-        .authorize("ann@example.org", &Password::from("guess".to_owned()), Ttl::DEFAULT)
+        .authorize(
+            "ann@example.org",
+            &Password::from("guess".to_owned()),
+            Ttl::DEFAULT,
+        )
         .await;
     if let Err(err) = wrong {
-        println!("wrong password: {} ({})", err.error_code(), err.http_status());
+        println!(
+            "wrong password: {} ({})",
+            err.error_code(),
+            err.http_status()
+        );
     }
     Ok(())
 }

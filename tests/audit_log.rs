@@ -4,6 +4,8 @@
 //! Alone in its own test binary: `tracing` caches per-callsite interest process-wide, so a
 //! capturing subscriber must not race with other tests hitting the same callsites.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failures are panics
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
@@ -18,7 +20,10 @@ struct Captured(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        self.0
+            .lock()
+            .map_err(|_| std::io::Error::other("poisoned"))?
+            .extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -78,6 +83,9 @@ async fn audit_events_carry_the_uid_and_no_secret() {
 
     let debug = format!("{auth:?} {store:?} {:?}", store.find_by_uid(&uid).await);
     for secret in ["S3cret-Right", "argon2", "authcore-testkit-not-a-secret"] {
-        assert!(!debug.contains(secret), "{secret:?} leaked into Debug: {debug}");
+        assert!(
+            !debug.contains(secret),
+            "{secret:?} leaked into Debug: {debug}"
+        );
     }
 }

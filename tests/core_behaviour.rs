@@ -2,6 +2,8 @@
 //! equal work for unknown users, user administration rules, and secrets kept out of `Debug`
 //! and logs.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failures are panics
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -110,7 +112,8 @@ async fn first_store_that_knows_the_user_decides() {
         .await
         .expect("the local store decides");
     assert!(matches!(
-        auth.authorize("both@example.org", &password("dir-pass"), Ttl::DEFAULT).await,
+        auth.authorize("both@example.org", &password("dir-pass"), Ttl::DEFAULT)
+            .await,
         Err(Error::Unauthorized)
     ));
 
@@ -124,7 +127,9 @@ async fn first_store_that_knows_the_user_decides() {
         .await
         .expect("unknown locally, known to the directory");
     assert_eq!(issued.claims.sub, "dir:1");
-    auth.refresh(&issued.token, Ttl::DEFAULT).await.expect("directory refresh");
+    auth.refresh(&issued.token, Ttl::DEFAULT)
+        .await
+        .expect("directory refresh");
 }
 
 #[tokio::test]
@@ -140,7 +145,10 @@ async fn a_failing_store_is_an_error_never_skipped_or_unauthorized() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::StoreUnavailable(_)), "{err:?}");
-    assert_eq!((err.http_status(), err.error_code()), (503, "service_unavailable"));
+    assert_eq!(
+        (err.http_status(), err.error_code()),
+        (503, "service_unavailable")
+    );
     assert!(err.retry_after().is_some());
     assert!(!err.client_message().contains("connection refused"));
 
@@ -226,10 +234,11 @@ async fn disabled_and_locked_accounts_look_like_wrong_passwords() {
     )
     .await
     .unwrap();
-    assert!(auth
-        .authorize("ann@example.org", &password("new-pass"), Ttl::DEFAULT)
-        .await
-        .is_err());
+    assert!(
+        auth.authorize("ann@example.org", &password("new-pass"), Ttl::DEFAULT)
+            .await
+            .is_err()
+    );
 }
 
 fn admin_claims() -> Claims {
@@ -300,7 +309,10 @@ async fn administration_rules() {
         )
         .await
         .unwrap_err();
-    assert_eq!((dup.error_code(), dup.http_status()), ("email_already_exists", 409));
+    assert_eq!(
+        (dup.error_code(), dup.http_status()),
+        ("email_already_exists", 409)
+    );
 
     let bob_claims = auth
         .authorize("bob@example.org", &password("Bob-Pass-12"), Ttl::DEFAULT)
@@ -330,8 +342,14 @@ async fn administration_rules() {
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Forbidden));
-    assert!(matches!(auth.get_user(&bob_claims, &root).await, Err(Error::Forbidden)));
-    assert!(matches!(auth.list_users(&bob_claims).await, Err(Error::Forbidden)));
+    assert!(matches!(
+        auth.get_user(&bob_claims, &root).await,
+        Err(Error::Forbidden)
+    ));
+    assert!(matches!(
+        auth.list_users(&bob_claims).await,
+        Err(Error::Forbidden)
+    ));
     let err = auth
         .update_user(
             &bob_claims,
@@ -374,14 +392,20 @@ async fn administration_rules() {
     .await
     .unwrap();
     auth.delete_user(&admin, &root).await.unwrap();
-    assert!(matches!(auth.get_user(&admin, &root).await, Err(Error::NotFound)));
+    assert!(matches!(
+        auth.get_user(&admin, &root).await,
+        Err(Error::NotFound)
+    ));
     let listed = auth.list_users(&admin).await.unwrap();
     assert_eq!(listed.len(), 1);
     let json = serde_json_string(&listed[0]);
     assert!(json.contains(r#""uid":2"#), "{json}");
     assert!(json.contains(r#""name":"Robert""#), "{json}");
     assert!(json.contains(r#""auth_method":"regular""#), "{json}");
-    assert!(!json.contains("argon2"), "no hash in the user object: {json}");
+    assert!(
+        !json.contains("argon2"),
+        "no hash in the user object: {json}"
+    );
 }
 
 fn serde_json_string(v: &authcore::UserView) -> String {

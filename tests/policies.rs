@@ -2,6 +2,8 @@
 //! testkit's manual clock and cheap hashing. Deterministic and fast: no sleeps, no real cost
 //! parameters, no server.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failures are panics
+
 use std::sync::Arc;
 
 use authcore::memory::MemoryStore;
@@ -34,7 +36,8 @@ async fn five_failures_in_fifteen_minutes_lock_for_thirty() {
     // Four failures, each 14 minutes apart: the window keeps sliding, no lock yet.
     for _ in 0..4 {
         assert!(matches!(
-            auth.authorize("ops@example.org", &wrong, Ttl::DEFAULT).await,
+            auth.authorize("ops@example.org", &wrong, Ttl::DEFAULT)
+                .await,
             Err(Error::Unauthorized)
         ));
         clock.advance(Duration::minutes(14));
@@ -44,13 +47,24 @@ async fn five_failures_in_fifteen_minutes_lock_for_thirty() {
         .expect("four failures do not lock; success resets the count");
 
     for _ in 0..5 {
-        let _ = auth.authorize("ops@example.org", &wrong, Ttl::DEFAULT).await;
+        let _ = auth
+            .authorize("ops@example.org", &wrong, Ttl::DEFAULT)
+            .await;
     }
-    let locked = auth.authorize("ops@example.org", &right, Ttl::DEFAULT).await;
-    assert!(matches!(locked, Err(Error::Unauthorized)), "locked: even the right password fails");
+    let locked = auth
+        .authorize("ops@example.org", &right, Ttl::DEFAULT)
+        .await;
+    assert!(
+        matches!(locked, Err(Error::Unauthorized)),
+        "locked: even the right password fails"
+    );
 
     clock.advance(Duration::minutes(29));
-    assert!(auth.authorize("ops@example.org", &right, Ttl::DEFAULT).await.is_err());
+    assert!(
+        auth.authorize("ops@example.org", &right, Ttl::DEFAULT)
+            .await
+            .is_err()
+    );
     clock.advance(Duration::minutes(1));
     auth.authorize("ops@example.org", &right, Ttl::DEFAULT)
         .await

@@ -350,10 +350,10 @@ impl Authenticator {
         }
         let now = self.now();
         // Expired when every password the user holds has expired.
-        if let Some(newest) = user.password_issue_date() {
-            if self.inner.policy.expiry.is_expired(newest, now) {
-                return Err(Error::PasswordExpired);
-            }
+        if let Some(newest) = user.password_issue_date()
+            && self.inner.policy.expiry.is_expired(newest, now)
+        {
+            return Err(Error::PasswordExpired);
         }
         let issued = self.inner.tokens.mint(user, now, ttl)?;
         tracing::info!(target: AUDIT_TARGET, uid = %user.uid, jti = %issued.claims.jti, "token refreshed");
@@ -400,11 +400,9 @@ impl Authenticator {
     pub async fn remove_password(&self, username: &str, old: &Password) -> Result<()> {
         let checked = self.check_credentials_inner(username, old, true).await?;
         let user = checked.found.user;
-        let admin = checked
-            .found
-            .store
-            .admin()
-            .ok_or(Error::Unsupported("directory users change passwords in the directory"))?;
+        let admin = checked.found.store.admin().ok_or(Error::Unsupported(
+            "directory users change passwords in the directory",
+        ))?;
         let hash = checked
             .matched
             .and_then(|i| user.passwords().get(i))
@@ -508,10 +506,9 @@ impl Authenticator {
             return Err(Error::Forbidden);
         }
         let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
-        let store = found
-            .store
-            .admin()
-            .ok_or(Error::Unsupported("directory users are managed in the directory"))?;
+        let store = found.store.admin().ok_or(Error::Unsupported(
+            "directory users are managed in the directory",
+        ))?;
         let user = found.user;
         if let Some(email) = &update.email {
             validate_email(email)?;
@@ -564,10 +561,9 @@ impl Authenticator {
     pub async fn delete_user(&self, caller: &Claims, uid: &UserId) -> Result<()> {
         require_admin(caller)?;
         let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
-        let store = found
-            .store
-            .admin()
-            .ok_or(Error::Unsupported("directory users are managed in the directory"))?;
+        let store = found.store.admin().ok_or(Error::Unsupported(
+            "directory users are managed in the directory",
+        ))?;
         if found.user.role.is_admin() {
             self.ensure_other_admin(store, uid).await?;
         }
@@ -586,10 +582,10 @@ impl Authenticator {
     /// Store errors.
     pub async fn has_users(&self) -> Result<bool> {
         for store in &self.inner.stores {
-            if let Some(admin) = store.admin() {
-                if !admin.list_users().await?.is_empty() {
-                    return Ok(true);
-                }
+            if let Some(admin) = store.admin()
+                && !admin.list_users().await?.is_empty()
+            {
+                return Ok(true);
             }
         }
         Ok(false)
@@ -671,7 +667,10 @@ impl Authenticator {
         if ok {
             Ok(())
         } else {
-            Err(Error::InvalidRequest(format!("unknown role {:?}", role.as_str())))
+            Err(Error::InvalidRequest(format!(
+                "unknown role {:?}",
+                role.as_str()
+            )))
         }
     }
 
@@ -696,7 +695,14 @@ impl Authenticator {
             .complexity
             .check(new.expose_secret(), &user.email)?;
         let current = user.passwords().iter().map(|p| p.hash.clone()).collect();
-        if self.inner.hashing.verify(new, current).await?.matched.is_some() {
+        if self
+            .inner
+            .hashing
+            .verify(new, current)
+            .await?
+            .matched
+            .is_some()
+        {
             return Err(Error::NewPasswordSameAsCurrent);
         }
         Ok(StoredPassword {
@@ -719,12 +725,15 @@ impl Authenticator {
             .iter()
             .find(|s| Arc::ptr_eq(s, &checked.found.store))
             .and_then(|s| s.admin())
-            .ok_or(Error::Unsupported("directory users change passwords in the directory"))?;
+            .ok_or(Error::Unsupported(
+                "directory users change passwords in the directory",
+            ))?;
         Ok((user, store))
     }
 
     async fn check_credentials(&self, username: &str, password: &Password) -> Result<Checked> {
-        self.check_credentials_inner(username, password, false).await
+        self.check_credentials_inner(username, password, false)
+            .await
     }
 
     /// The shared credential check: lookup, lockout, password, status. Every refusal is the
@@ -847,7 +856,9 @@ fn validate_email(email: &str) -> Result<()> {
     let ok = !email.is_empty()
         && email.len() <= MAX_USERNAME_LEN
         && email.is_ascii()
-        && !email.chars().any(|c| c.is_ascii_whitespace() || c.is_ascii_control());
+        && !email
+            .chars()
+            .any(|c| c.is_ascii_whitespace() || c.is_ascii_control());
     if ok {
         Ok(())
     } else {
@@ -862,7 +873,9 @@ fn validate_name(name: &str) -> Result<()> {
     let ok = !name.is_empty()
         && name.len() <= 255
         && name.is_ascii()
-        && !name.chars().any(|c| matches!(c, '&' | '<' | '>' | '"') || c.is_ascii_control());
+        && !name
+            .chars()
+            .any(|c| matches!(c, '&' | '<' | '>' | '"') || c.is_ascii_control());
     if ok {
         Ok(())
     } else {

@@ -245,8 +245,16 @@ mod tests {
             (Error::EmailAlreadyExists, "email_already_exists", 409),
             (Error::NameAlreadyExists, "name_already_exists", 409),
             (Error::PasswordNotComplex("x"), "password_not_complex", 400),
-            (Error::NewPasswordSameAsCurrent, "new_password_same_as_current", 400),
-            (Error::CannotDeleteLastPassword, "cannot_delete_last_password", 400),
+            (
+                Error::NewPasswordSameAsCurrent,
+                "new_password_same_as_current",
+                400,
+            ),
+            (
+                Error::CannotDeleteLastPassword,
+                "cannot_delete_last_password",
+                400,
+            ),
             (
                 Error::ChangeLastAdminRoleNotAllowed,
                 "change_last_admin_role_not_allowed",

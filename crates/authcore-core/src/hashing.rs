@@ -231,7 +231,11 @@ impl HashingPool {
     ///
     /// # Errors
     /// [`Error::Overloaded`] when the queue is full; [`Error::Internal`] if a thread fails.
-    pub async fn verify(&self, password: &Password, hashes: Vec<PasswordHash>) -> Result<VerifyOutcome> {
+    pub async fn verify(
+        &self,
+        password: &Password,
+        hashes: Vec<PasswordHash>,
+    ) -> Result<VerifyOutcome> {
         let password = password.clone();
         let inner = Arc::clone(&self.inner);
         self.run(move || inner.verify_now(password.expose_secret().as_bytes(), &hashes))
@@ -401,7 +405,9 @@ mod tests {
     async fn full_queue_fails_fast_with_overloaded() {
         let pool = pool(1, 0);
         // Hold the only admission slot from the outside.
-        let held = Arc::clone(&pool.inner.admission).try_acquire_owned().unwrap();
+        let held = Arc::clone(&pool.inner.admission)
+            .try_acquire_owned()
+            .unwrap();
         let err = pool.hash(&pw("x")).await.unwrap_err();
         assert!(matches!(err, Error::Overloaded { .. }), "{err:?}");
         assert_eq!(err.http_status(), 503);
@@ -450,7 +456,11 @@ mod tests {
             done += 1;
         }
         assert_eq!(done, 5);
-        assert_eq!(peak.load(Ordering::SeqCst), 2, "never more than `concurrency` at once");
+        assert_eq!(
+            peak.load(Ordering::SeqCst),
+            2,
+            "never more than `concurrency` at once"
+        );
         assert_eq!(pool.jobs_rejected(), 45);
         assert_eq!(pool.jobs_run(), 5);
     }
@@ -465,7 +475,10 @@ mod tests {
             },
             ..HashingConfig::default()
         };
-        assert!(matches!(HashingPool::new(weak), Err(Error::Configuration(_))));
+        assert!(matches!(
+            HashingPool::new(weak),
+            Err(Error::Configuration(_))
+        ));
         let zero = HashingConfig {
             concurrency: 0,
             ..HashingConfig::default()

@@ -287,12 +287,20 @@ mod tests {
         let mut s = None;
         for i in 0..5 {
             let next = p.next_state(s.as_ref(), T0 + secs(i * 60));
-            assert_eq!(next.is_locked(T0 + secs(i * 60)), i == 4, "failure {}", i + 1);
+            assert_eq!(
+                next.is_locked(T0 + secs(i * 60)),
+                i == 4,
+                "failure {}",
+                i + 1
+            );
             s = Some(next);
         }
         let s = s.unwrap();
         assert_eq!(s.failures, 5);
-        assert_eq!(s.locked_until, Some(LockedUntil::Time(T0 + secs(240 + 1800))));
+        assert_eq!(
+            s.locked_until,
+            Some(LockedUntil::Time(T0 + secs(240 + 1800)))
+        );
         assert!(s.is_locked(T0 + secs(240 + 1799)));
         assert!(!s.is_locked(T0 + secs(240 + 1800)));
     }

@@ -111,8 +111,12 @@ pub trait UserAdmin: UserStore {
     ///
     /// # Errors
     /// Store failures.
-    async fn replace_hash(&self, uid: &UserId, old: &PasswordHash, new: PasswordHash)
-    -> Result<bool>;
+    async fn replace_hash(
+        &self,
+        uid: &UserId,
+        old: &PasswordHash,
+        new: PasswordHash,
+    ) -> Result<bool>;
 }
 
 /// Failed sign-in bookkeeping, kept apart from users so that read-only directories can still be

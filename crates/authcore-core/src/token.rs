@@ -433,7 +433,9 @@ impl TokenIssuer {
         let claims = data.claims;
         let leeway = i64::from(self.config.leeway_secs);
         let now = now.unix_timestamp();
-        if claims.iss != self.config.issuer || now >= claims.exp + leeway || now + leeway < claims.nbf
+        if claims.iss != self.config.issuer
+            || now >= claims.exp + leeway
+            || now + leeway < claims.nbf
         {
             return Err(Error::InvalidToken);
         }
@@ -514,7 +516,10 @@ mod tests {
         let issued = t.mint(&user(), NOW, Ttl::new(10).unwrap()).unwrap();
         let at = |s: i64| NOW + time::Duration::seconds(s);
         assert!(t.verify(&issued.token, at(14)).is_ok(), "within leeway");
-        assert!(matches!(t.verify(&issued.token, at(15)), Err(Error::InvalidToken)));
+        assert!(matches!(
+            t.verify(&issued.token, at(15)),
+            Err(Error::InvalidToken)
+        ));
         assert!(t.verify(&issued.token, at(-5)).is_ok());
         assert!(t.verify(&issued.token, at(-6)).is_err(), "not yet valid");
     }
@@ -537,11 +542,17 @@ mod tests {
 
         // alg none, no signature.
         let none_header = b64.encode(r#"{"alg":"none","typ":"JWT","kid":"k1"}"#);
-        assert!(t.verify(&format!("{none_header}.{}.", parts[1]), NOW).is_err());
+        assert!(
+            t.verify(&format!("{none_header}.{}.", parts[1]), NOW)
+                .is_err()
+        );
 
         // Same secret under another kid, or another issuer.
         let other = issuer(KeyRing::new(hs("k2", 1)).unwrap());
-        assert!(t.verify(&other.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token, NOW).is_err());
+        assert!(
+            t.verify(&other.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token, NOW)
+                .is_err()
+        );
         let foreign = TokenIssuer::new(
             KeyRing::new(hs("k1", 1)).unwrap(),
             TokenConfig {
@@ -550,7 +561,13 @@ mod tests {
             },
         )
         .unwrap();
-        assert!(t.verify(&foreign.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token, NOW).is_err());
+        assert!(
+            t.verify(
+                &foreign.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token,
+                NOW
+            )
+            .is_err()
+        );
         assert!(t.verify("not.a.token", NOW).is_err());
         assert!(t.verify("", NOW).is_err());
     }
@@ -567,9 +584,17 @@ mod tests {
         );
         assert!(new.verify(&old_token, NOW).is_ok());
         let fresh = new.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token;
-        assert_eq!(jsonwebtoken::decode_header(&fresh).unwrap().kid.as_deref(), Some("2026"));
+        assert_eq!(
+            jsonwebtoken::decode_header(&fresh).unwrap().kid.as_deref(),
+            Some("2026")
+        );
         assert!(old.verify(&fresh, NOW).is_err());
-        assert!(KeyRing::new(hs("a", 1)).unwrap().with_verify_only(hs("a", 2)).is_err());
+        assert!(
+            KeyRing::new(hs("a", 1))
+                .unwrap()
+                .with_verify_only(hs("a", 2))
+                .is_err()
+        );
     }
 
     #[test]
@@ -588,10 +613,17 @@ mod tests {
             let jwks = serde_json::to_value(t.keys().jwks()).unwrap();
             assert_eq!(jwks["keys"][0]["kty"], kty);
             assert_eq!(jwks["keys"][0]["kid"], "main");
-            assert!(jwks["keys"][0].get("d").is_none(), "no private part in the JWKS");
+            assert!(
+                jwks["keys"][0].get("d").is_none(),
+                "no private part in the JWKS"
+            );
             let jwk: Jwk = serde_json::from_value(jwks["keys"][0].clone()).unwrap();
-            let verifier = issuer(KeyRing::new(hs("hs", 1)).unwrap().with_verify_only(
-                Key::from_public_jwk(&jwk).unwrap()).unwrap());
+            let verifier = issuer(
+                KeyRing::new(hs("hs", 1))
+                    .unwrap()
+                    .with_verify_only(Key::from_public_jwk(&jwk).unwrap())
+                    .unwrap(),
+            );
             assert!(verifier.verify(&issued.token, NOW).is_ok());
         }
         assert!(Key::from_private_pem("x", b"not a key").is_err());
@@ -606,19 +638,27 @@ mod tests {
         // An attacker signs HS256 with the *public* Ed25519 key as the HMAC secret, under the
         // Ed25519 key's kid: the key is pinned to EdDSA, so this must fail.
         let ed = Key::from_private_pem("ed", ED25519_PEM).unwrap();
-        let jwks = serde_json::to_value(KeyRing::new(Key::from_private_pem("ed", ED25519_PEM).unwrap()).unwrap().jwks()).unwrap();
+        let jwks = serde_json::to_value(
+            KeyRing::new(Key::from_private_pem("ed", ED25519_PEM).unwrap())
+                .unwrap()
+                .jwks(),
+        )
+        .unwrap();
         let x = jwks["keys"][0]["x"].as_str().unwrap().to_owned();
         let t = issuer(KeyRing::new(ed).unwrap());
         let mut header = Header::new(Algorithm::HS256);
         header.kid = Some("ed".into());
         let claims = t.mint(&user(), NOW, Ttl::DEFAULT).unwrap().claims;
-        let forged = jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(x.as_bytes())).unwrap();
+        let forged =
+            jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(x.as_bytes()))
+                .unwrap();
         assert!(matches!(t.verify(&forged, NOW), Err(Error::InvalidToken)));
     }
 
     #[test]
     fn asymmetric_rotation() {
-        let old = issuer(KeyRing::new(Key::from_private_pem("old", ED25519_OLD_PEM).unwrap()).unwrap());
+        let old =
+            issuer(KeyRing::new(Key::from_private_pem("old", ED25519_OLD_PEM).unwrap()).unwrap());
         let old_token = old.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token;
         let ring = KeyRing::new(Key::from_private_pem("new", P256_PEM).unwrap())
             .unwrap()

@@ -23,14 +23,14 @@ use std::sync::Arc;
 
 use authcore_core::{
     Argon2Params, AuthPolicy, Claims, CreateUser, Credentials, Error, HashingConfig, HashingPool,
-    LockedUntil, LockoutPolicy, LockoutStore, NewUser, PasswordExpiry, PasswordHash,
-    Role, StoredPassword, Ttl, UpdateUser, User, UserAdmin, UserId, UserStatus, UserStore,
-    UserUpdate, normalize_username,
+    LockedUntil, LockoutPolicy, LockoutStore, NewUser, PasswordExpiry, PasswordHash, Role,
+    StoredPassword, Ttl, UpdateUser, User, UserAdmin, UserId, UserStatus, UserStore, UserUpdate,
+    normalize_username,
 };
 use time::{Duration, OffsetDateTime};
 
-use crate::fixtures::{authenticator, password, unique_email};
 use crate::ManualClock;
+use crate::fixtures::{authenticator, password, unique_email};
 
 // ------------------------------------------------------------------------------------------
 // User administration and lookup
@@ -104,7 +104,11 @@ pub async fn create_and_find(store: &dyn UserAdmin) {
         .unwrap()
         .expect("found by username");
     assert_eq!(by_name, user);
-    let by_uid = store.find_by_uid(&user.uid).await.unwrap().expect("found by uid");
+    let by_uid = store
+        .find_by_uid(&user.uid)
+        .await
+        .unwrap()
+        .expect("found by uid");
     assert_eq!(by_uid, user);
     assert!(store.admin().is_some(), "admin() returns the store itself");
     let unknown = normalize_username(&unique_email("nobody"));
@@ -200,7 +204,10 @@ pub async fn remove_password_never_removes_the_last(store: &dyn UserAdmin) {
     let err = store.remove_password(&user.uid, &b.hash).await.unwrap_err();
     assert!(matches!(err, Error::CannotDeleteLastPassword), "{err:?}");
     let err = store.remove_password(&user.uid, &a.hash).await.unwrap_err();
-    assert!(matches!(err, Error::NotFound | Error::CannotDeleteLastPassword), "{err:?}");
+    assert!(
+        matches!(err, Error::NotFound | Error::CannotDeleteLastPassword),
+        "{err:?}"
+    );
     let found = store.find_by_uid(&user.uid).await.unwrap().unwrap();
     assert_eq!(found.passwords().len(), 1);
 }
@@ -228,7 +235,12 @@ pub async fn replace_hash_writes_back(store: &dyn UserAdmin) {
     let old = stored(1, t(5));
     let user = create(store, &unique_email("rehash"), vec![old.clone()]).await;
     let new = fake_hash(2);
-    assert!(store.replace_hash(&user.uid, &old.hash, new.clone()).await.unwrap());
+    assert!(
+        store
+            .replace_hash(&user.uid, &old.hash, new.clone())
+            .await
+            .unwrap()
+    );
     let found = store.find_by_uid(&user.uid).await.unwrap().unwrap();
     assert_eq!(
         found.passwords(),
@@ -237,7 +249,12 @@ pub async fn replace_hash_writes_back(store: &dyn UserAdmin) {
             issued_at: t(5)
         }]
     );
-    assert!(!store.replace_hash(&user.uid, &old.hash, fake_hash(3)).await.unwrap());
+    assert!(
+        !store
+            .replace_hash(&user.uid, &old.hash, fake_hash(3))
+            .await
+            .unwrap()
+    );
 }
 
 /// Profile updates change only what they name.
@@ -316,11 +333,22 @@ pub async fn unknown_uids_are_not_found(store: &dyn UserAdmin) {
     let ghost = UserId::new("987654321012");
     assert_eq!(store.find_by_uid(&ghost).await.unwrap(), None);
     assert_eq!(
-        store.find_by_uid(&UserId::new("not-a-number")).await.unwrap(),
+        store
+            .find_by_uid(&UserId::new("not-a-number"))
+            .await
+            .unwrap(),
         None
     );
     assert!(matches!(
-        store.update_user(&ghost, UserUpdate { name: Some("x".into()), ..UserUpdate::default() }).await,
+        store
+            .update_user(
+                &ghost,
+                UserUpdate {
+                    name: Some("x".into()),
+                    ..UserUpdate::default()
+                }
+            )
+            .await,
         Err(Error::NotFound)
     ));
     assert!(matches!(
@@ -348,7 +376,10 @@ pub async fn run_lockout_suite(store: Arc<dyn LockoutStore>) {
 }
 
 fn lockout_key(tag: &str) -> UserId {
-    UserId::new(format!("conformance-{tag}-{}", uuid::Uuid::new_v4().simple()))
+    UserId::new(format!(
+        "conformance-{tag}-{}",
+        uuid::Uuid::new_v4().simple()
+    ))
 }
 
 /// The store's answers match [`LockoutPolicy::next_state`] step by step: counting, locking at
@@ -418,13 +449,19 @@ pub async fn lockout_keys_are_independent(store: &dyn LockoutStore) {
     store.record_failure(&a, t(0), &p).await.unwrap();
     store.record_failure(&a, t(1), &p).await.unwrap();
     assert_eq!(store.state(&b).await.unwrap(), None);
-    assert_eq!(store.record_failure(&b, t(2), &p).await.unwrap().failures, 1);
+    assert_eq!(
+        store.record_failure(&b, t(2), &p).await.unwrap().failures,
+        1
+    );
     // Keys are arbitrary text: directory users are keyed by DN.
     let dn = UserId::new(format!(
         "uid=o'brien\\2c x,ou=people,dc=example,dc=org-{}",
         uuid::Uuid::new_v4().simple()
     ));
-    assert_eq!(store.record_failure(&dn, t(0), &p).await.unwrap().failures, 1);
+    assert_eq!(
+        store.record_failure(&dn, t(0), &p).await.unwrap().failures,
+        1
+    );
 }
 
 /// `n` concurrent failures for one user count exactly `n` and lock the account.
@@ -533,24 +570,42 @@ pub async fn sign_in_and_refresh(users: Arc<dyn UserAdmin>, lockout: Arc<dyn Loc
     assert!(matches!(unknown, Error::Unauthorized), "{unknown:?}");
 
     clock.advance(Duration::seconds(60));
-    let refreshed = auth.refresh(&issued.token, Ttl::DEFAULT).await.expect("refresh");
+    let refreshed = auth
+        .refresh(&issued.token, Ttl::DEFAULT)
+        .await
+        .expect("refresh");
     assert_eq!(refreshed.claims.sub, uid.as_str());
     assert_eq!(refreshed.claims.iat, issued.claims.iat + 60);
 
     users
-        .update_user(&uid, UserUpdate { status: Some(UserStatus::Disabled), ..UserUpdate::default() })
+        .update_user(
+            &uid,
+            UserUpdate {
+                status: Some(UserStatus::Disabled),
+                ..UserUpdate::default()
+            },
+        )
         .await
         .unwrap();
-    assert!(matches!(auth.refresh(&refreshed.token, Ttl::DEFAULT).await, Err(Error::Unauthorized)));
+    assert!(matches!(
+        auth.refresh(&refreshed.token, Ttl::DEFAULT).await,
+        Err(Error::Unauthorized)
+    ));
     assert!(matches!(
         auth.authorize(&email, &password(PW), Ttl::DEFAULT).await,
         Err(Error::Unauthorized)
     ));
     users.delete_user(&uid).await.unwrap();
-    assert!(matches!(auth.refresh(&refreshed.token, Ttl::DEFAULT).await, Err(Error::Unauthorized)));
+    assert!(matches!(
+        auth.refresh(&refreshed.token, Ttl::DEFAULT).await,
+        Err(Error::Unauthorized)
+    ));
 
     clock.advance(Duration::seconds(3600));
-    assert!(matches!(auth.refresh(&issued.token, Ttl::DEFAULT).await, Err(Error::InvalidToken)));
+    assert!(matches!(
+        auth.refresh(&issued.token, Ttl::DEFAULT).await,
+        Err(Error::InvalidToken)
+    ));
 }
 
 /// Failures lock the account at the threshold; while locked the right password is refused;
@@ -569,9 +624,16 @@ pub async fn lockout_then_unlock(users: Arc<dyn UserAdmin>, lockout: Arc<dyn Loc
     let (email, uid) = new_user(&auth, "lockout").await;
 
     for _ in 0..3 {
-        assert!(auth.authorize(&email, &password("wrong"), Ttl::DEFAULT).await.is_err());
+        assert!(
+            auth.authorize(&email, &password("wrong"), Ttl::DEFAULT)
+                .await
+                .is_err()
+        );
     }
-    let locked = auth.authorize(&email, &password(PW), Ttl::DEFAULT).await.unwrap_err();
+    let locked = auth
+        .authorize(&email, &password(PW), Ttl::DEFAULT)
+        .await
+        .unwrap_err();
     assert!(matches!(locked, Error::Unauthorized), "locked: {locked:?}");
     let view = auth.get_user(&admin_claims(), &uid).await.unwrap();
     assert_eq!(view.status, UserStatus::Locked);
@@ -582,9 +644,17 @@ pub async fn lockout_then_unlock(users: Arc<dyn UserAdmin>, lockout: Arc<dyn Loc
         .expect("the lock expired");
 
     for _ in 0..3 {
-        assert!(auth.authorize(&email, &password("wrong"), Ttl::DEFAULT).await.is_err());
+        assert!(
+            auth.authorize(&email, &password("wrong"), Ttl::DEFAULT)
+                .await
+                .is_err()
+        );
     }
-    assert!(auth.authorize(&email, &password(PW), Ttl::DEFAULT).await.is_err());
+    assert!(
+        auth.authorize(&email, &password(PW), Ttl::DEFAULT)
+            .await
+            .is_err()
+    );
     auth.update_user(
         &admin_claims(),
         &uid,
@@ -598,7 +668,12 @@ pub async fn lockout_then_unlock(users: Arc<dyn UserAdmin>, lockout: Arc<dyn Loc
     auth.authorize(&email, &password("Reset-Pass-2"), Ttl::DEFAULT)
         .await
         .expect("an admin reset unlocks");
-    assert!(auth.authorize(&email, &password(PW), Ttl::DEFAULT).await.is_err(), "old password replaced");
+    assert!(
+        auth.authorize(&email, &password(PW), Ttl::DEFAULT)
+            .await
+            .is_err(),
+        "old password replaced"
+    );
 }
 
 /// An expired password gives `password_expired` only with the right password; it can still be
@@ -614,12 +689,20 @@ pub async fn expiry_and_change_of_expired_password(
     };
     let auth = auth_with(users, lockout, &clock, policy);
     let (email, _) = new_user(&auth, "expiry").await;
-    auth.authorize(&email, &password(PW), Ttl::DEFAULT).await.unwrap();
+    auth.authorize(&email, &password(PW), Ttl::DEFAULT)
+        .await
+        .unwrap();
 
     clock.advance(Duration::days(30));
-    let err = auth.authorize(&email, &password(PW), Ttl::DEFAULT).await.unwrap_err();
+    let err = auth
+        .authorize(&email, &password(PW), Ttl::DEFAULT)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::PasswordExpired), "{err:?}");
-    let err = auth.authorize(&email, &password("wrong"), Ttl::DEFAULT).await.unwrap_err();
+    let err = auth
+        .authorize(&email, &password("wrong"), Ttl::DEFAULT)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::Unauthorized), "{err:?}");
 
     let err = auth
@@ -646,7 +729,10 @@ pub async fn expiry_and_change_of_expired_password(
 
 /// Redis rotation: add a second password, both work, remove the old one, only the new works;
 /// the last password cannot be removed.
-pub async fn rotation_with_two_passwords(users: Arc<dyn UserAdmin>, lockout: Arc<dyn LockoutStore>) {
+pub async fn rotation_with_two_passwords(
+    users: Arc<dyn UserAdmin>,
+    lockout: Arc<dyn LockoutStore>,
+) {
     let clock = ManualClock::starting_now();
     let auth = auth_with(users, lockout, &clock, AuthPolicy::default());
     let (email, _) = new_user(&auth, "rotation").await;
@@ -654,7 +740,9 @@ pub async fn rotation_with_two_passwords(users: Arc<dyn UserAdmin>, lockout: Arc
         .await
         .unwrap();
     for pw in [PW, "Second-Pass-4"] {
-        auth.authorize(&email, &password(pw), Ttl::DEFAULT).await.expect(pw);
+        auth.authorize(&email, &password(pw), Ttl::DEFAULT)
+            .await
+            .expect(pw);
     }
     let err = auth
         .add_password(&email, &password(PW), &password("Second-Pass-4"))
@@ -662,7 +750,11 @@ pub async fn rotation_with_two_passwords(users: Arc<dyn UserAdmin>, lockout: Arc
         .unwrap_err();
     assert!(matches!(err, Error::NewPasswordSameAsCurrent), "{err:?}");
     auth.remove_password(&email, &password(PW)).await.unwrap();
-    assert!(auth.authorize(&email, &password(PW), Ttl::DEFAULT).await.is_err());
+    assert!(
+        auth.authorize(&email, &password(PW), Ttl::DEFAULT)
+            .await
+            .is_err()
+    );
     auth.authorize(&email, &password("Second-Pass-4"), Ttl::DEFAULT)
         .await
         .unwrap();
@@ -675,7 +767,10 @@ pub async fn rotation_with_two_passwords(users: Arc<dyn UserAdmin>, lockout: Arc
         .remove_password(&unique_email("ghost"), &password(PW))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Unauthorized), "unknown users look like wrong passwords");
+    assert!(
+        matches!(err, Error::Unauthorized),
+        "unknown users look like wrong passwords"
+    );
 }
 
 /// A stored hash weaker than the current parameters is replaced on a successful sign-in.
@@ -781,7 +876,11 @@ pub async fn run_read_only_suite(
             .unwrap()
             .expect("found case-insensitively");
         assert_eq!(upper.uid, found.uid);
-        let by_uid = store.find_by_uid(&found.uid).await.unwrap().expect("uid round trip");
+        let by_uid = store
+            .find_by_uid(&found.uid)
+            .await
+            .unwrap()
+            .expect("uid round trip");
         assert_eq!(by_uid.uid, found.uid);
 
         if matches!(found.credentials, Credentials::External) {
@@ -798,7 +897,10 @@ pub async fn run_read_only_suite(
                     .unwrap(),
                 None
             );
-            assert_eq!(store.verify_external(&found, &password("")).await.unwrap(), None);
+            assert_eq!(
+                store.verify_external(&found, &password("")).await.unwrap(),
+                None
+            );
         }
     }
 
@@ -818,17 +920,29 @@ pub async fn run_read_only_suite(
         .await
         .expect("directory sign-in");
     assert_eq!(issued.claims.role, u.role);
-    auth.refresh(&issued.token, Ttl::DEFAULT).await.expect("refresh");
+    auth.refresh(&issued.token, Ttl::DEFAULT)
+        .await
+        .expect("refresh");
     assert!(matches!(
-        auth.add_password(&u.username, &password(&u.password), &password("New-Pass-5x")).await,
+        auth.add_password(
+            &u.username,
+            &password(&u.password),
+            &password("New-Pass-5x")
+        )
+        .await,
         Err(Error::Unsupported(_))
     ));
     for _ in 0..2 {
-        assert!(auth.authorize(&u.username, &password("wrong"), Ttl::DEFAULT).await.is_err());
+        assert!(
+            auth.authorize(&u.username, &password("wrong"), Ttl::DEFAULT)
+                .await
+                .is_err()
+        );
     }
     assert!(
         matches!(
-            auth.authorize(&u.username, &password(&u.password), Ttl::DEFAULT).await,
+            auth.authorize(&u.username, &password(&u.password), Ttl::DEFAULT)
+                .await,
             Err(Error::Unauthorized)
         ),
         "directory users are locked out too"
