@@ -447,6 +447,14 @@ mod tests {
                 other => panic!("unexpected: {other:?}"),
             }
         }
+        // Both workers pick up a job and block; no third one starts.
+        for _ in 0..5000 {
+            if running.load(Ordering::SeqCst) == 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        assert_eq!(running.load(Ordering::SeqCst), 2, "both workers busy");
         for _ in 0..5 {
             release.send(()).unwrap();
         }
