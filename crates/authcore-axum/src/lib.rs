@@ -1,1 +1,411 @@
-//! authcore-axum: under construction.
+//! # authcore-axum
+//!
+//! The axum adapter of authcore: a [`Router`] serving the Redis Enterprise compatible users
+//! API (`/v1/users/authorize`, `/v1/users/refresh_jwt`, `/v1/users/password`, `/v1/users`,
+//! `/v1/users/{uid}`, `/v1/openapi.json`, and `/.well-known/jwks.json` with asymmetric keys),
+//! and extractors for an application's own routes: [`Authenticated`] (a verified `JWT` or
+//! `Bearer` token) and [`RequireRole`] (403 unless the token's role is allowed).
+//!
+//! This crate is glue: statuses, error codes and bodies come from
+//! [`authcore_core::http`], so any other adapter built on it answers byte-for-byte the same.
+//! Every error is JSON `{"error_code","message"}`, also unknown routes (404), wrong methods
+//! (405), bodies over the limit (413) and malformed input (400). Each request runs in a
+//! `tracing` span with its method, route template and status, never a header or a body.
+//!
+//! ## Example
+//!
+//! ```
+//! use std::sync::Arc;
+//! use authcore_axum::{Authenticated, UsersApi};
+//! use authcore_core::{Authenticator, Key, KeyRing, HashingConfig};
+//! use authcore_core::secrecy::SecretSlice;
+//! use authcore_memory::MemoryStore;
+//! use axum::{Router, routing::get};
+//!
+//! # fn main() -> authcore_core::Result<()> {
+//! let store = Arc::new(MemoryStore::new());
+//! let auth = Authenticator::builder()
+//!     .store(store.clone())
+//!     .lockout_store(store)
+//!     .hashing(HashingConfig::insecure_fast()) // tests only
+//!     .keys(KeyRing::new(Key::hs256("k1", &SecretSlice::from(vec![7u8; 32]))?)?)
+//!     .build()?;
+//!
+//! // The application's own protected route, with the authenticator as its state.
+//! async fn whoami(Authenticated(claims): Authenticated) -> String {
+//!     format!("hello {}", claims.username)
+//! }
+//! let app: Router = Router::new()
+//!     .route("/whoami", get(whoami))
+//!     .with_state(auth.clone())
+//!     .merge(UsersApi::new(auth).body_limit(16 * 1024).into_router());
+//! # let _ = app;
+//! // axum::serve(tokio::net::TcpListener::bind("127.0.0.1:8080").await?, app).await?;
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+use std::marker::PhantomData;
+use std::time::Instant;
+
+use authcore_core::http::{self as core_http, ApiResponse, PasswordOp, RequestParts};
+use authcore_core::{Authenticator, Claims, Error};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::{
+    DefaultBodyLimit, FromRef, FromRequestParts, MatchedPath, Path, Request, State,
+};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{MethodRouter, get, post, put};
+use tracing::Instrument as _;
+
+pub use authcore_core::http::DEFAULT_BODY_LIMIT;
+
+/// An [`ApiResponse`] as an axum response: status, headers and body copied as they are.
+#[derive(Debug, Clone)]
+pub struct Reply(pub ApiResponse);
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let ApiResponse {
+            status,
+            headers,
+            body,
+        } = self.0;
+        let mut res = Response::new(axum::body::Body::from(body));
+        *res.status_mut() =
+            StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        for (name, value) in headers {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(&value),
+            ) {
+                res.headers_mut().append(n, v);
+            }
+        }
+        res
+    }
+}
+
+impl From<Error> for Reply {
+    fn from(err: Error) -> Self {
+        Self(ApiResponse::error(&err))
+    }
+}
+
+/// The state of the users API routes.
+#[derive(Debug, Clone)]
+struct ApiState {
+    auth: Authenticator,
+    body_limit: usize,
+}
+
+impl FromRef<ApiState> for Authenticator {
+    fn from_ref(state: &ApiState) -> Self {
+        state.auth.clone()
+    }
+}
+
+/// Builds the users API [`Router`].
+#[derive(Debug, Clone)]
+pub struct UsersApi {
+    auth: Authenticator,
+    body_limit: usize,
+    fallback: bool,
+}
+
+/// The users API with default options: `UsersApi::new(auth).into_router()`.
+pub fn router(auth: Authenticator) -> Router {
+    UsersApi::new(auth).into_router()
+}
+
+impl UsersApi {
+    /// Defaults: a [`DEFAULT_BODY_LIMIT`] body limit and a JSON 404 fallback.
+    #[must_use]
+    pub fn new(auth: Authenticator) -> Self {
+        Self {
+            auth,
+            body_limit: DEFAULT_BODY_LIMIT,
+            fallback: true,
+        }
+    }
+
+    /// Sets the largest request body, in bytes; larger ones get 413 `payload_too_large`.
+    #[must_use]
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = bytes;
+        self
+    }
+
+    /// Leaves out the JSON 404 fallback, for merging into an application that has its own
+    /// (axum refuses to merge two routers that both have one).
+    #[must_use]
+    pub fn without_fallback(mut self) -> Self {
+        self.fallback = false;
+        self
+    }
+
+    /// The router, with its state applied: merge it into an application or serve it alone.
+    pub fn into_router(self) -> Router {
+        let state = ApiState {
+            body_limit: self.body_limit,
+            auth: self.auth,
+        };
+        let mut router = Router::new();
+        for spec in core_http::routes(&state.auth) {
+            router = router.route(spec.path, method_router(spec));
+        }
+        if self.fallback {
+            router = router.fallback(not_found);
+        }
+        router
+            .layer(DefaultBodyLimit::max(self.body_limit))
+            .layer(middleware::from_fn(trace_request))
+            .with_state(state)
+    }
+}
+
+fn method_router(spec: core_http::RouteSpec) -> MethodRouter<ApiState> {
+    let methods = spec.methods;
+    let router = match spec.path {
+        core_http::AUTHORIZE_PATH => post(authorize),
+        core_http::REFRESH_JWT_PATH => post(refresh_jwt),
+        core_http::PASSWORD_PATH => put(password_replace)
+            .post(password_add)
+            .delete(password_remove),
+        core_http::USERS_PATH => get(list_users).post(create_user),
+        core_http::USER_PATH => get(get_user).put(update_user).delete(delete_user),
+        core_http::OPENAPI_PATH => get(openapi),
+        core_http::JWKS_PATH => get(jwks),
+        _ => MethodRouter::new(),
+    };
+    router.fallback(move || async move { Reply(ApiResponse::method_not_allowed(methods)) })
+}
+
+/// The JSON 404 for unknown routes; usable as an application's own fallback.
+pub async fn not_found() -> Reply {
+    Reply(ApiResponse::not_found())
+}
+
+/// A request span with the method and the route template (never a header, a query or a body),
+/// and one event with the status and latency.
+async fn trace_request(req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "<unmatched>".to_owned(), |p| p.as_str().to_owned());
+    let span = tracing::info_span!(
+        "http_request",
+        method = %req.method(),
+        route = %route,
+        status = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    async move {
+        let res = next.run(req).await;
+        let status = res.status().as_u16();
+        tracing::Span::current().record("status", status);
+        let latency_ms = started.elapsed().as_millis();
+        if status >= 500 {
+            tracing::warn!(status, latency_ms, "request finished");
+        } else {
+            tracing::info!(status, latency_ms, "request finished");
+        }
+        res
+    }
+    .instrument(span)
+    .await
+}
+
+/// The raw body, or the JSON error for a body over the limit or unreadable.
+fn body_or_reply(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, Reply> {
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Reply(ApiResponse::payload_too_large(limit))
+        } else {
+            Reply(ApiResponse::unreadable_body())
+        }
+    })
+}
+
+fn uid_or_reply(uid: Result<Path<String>, PathRejection>) -> Result<String, Reply> {
+    uid.map(|Path(uid)| uid).map_err(|_| {
+        Reply::from(Error::InvalidRequest(
+            "the uid in the path is not valid UTF-8".into(),
+        ))
+    })
+}
+
+fn parts<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> RequestParts<'a> {
+    RequestParts {
+        authorization: headers.get(AUTHORIZATION).map(HeaderValue::as_bytes),
+        content_type: headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
+        body,
+    }
+}
+
+/// Generates a handler that reads headers and the raw body and calls a core endpoint.
+macro_rules! body_handler {
+    ($name:ident, |$auth:ident, $req:ident| $call:expr) => {
+        async fn $name(
+            State(state): State<ApiState>,
+            headers: HeaderMap,
+            body: Result<Bytes, BytesRejection>,
+        ) -> Reply {
+            let body = match body_or_reply(body, state.body_limit) {
+                Ok(body) => body,
+                Err(reply) => return reply,
+            };
+            let $auth = &state.auth;
+            let $req = &parts(&headers, &body);
+            Reply($call.await)
+        }
+    };
+}
+
+body_handler!(authorize, |auth, req| core_http::authorize(auth, req));
+body_handler!(refresh_jwt, |auth, req| core_http::refresh_jwt(auth, req));
+body_handler!(password_replace, |auth, req| core_http::password(
+    auth,
+    PasswordOp::Replace,
+    req
+));
+body_handler!(password_add, |auth, req| core_http::password(
+    auth,
+    PasswordOp::Add,
+    req
+));
+body_handler!(password_remove, |auth, req| core_http::password(
+    auth,
+    PasswordOp::Remove,
+    req
+));
+body_handler!(create_user, |auth, req| core_http::create_user(auth, req));
+
+async fn list_users(State(state): State<ApiState>, headers: HeaderMap) -> Reply {
+    Reply(core_http::list_users(&state.auth, &parts(&headers, &[])).await)
+}
+
+async fn get_user(
+    State(state): State<ApiState>,
+    uid: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Reply {
+    match uid_or_reply(uid) {
+        Ok(uid) => Reply(core_http::get_user(&state.auth, &uid, &parts(&headers, &[])).await),
+        Err(reply) => reply,
+    }
+}
+
+async fn update_user(
+    State(state): State<ApiState>,
+    uid: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Reply {
+    let (uid, body) = match (uid_or_reply(uid), body_or_reply(body, state.body_limit)) {
+        (Ok(uid), Ok(body)) => (uid, body),
+        (Err(reply), _) | (_, Err(reply)) => return reply,
+    };
+    Reply(core_http::update_user(&state.auth, &uid, &parts(&headers, &body)).await)
+}
+
+async fn delete_user(
+    State(state): State<ApiState>,
+    uid: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+) -> Reply {
+    match uid_or_reply(uid) {
+        Ok(uid) => Reply(core_http::delete_user(&state.auth, &uid, &parts(&headers, &[])).await),
+        Err(reply) => reply,
+    }
+}
+
+async fn openapi(State(state): State<ApiState>) -> Reply {
+    Reply(core_http::openapi(&state.auth))
+}
+
+async fn jwks(State(state): State<ApiState>) -> Reply {
+    Reply(core_http::jwks(&state.auth))
+}
+
+/// The verified claims of a `JWT <token>` or `Bearer <token>` `Authorization` header.
+///
+/// Rejects with 401 `unauthorized` (missing header, other scheme, invalid or expired token)
+/// or 400 `invalid_request` (malformed header), as JSON. Only the token is checked (no store
+/// lookup). The state must give an [`Authenticator`] through [`FromRef`].
+#[derive(Debug, Clone)]
+pub struct Authenticated(pub Claims);
+
+impl<S> FromRequestParts<S> for Authenticated
+where
+    Authenticator: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Reply;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let auth = Authenticator::from_ref(state);
+        let header = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
+        core_http::authenticate_token(&auth, header)
+            .map(Self)
+            .map_err(Reply::from)
+    }
+}
+
+/// A set of roles allowed through [`RequireRole`].
+pub trait RoleSet: Send + Sync + 'static {
+    /// The allowed role names.
+    const ROLES: &'static [&'static str];
+}
+
+/// [`RoleSet`] of Redis's `admin` role only.
+#[derive(Debug, Clone, Copy)]
+pub struct Admin;
+
+impl RoleSet for Admin {
+    const ROLES: &'static [&'static str] = &[authcore_core::Role::ADMIN];
+}
+
+/// A role guard: like [`Authenticated`], and 403 `forbidden` (JSON) unless the token's role is
+/// one of `R::ROLES`.
+///
+/// ```
+/// use authcore_axum::{RequireRole, RoleSet};
+///
+/// struct Operators;
+/// impl RoleSet for Operators {
+///     const ROLES: &'static [&'static str] = &["admin", "cluster_member"];
+/// }
+///
+/// async fn restart(RequireRole(claims, ..): RequireRole<Operators>) -> String {
+///     format!("restarted by {}", claims.username)
+/// }
+/// # let _ = restart;
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequireRole<R: RoleSet>(pub Claims, pub PhantomData<R>);
+
+impl<S, R> FromRequestParts<S> for RequireRole<R>
+where
+    Authenticator: FromRef<S>,
+    S: Send + Sync,
+    R: RoleSet,
+{
+    type Rejection = Reply;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Authenticated(claims) = Authenticated::from_request_parts(parts, state).await?;
+        if R::ROLES.contains(&claims.role.as_str()) {
+            Ok(Self(claims, PhantomData))
+        } else {
+            Err(Reply::from(Error::Forbidden))
+        }
+    }
+}

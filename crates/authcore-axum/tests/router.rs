@@ -1,0 +1,263 @@
+//! The router and extractors, driven in-process with `tower::ServiceExt::oneshot`.
+
+use std::sync::Arc;
+
+use authcore_axum::{Admin, Authenticated, RequireRole, UsersApi};
+use authcore_core::{AuthPolicy, Authenticator, CreateUser, Role};
+use authcore_memory::MemoryStore;
+use authcore_testkit::{ManualClock, fixtures};
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use axum::routing::get;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+async fn setup() -> (Authenticator, Router) {
+    let store = Arc::new(MemoryStore::new());
+    let auth = fixtures::authenticator(
+        store.clone(),
+        store,
+        &ManualClock::starting_now(),
+        AuthPolicy::default(),
+    )
+    .unwrap();
+    for (email, role) in [
+        ("admin@x.test", Role::ADMIN),
+        ("viewer@x.test", Role::DB_VIEWER),
+    ] {
+        auth.create_user_unchecked(CreateUser {
+            email: email.into(),
+            password: fixtures::password("pw-123456"),
+            name: None,
+            role: Role::new(role),
+        })
+        .await
+        .unwrap();
+    }
+    async fn me(Authenticated(c): Authenticated) -> String {
+        c.username
+    }
+    async fn admin_only(RequireRole(c, ..): RequireRole<Admin>) -> String {
+        c.role.to_string()
+    }
+    let app = Router::new()
+        .route("/app/me", get(me))
+        .route("/app/admin", get(admin_only))
+        .with_state(auth.clone())
+        .merge(UsersApi::new(auth.clone()).body_limit(1024).into_router());
+    (auth, app)
+}
+
+async fn send(
+    app: &Router,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Body>,
+) -> (StatusCode, Vec<u8>) {
+    let mut req = Request::builder().method(method).uri(path);
+    for (k, v) in headers {
+        req = req.header(*k, *v);
+    }
+    let res = app
+        .clone()
+        .oneshot(req.body(body.into()).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let ct = res
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    let bytes = axum::body::to_bytes(res.into_body(), usize::MAX)
+        .await
+        .unwrap()
+        .to_vec();
+    if path.starts_with("/v1") || status != StatusCode::OK {
+        assert_eq!(ct.as_deref(), Some("application/json"), "{method} {path}");
+    }
+    (status, bytes)
+}
+
+fn code(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body).unwrap()["error_code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+const JSON: (&str, &str) = ("content-type", "application/json");
+
+async fn token(app: &Router, user: &str) -> String {
+    let body = json!({"username": user, "password": "pw-123456"}).to_string();
+    let (s, b) = send(app, "POST", "/v1/users/authorize", &[JSON], body).await;
+    assert_eq!(s, StatusCode::OK);
+    serde_json::from_slice::<Value>(&b).unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn framework_rejections_are_json() {
+    let (_, app) = setup().await;
+    let (s, b) = send(&app, "GET", "/nope", &[], "").await;
+    assert_eq!((s, code(&b).as_str()), (StatusCode::NOT_FOUND, "not_found"));
+    let (s, b) = send(&app, "GET", "/v1/users/authorize", &[], "").await;
+    assert_eq!(
+        (s, code(&b).as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+    );
+    let (s, b) = send(&app, "PATCH", "/v1/users/password", &[], "").await;
+    assert_eq!(s, StatusCode::METHOD_NOT_ALLOWED, "{}", code(&b));
+    let big = vec![b' '; 2048];
+    let (s, b) = send(&app, "POST", "/v1/users/authorize", &[JSON], big).await;
+    assert_eq!(
+        (s, code(&b).as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+    );
+    for (ct, body) in [
+        ("application/json", "{"),
+        ("text/plain", r#"{"username":"a","password":"b"}"#),
+        ("application/json", r#"{"username":"a"}"#),
+        (
+            "application/json",
+            r#"{"username":"a","password":"b","ttl":0}"#,
+        ),
+        (
+            "application/json",
+            r#"{"username":"a","password":"b","ttl":"x"}"#,
+        ),
+    ] {
+        let (s, b) = send(
+            &app,
+            "POST",
+            "/v1/users/authorize",
+            &[("content-type", ct)],
+            body,
+        )
+        .await;
+        assert_eq!(
+            (s, code(&b).as_str()),
+            (StatusCode::BAD_REQUEST, "invalid_request"),
+            "{body}"
+        );
+    }
+    let (s, b) = send(&app, "GET", "/v1/users/%FF", &[], "").await;
+    assert_eq!(
+        (s, code(&b).as_str()),
+        (StatusCode::BAD_REQUEST, "invalid_request")
+    );
+}
+
+#[tokio::test]
+async fn tokens_extractors_and_role_guard() {
+    let (_, app) = setup().await;
+    let admin = token(&app, "admin@x.test").await;
+    let viewer = token(&app, "viewer@x.test").await;
+
+    let (s, b) = send(
+        &app,
+        "GET",
+        "/app/me",
+        &[("authorization", &format!("JWT {viewer}"))],
+        "",
+    )
+    .await;
+    assert_eq!((s, b.as_slice()), (StatusCode::OK, &b"viewer@x.test"[..]));
+    let (s, _) = send(
+        &app,
+        "GET",
+        "/app/me",
+        &[("authorization", &format!("Bearer {viewer}"))],
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let (s, b) = send(&app, "GET", "/app/me", &[], "").await;
+    assert_eq!(
+        (s, code(&b).as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let (s, b) = send(&app, "GET", "/app/me", &[("authorization", "JWT nope")], "").await;
+    assert_eq!(
+        (s, code(&b).as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+    let (s, b) = send(
+        &app,
+        "GET",
+        "/app/admin",
+        &[("authorization", &format!("JWT {viewer}"))],
+        "",
+    )
+    .await;
+    assert_eq!((s, code(&b).as_str()), (StatusCode::FORBIDDEN, "forbidden"));
+    let (s, _) = send(
+        &app,
+        "GET",
+        "/app/admin",
+        &[("authorization", &format!("JWT {admin}"))],
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+
+    let (s, b) = send(
+        &app,
+        "POST",
+        "/v1/users/refresh_jwt",
+        &[("authorization", &format!("jwt {viewer}")), JSON],
+        r#"{"ttl": 60}"#,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{}", String::from_utf8_lossy(&b));
+
+    let (s, b) = send(
+        &app,
+        "GET",
+        "/v1/users",
+        &[("authorization", &format!("JWT {viewer}"))],
+        "",
+    )
+    .await;
+    assert_eq!((s, code(&b).as_str()), (StatusCode::FORBIDDEN, "forbidden"));
+    let (s, b) = send(
+        &app,
+        "GET",
+        "/v1/users",
+        &[("authorization", &format!("JWT {admin}"))],
+        "",
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    let users: Value = serde_json::from_slice(&b).unwrap();
+    assert_eq!(users.as_array().unwrap().len(), 2);
+    assert!(!String::from_utf8_lossy(&b).contains("argon2"));
+}
+
+#[tokio::test]
+async fn openapi_lists_every_route_of_the_router() {
+    let (auth, app) = setup().await;
+    let (s, b) = send(&app, "GET", "/v1/openapi.json", &[], "").await;
+    assert_eq!(s, StatusCode::OK);
+    let doc: Value = serde_json::from_slice(&b).unwrap();
+    let paths = doc["paths"].as_object().unwrap();
+    let routes = authcore_core::http::routes(&auth);
+    assert_eq!(paths.len(), routes.len());
+    for route in routes {
+        for method in ["GET", "POST", "PUT", "DELETE", "PATCH"] {
+            let documented = paths[route.path].get(method.to_lowercase()).is_some();
+            // Probe the real router: a documented method is served, any other is 405.
+            let path = route.path.replace("{uid}", "1");
+            let (s, _) = send(&app, method, &path, &[], "").await;
+            assert_eq!(
+                documented,
+                s != StatusCode::METHOD_NOT_ALLOWED,
+                "{method} {path}: {s}"
+            );
+            assert_eq!(documented, route.methods.contains(&method));
+        }
+    }
+}
