@@ -1,4 +1,5 @@
 //! The router and extractors, driven in-process with `tower::ServiceExt::oneshot`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
