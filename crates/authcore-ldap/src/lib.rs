@@ -1,1 +1,15 @@
-//! authcore-ldap: under construction.
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs, missing_debug_implementations)]
+
+mod cache;
+mod config;
+mod connection;
+mod error;
+mod escape;
+mod store;
+
+pub use config::{LdapConfig, LdapMapping, LdapQuery, LdapScope};
+pub use error::LdapConfigError;
+pub use escape::{escape_dn_value, escape_filter_value};
+pub use store::LdapStore;
