@@ -53,7 +53,10 @@ impl<V: Clone> TtlCache<V> {
     }
 
     pub(crate) fn clear(&self) {
-        self.map.lock().unwrap_or_else(PoisonError::into_inner).clear();
+        self.map
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clear();
     }
 }
 

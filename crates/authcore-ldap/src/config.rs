@@ -225,7 +225,10 @@ impl LdapConfig {
         use LdapConfigError::IllegalFieldsCombination as Illegal;
 
         if self.uris.is_empty() {
-            return Err(LdapConfigError::invalid("uris", "at least one URI is needed"));
+            return Err(LdapConfigError::invalid(
+                "uris",
+                "at least one URI is needed",
+            ));
         }
         for uri in &self.uris {
             check_uri(uri)?;
@@ -265,26 +268,39 @@ impl LdapConfig {
                     "user_dn_template and user_dn_query are mutually exclusive",
                 ));
             }
-            (None, None) => return Err(Illegal("one of user_dn_template and user_dn_query is required")),
+            (None, None) => {
+                return Err(Illegal(
+                    "one of user_dn_template and user_dn_query is required",
+                ));
+            }
         };
         let groups = match (&self.dn_group_attr, &self.dn_group_query) {
             (Some(a), None) => {
                 if !is_attribute_description(a) {
-                    return Err(LdapConfigError::invalid("dn_group_attr", "not an attribute name"));
+                    return Err(LdapConfigError::invalid(
+                        "dn_group_attr",
+                        "not an attribute name",
+                    ));
                 }
                 Groups::Attr(a.clone())
             }
-            (None, Some(q)) => Groups::Query(ResolvedQuery::new(q, "dn_group_query", &["%D", "%u"])?),
+            (None, Some(q)) => {
+                Groups::Query(ResolvedQuery::new(q, "dn_group_query", &["%D", "%u"])?)
+            }
             (None, None) => Groups::None,
             (Some(_), Some(_)) => {
-                return Err(Illegal("dn_group_attr and dn_group_query are mutually exclusive"));
+                return Err(Illegal(
+                    "dn_group_attr and dn_group_query are mutually exclusive",
+                ));
             }
         };
         let mut mappings = Vec::with_capacity(self.ldap_mappings.len());
         for m in &self.ldap_mappings {
             let dn = normalize_dn(&m.dn)
                 .filter(|d| !d.is_empty())
-                .ok_or_else(|| LdapConfigError::invalid("ldap_mappings", format!("{:?} is not a DN", m.dn)))?;
+                .ok_or_else(|| {
+                    LdapConfigError::invalid("ldap_mappings", format!("{:?} is not a DN", m.dn))
+                })?;
             if m.role.as_str().is_empty() {
                 return Err(LdapConfigError::invalid("ldap_mappings", "empty role"));
             }
@@ -450,7 +466,10 @@ impl ResolvedQuery {
         if !placeholders.iter().any(|p| trimmed.contains(p)) {
             return Err(LdapConfigError::invalid(
                 field,
-                format!("the filter has no {} placeholder", placeholders.join(" or ")),
+                format!(
+                    "the filter has no {} placeholder",
+                    placeholders.join(" or ")
+                ),
             ));
         }
         let filter = if trimmed.starts_with('(') {
@@ -460,7 +479,10 @@ impl ResolvedQuery {
         };
         let sample = filter.replace("%u", "x").replace("%D", "cn=x");
         if ldap3::parse_filter(&sample).is_err() {
-            return Err(LdapConfigError::invalid(field, "the filter does not parse (RFC 4515)"));
+            return Err(LdapConfigError::invalid(
+                field,
+                "the filter does not parse (RFC 4515)",
+            ));
         }
         let username_attrs = filter
             .match_indices("=%u)")
@@ -503,7 +525,10 @@ impl ResolvedQuery {
 fn check_uri(uri: &str) -> Result<(), LdapConfigError> {
     let lower = uri.to_ascii_lowercase();
     let bad = || {
-        LdapConfigError::invalid("uris", format!("{uri:?}: only ldap[s]://host[:port] is accepted"))
+        LdapConfigError::invalid(
+            "uris",
+            format!("{uri:?}: only ldap[s]://host[:port] is accepted"),
+        )
     };
     let rest = lower
         .strip_prefix("ldap://")
@@ -527,7 +552,11 @@ fn check_uri(uri: &str) -> Result<(), LdapConfigError> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_' | b':'));
     let port_ok = port.is_none_or(|p| p.parse::<u16>().is_ok_and(|p| p > 0));
-    if host_ok && port_ok { Ok(()) } else { Err(bad()) }
+    if host_ok && port_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
 }
 
 /// An attribute description: a name (letter, then letters, digits, hyphens) or a numeric
@@ -538,12 +567,12 @@ fn is_attribute_description(s: &str) -> bool {
         return false;
     };
     let name_ok = match name.as_bytes().first() {
-        Some(b) if b.is_ascii_alphabetic() => name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-'),
-        Some(b) if b.is_ascii_digit() => {
-            name.split('.').all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+        Some(b) if b.is_ascii_alphabetic() => {
+            name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
         }
+        Some(b) if b.is_ascii_digit() => name
+            .split('.')
+            .all(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit())),
         _ => false,
     };
     name_ok
@@ -559,7 +588,10 @@ fn tls_config(pem: &str) -> Result<Arc<ClientConfig>, LdapConfigError> {
             .map_err(|e| LdapConfigError::invalid("ca_cert", e.to_string()))?;
     }
     if roots.is_empty() {
-        return Err(LdapConfigError::invalid("ca_cert", "no PEM certificate found"));
+        return Err(LdapConfigError::invalid(
+            "ca_cert",
+            "no PEM certificate found",
+        ));
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = ClientConfig::builder_with_provider(provider)
@@ -704,7 +736,11 @@ mod tests {
             parse(&with(base(), "user_dn_templat", json!("x"))),
             Err(LdapConfigError::Json(_))
         ));
-        let bad_mapping = with(base(), "ldap_mappings", json!([{"dn": "cn=a", "rol": "admin"}]));
+        let bad_mapping = with(
+            base(),
+            "ldap_mappings",
+            json!([{"dn": "cn=a", "rol": "admin"}]),
+        );
         assert!(matches!(parse(&bad_mapping), Err(LdapConfigError::Json(_))));
     }
 
@@ -730,7 +766,11 @@ mod tests {
             "ldap://h/dc=x",
             "ldap://u@h",
         ] {
-            assert_eq!(code(&with(base(), "uris", json!([bad]))), "invalid_request", "{bad}");
+            assert_eq!(
+                code(&with(base(), "uris", json!([bad]))),
+                "invalid_request",
+                "{bad}"
+            );
         }
         assert_eq!(code(&with(base(), "uris", json!([]))), "invalid_request");
     }
@@ -750,12 +790,24 @@ mod tests {
             ("(uid=alice)", false),
             ("(uid=%u", false),
         ] {
-            let v = with(q.clone(), "user_dn_query", json!({"base": "dc=example,dc=org", "filter": filter}));
+            let v = with(
+                q.clone(),
+                "user_dn_query",
+                json!({"base": "dc=example,dc=org", "filter": filter}),
+            );
             assert_eq!(parse(&v).is_ok(), ok, "{filter}");
         }
-        let v = with(q.clone(), "user_dn_query", json!({"base": "not a dn", "filter": "(uid=%u)"}));
+        let v = with(
+            q.clone(),
+            "user_dn_query",
+            json!({"base": "not a dn", "filter": "(uid=%u)"}),
+        );
         assert_eq!(code(&v), "invalid_request");
-        let v = with(base(), "dn_group_query", json!({"base": "dc=x", "filter": "(objectClass=*)"}));
+        let v = with(
+            base(),
+            "dn_group_query",
+            json!({"base": "dc=x", "filter": "(objectClass=*)"}),
+        );
         let mut v = v;
         v.as_object_mut().unwrap().remove("dn_group_attr");
         assert_eq!(code(&v), "invalid_request");
@@ -776,11 +828,23 @@ mod tests {
 
     #[test]
     fn mappings_and_ca_cert_are_checked() {
-        let v = with(base(), "ldap_mappings", json!([{"dn": "not a dn", "role": "admin"}]));
+        let v = with(
+            base(),
+            "ldap_mappings",
+            json!([{"dn": "not a dn", "role": "admin"}]),
+        );
         assert_eq!(code(&v), "invalid_request");
-        let v = with(base(), "ldap_mappings", json!([{"dn": "cn=a,dc=b", "role": ""}]));
+        let v = with(
+            base(),
+            "ldap_mappings",
+            json!([{"dn": "cn=a,dc=b", "role": ""}]),
+        );
         assert_eq!(code(&v), "invalid_request");
-        let v = with(base(), "ca_cert", json!("-----BEGIN NOTHING-----\n-----END NOTHING-----\n"));
+        let v = with(
+            base(),
+            "ca_cert",
+            json!("-----BEGIN NOTHING-----\n-----END NOTHING-----\n"),
+        );
         assert_eq!(code(&v), "invalid_request");
         let v = with(base(), "dn_group_attr", json!("member of"));
         assert_eq!(code(&v), "invalid_request");
@@ -816,7 +880,10 @@ mod tests {
             r"(&(objectClass=person)(|(uid=\2a\29\28uid=\2a)(mail=\2a\29\28uid=\2a)(cn=*\2a\29\28uid=\2a*)))"
         );
         let one = ResolvedQuery::new(
-            &LdapQuery { scope: LdapScope::One, ..q.clone() },
+            &LdapQuery {
+                scope: LdapScope::One,
+                ..q.clone()
+            },
             "user_dn_query",
             &["%u"],
         )

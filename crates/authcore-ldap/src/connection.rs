@@ -159,7 +159,10 @@ impl Directory {
                 let SearchResult(entries, result) = ldap
                     .search(&base, scope.to_ldap3(), &filter, attrs)
                     .await
-                    .map_err(|source| DirectoryError::Operation { op: "search", source })?;
+                    .map_err(|source| DirectoryError::Operation {
+                        op: "search",
+                        source,
+                    })?;
                 let entries = entries
                     .into_iter()
                     .map(parse_entry)
@@ -244,7 +247,10 @@ impl Directory {
             let after = self.timeout();
             let result = timeout(after, ldap.simple_bind(dn, pass.expose_secret()))
                 .await
-                .map_err(|_| DirectoryError::Timeout { op: "service bind", after })?
+                .map_err(|_| DirectoryError::Timeout {
+                    op: "service bind",
+                    after,
+                })?
                 .map_err(|source| DirectoryError::Operation {
                     op: "service bind",
                     source,

@@ -91,7 +91,9 @@ pub(crate) enum DirectoryError {
         text: String,
     },
     /// The service account's bind was refused.
-    #[error("the service account bind_dn was refused by the directory (rc={rc}): check bind_dn and bind_pass")]
+    #[error(
+        "the service account bind_dn was refused by the directory (rc={rc}): check bind_dn and bind_pass"
+    )]
     ServiceBind { rc: u32 },
     /// No answer within `directory_timeout_s`.
     #[error("LDAP {op} timed out after {after:?}")]

@@ -78,7 +78,10 @@ impl Dn {
     /// Parses an RFC 4514 string. Spaces around `,`, `+` and `=` are tolerated (RFC 2253
     /// writers emit them). Returns `None` for anything malformed.
     pub(crate) fn parse(s: &str) -> Option<Self> {
-        let mut p = Parser { s: s.as_bytes(), i: 0 };
+        let mut p = Parser {
+            s: s.as_bytes(),
+            i: 0,
+        };
         let mut rdns = Vec::new();
         p.skip_spaces();
         if p.at_end() {
@@ -307,7 +310,10 @@ mod tests {
 
     /// RFC 4515 section 4 examples and the injection classics.
     const FILTER_VECTORS: &[(&str, &str)] = &[
-        ("Parens R Us (for all your parenthetical needs)", r"Parens R Us \28for all your parenthetical needs\29"),
+        (
+            "Parens R Us (for all your parenthetical needs)",
+            r"Parens R Us \28for all your parenthetical needs\29",
+        ),
         ("*", r"\2a"),
         (r"C:\MyFile", r"C:\5cMyFile"),
         ("Lu\u{010d}i\u{0107}", "Lu\u{010d}i\u{0107}"),
@@ -334,7 +340,10 @@ mod tests {
         ("x=y", r"x\3dy"),
         (r"back\slash", r"back\5cslash"),
         ("nul\0", r"nul\00"),
-        ("alice,ou=people,dc=example,dc=org", r"alice\2cou\3dpeople\2cdc\3dexample\2cdc\3dorg"),
+        (
+            "alice,ou=people,dc=example,dc=org",
+            r"alice\2cou\3dpeople\2cdc\3dexample\2cdc\3dorg",
+        ),
         (" ", r"\20"),
         ("*()", "*()"),
     ];
@@ -369,7 +378,10 @@ mod tests {
             // Round trip: exactly one RDN with one AVA whose value is the input.
             let dn = Dn::parse(&format!("uid={escaped},dc=example")).expect("parses");
             assert_eq!(dn.0.len(), 2, "{input:?}");
-            assert_eq!(dn.0[0], vec![("uid".to_owned(), AttrValue::Text((*input).to_owned()))]);
+            assert_eq!(
+                dn.0[0],
+                vec![("uid".to_owned(), AttrValue::Text((*input).to_owned()))]
+            );
         }
     }
 
@@ -380,11 +392,17 @@ mod tests {
         let dn = Dn::parse(r"OU=Sales+CN=J.  Smith,DC=example,DC=net").expect("multi-valued");
         assert_eq!(dn.canonical(), "cn=j.  smith+ou=sales,dc=example,dc=net");
         let dn = Dn::parse(r#"CN=James \"Jim\" Smith\, III,DC=example,DC=net"#).expect("escapes");
-        assert_eq!(dn.canonical(), r"cn=james \22jim\22 smith\2c iii,dc=example,dc=net");
+        assert_eq!(
+            dn.canonical(),
+            r"cn=james \22jim\22 smith\2c iii,dc=example,dc=net"
+        );
         let dn = Dn::parse(r"CN=Before\0dAfter,DC=example,DC=net").expect("hex");
         assert_eq!(dn.0[0][0].1, AttrValue::Text("Before\rAfter".into()));
         let dn = Dn::parse("1.3.6.1.4.1.1466.0=#04024869,DC=example,DC=com").expect("ber");
-        assert_eq!(dn.canonical(), "1.3.6.1.4.1.1466.0=#04024869,dc=example,dc=com");
+        assert_eq!(
+            dn.canonical(),
+            "1.3.6.1.4.1.1466.0=#04024869,dc=example,dc=com"
+        );
         let dn = Dn::parse(r"CN=Lu\C4\8Di\C4\87").expect("utf-8 escapes");
         assert_eq!(dn.0[0][0].1, AttrValue::Text("Lu\u{010d}i\u{0107}".into()));
         assert_eq!(Dn::parse("").map(|d| d.0.len()), Some(0));
@@ -402,8 +420,20 @@ mod tests {
     #[test]
     fn dn_parsing_rejects_garbage() {
         for bad in [
-            "uid", "uid=a,", ",uid=a", "=a", "uid=a,,dc=b", r"uid=a\", r"uid=a\zz", "uid=a\"b",
-            "uid=a;dc=b", "uid=#0", "uid=#zz", "1bad=a", "uid=a<b", "uid=\u{0}",
+            "uid",
+            "uid=a,",
+            ",uid=a",
+            "=a",
+            "uid=a,,dc=b",
+            r"uid=a\",
+            r"uid=a\zz",
+            "uid=a\"b",
+            "uid=a;dc=b",
+            "uid=#0",
+            "uid=#zz",
+            "1bad=a",
+            "uid=a<b",
+            "uid=\u{0}",
             r"cn=\ff\fe",
         ] {
             assert_eq!(Dn::parse(bad), None, "{bad:?}");
@@ -413,9 +443,17 @@ mod tests {
     #[test]
     fn within() {
         let base = Dn::parse("ou=People,dc=example,dc=org").unwrap();
-        assert!(Dn::parse("uid=a,ou=people,dc=example,dc=org").unwrap().is_within(&base));
+        assert!(
+            Dn::parse("uid=a,ou=people,dc=example,dc=org")
+                .unwrap()
+                .is_within(&base)
+        );
         assert!(base.is_within(&base));
-        assert!(!Dn::parse("uid=a,ou=other,dc=example,dc=org").unwrap().is_within(&base));
+        assert!(
+            !Dn::parse("uid=a,ou=other,dc=example,dc=org")
+                .unwrap()
+                .is_within(&base)
+        );
         assert!(!Dn::parse("dc=org").unwrap().is_within(&base));
     }
 }

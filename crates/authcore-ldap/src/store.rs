@@ -3,7 +3,9 @@
 use std::fmt;
 
 use async_trait::async_trait;
-use authcore_core::{Credentials, Error, Password, Result, Role, User, UserId, UserStatus, UserStore};
+use authcore_core::{
+    Credentials, Error, Password, Result, Role, User, UserId, UserStatus, UserStore,
+};
 use secrecy::ExposeSecret;
 
 use crate::cache::TtlCache;
@@ -243,7 +245,9 @@ impl LdapStore {
                 match found.rc {
                     0 => {}
                     SIZE_LIMIT_EXCEEDED => {
-                        tracing::warn!("dn_group_query hit the server's size limit: groups beyond it are ignored");
+                        tracing::warn!(
+                            "dn_group_query hit the server's size limit: groups beyond it are ignored"
+                        );
                     }
                     rc => {
                         return Err(DirectoryError::ResultCode {
@@ -265,7 +269,11 @@ impl LdapStore {
     }
 
     /// The username that maps to the entry at `dn`, checked by mapping it again.
-    async fn username_of(&self, dn: &Dn, canonical: &str) -> Result<Option<String>, DirectoryError> {
+    async fn username_of(
+        &self,
+        dn: &Dn,
+        canonical: &str,
+    ) -> Result<Option<String>, DirectoryError> {
         let candidates: Vec<String> = match &self.settings.user_dn {
             UserDn::Template(t) => match t.username_of(dn) {
                 Some(username) => vec![username],
@@ -349,7 +357,12 @@ impl UserStore for LdapStore {
             return Ok(None);
         }
         let dn = user.uid.as_str();
-        match self.directory.bind_as(dn, password).await.map_err(Error::from)? {
+        match self
+            .directory
+            .bind_as(dn, password)
+            .await
+            .map_err(Error::from)?
+        {
             BindOutcome::Accepted => {}
             BindOutcome::Refused(rc) => {
                 tracing::debug!(uid = %user.uid, rc, "LDAP bind refused");

@@ -82,22 +82,38 @@ async fn users_look_right() {
     let e = env();
     for config in [template_config(&e, json!({})), query_config(&e, json!({}))] {
         let store = store(config);
-        let alice = store.find_by_username("alice").await.unwrap().expect("alice");
+        let alice = store
+            .find_by_username("alice")
+            .await
+            .unwrap()
+            .expect("alice");
         assert_eq!(alice.uid.as_str(), "uid=alice,ou=people,dc=example,dc=org");
         assert_eq!(alice.email, "alice");
         assert_eq!(alice.name, "Alice Liddell");
         assert!(store.admin().is_none());
-        let special = store.find_by_username(SPECIAL).await.unwrap().expect("special");
+        let special = store
+            .find_by_username(SPECIAL)
+            .await
+            .unwrap()
+            .expect("special");
         assert_eq!(
             special.uid.as_str(),
             r"uid=sp*c(i)a\5cl\2cx\3dy\2bz,ou=people,dc=example,dc=org"
         );
-        let by_uid = store.find_by_uid(&special.uid).await.unwrap().expect("by uid");
+        let by_uid = store
+            .find_by_uid(&special.uid)
+            .await
+            .unwrap()
+            .expect("by uid");
         assert_eq!(by_uid.email, SPECIAL);
         assert_eq!(by_uid.role.as_str(), Role::CLUSTER_VIEWER);
         // The uid in another spelling finds the same user.
         let shouting = UserId::new("UID=ALICE, OU=People, DC=Example, DC=Org");
-        let again = store.find_by_uid(&shouting).await.unwrap().expect("same entry");
+        let again = store
+            .find_by_uid(&shouting)
+            .await
+            .unwrap()
+            .expect("same entry");
         assert_eq!(again.uid, alice.uid);
         assert_eq!(again.role.as_str(), Role::ADMIN);
     }
@@ -109,8 +125,17 @@ async fn role_mapping_picks_the_most_privileged_or_the_first_custom() {
     let e = env();
     for config in [template_config(&e, json!({})), query_config(&e, json!({}))] {
         let s = store(config);
-        assert_eq!(signs_in(s.clone(), "alice", "alicepw").await.unwrap().as_str(), "admin");
-        assert_eq!(signs_in(s.clone(), "bob", "bobpw").await.unwrap().as_str(), "cluster_member");
+        assert_eq!(
+            signs_in(s.clone(), "alice", "alicepw")
+                .await
+                .unwrap()
+                .as_str(),
+            "admin"
+        );
+        assert_eq!(
+            signs_in(s.clone(), "bob", "bobpw").await.unwrap().as_str(),
+            "cluster_member"
+        );
     }
     // Custom roles: the first matching mapping in configuration order.
     let custom = json!({"ldap_mappings": [
@@ -118,14 +143,20 @@ async fn role_mapping_picks_the_most_privileged_or_the_first_custom() {
         {"dn": format!("cn=operators,ou=groups,{}", e.base), "role": "operators"},
     ]});
     let s = store(template_config(&e, custom));
-    assert_eq!(signs_in(s.clone(), "bob", "bobpw").await.unwrap().as_str(), "readers");
+    assert_eq!(
+        signs_in(s.clone(), "bob", "bobpw").await.unwrap().as_str(),
+        "readers"
+    );
     // A management role beats a custom one, whatever the order.
     let mixed = json!({"ldap_mappings": [
         {"dn": format!("cn=viewers,ou=groups,{}", e.base), "role": "readers"},
         {"dn": format!("cn=operators,ou=groups,{}", e.base), "role": "db_member"},
     ]});
     let s = store(template_config(&e, mixed));
-    assert_eq!(signs_in(s, "bob", "bobpw").await.unwrap().as_str(), "db_member");
+    assert_eq!(
+        signs_in(s, "bob", "bobpw").await.unwrap().as_str(),
+        "db_member"
+    );
 }
 
 #[tokio::test]
@@ -135,16 +166,40 @@ async fn unmapped_wrong_and_empty_passwords_are_refused() {
     for config in [template_config(&e, json!({})), query_config(&e, json!({}))] {
         let s = store(config);
         // carol's password is right, but no group of hers is mapped.
-        let carol = s.find_by_username("carol").await.unwrap().expect("carol exists");
-        assert_eq!(s.verify_external(&carol, &password("carolpw")).await.unwrap(), None);
-        assert!(matches!(signs_in(s.clone(), "carol", "carolpw").await, Err(Error::Unauthorized)));
-        assert!(matches!(signs_in(s.clone(), "alice", "bobpw").await, Err(Error::Unauthorized)));
-        assert!(matches!(signs_in(s.clone(), "alice", "").await, Err(Error::Unauthorized)));
-        assert!(matches!(signs_in(s.clone(), "nobody", "x").await, Err(Error::Unauthorized)));
+        let carol = s
+            .find_by_username("carol")
+            .await
+            .unwrap()
+            .expect("carol exists");
+        assert_eq!(
+            s.verify_external(&carol, &password("carolpw"))
+                .await
+                .unwrap(),
+            None
+        );
+        assert!(matches!(
+            signs_in(s.clone(), "carol", "carolpw").await,
+            Err(Error::Unauthorized)
+        ));
+        assert!(matches!(
+            signs_in(s.clone(), "alice", "bobpw").await,
+            Err(Error::Unauthorized)
+        ));
+        assert!(matches!(
+            signs_in(s.clone(), "alice", "").await,
+            Err(Error::Unauthorized)
+        ));
+        assert!(matches!(
+            signs_in(s.clone(), "nobody", "x").await,
+            Err(Error::Unauthorized)
+        ));
         // No group mapped at all: nobody gets in.
     }
     let s = store(template_config(&e, json!({"ldap_mappings": []})));
-    assert!(matches!(signs_in(s, "alice", "alicepw").await, Err(Error::Unauthorized)));
+    assert!(matches!(
+        signs_in(s, "alice", "alicepw").await,
+        Err(Error::Unauthorized)
+    ));
 }
 
 #[tokio::test]
@@ -161,12 +216,21 @@ async fn empty_password_is_refused_before_any_traffic() {
         status: authcore_core::UserStatus::Active,
         credentials: authcore_core::Credentials::External,
     };
-    assert_eq!(dead.verify_external(&user, &password("")).await.unwrap(), None);
-    let err = dead.verify_external(&user, &password("alicepw")).await.unwrap_err();
+    assert_eq!(
+        dead.verify_external(&user, &password("")).await.unwrap(),
+        None
+    );
+    let err = dead
+        .verify_external(&user, &password("alicepw"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::StoreUnavailable(_)), "{err:?}");
     // Uids that are not DNs (a local store's) are not ours, without a round trip either.
     assert_eq!(dead.find_by_uid(&UserId::from(1)).await.unwrap(), None);
-    assert_eq!(dead.find_by_uid(&UserId::new("not a dn")).await.unwrap(), None);
+    assert_eq!(
+        dead.find_by_uid(&UserId::new("not a dn")).await.unwrap(),
+        None
+    );
 }
 
 #[tokio::test]
@@ -213,8 +277,14 @@ async fn injection_attempts_never_authenticate() {
     for (name, config) in configs {
         let s = store(config);
         for username in usernames {
-            let found = s.find_by_username(&normalize_username(username)).await.unwrap();
-            assert_eq!(found, None, "{name}: {username:?} must not resolve to an entry");
+            let found = s
+                .find_by_username(&normalize_username(username))
+                .await
+                .unwrap();
+            assert_eq!(
+                found, None,
+                "{name}: {username:?} must not resolve to an entry"
+            );
             for pw in passwords {
                 let result = signs_in(s.clone(), username, pw).await;
                 assert!(
@@ -224,8 +294,20 @@ async fn injection_attempts_never_authenticate() {
             }
         }
         // The awkward names themselves do work: escaping is right, not just restrictive.
-        assert_eq!(signs_in(s.clone(), SPECIAL, "specialpw").await.unwrap().as_str(), "cluster_viewer");
-        assert_eq!(signs_in(s.clone(), NUL_LIKE, "nulpw").await.unwrap().as_str(), "db_viewer");
+        assert_eq!(
+            signs_in(s.clone(), SPECIAL, "specialpw")
+                .await
+                .unwrap()
+                .as_str(),
+            "cluster_viewer"
+        );
+        assert_eq!(
+            signs_in(s.clone(), NUL_LIKE, "nulpw")
+                .await
+                .unwrap()
+                .as_str(),
+            "db_viewer"
+        );
     }
 }
 
@@ -240,20 +322,38 @@ async fn ambiguous_searches_are_refused() {
     let s = store(query_config(&e, whole_tree));
     assert_eq!(s.find_by_username("dup").await.unwrap(), None);
     for pw in ["duppw", "dup2pw"] {
-        assert!(matches!(signs_in(s.clone(), "dup", pw).await, Err(Error::Unauthorized)));
+        assert!(matches!(
+            signs_in(s.clone(), "dup", pw).await,
+            Err(Error::Unauthorized)
+        ));
     }
     // erin is unique in the whole tree.
-    assert_eq!(signs_in(s.clone(), "erin", "erinpw").await.unwrap().as_str(), "cluster_member");
+    assert_eq!(
+        signs_in(s.clone(), "erin", "erinpw")
+            .await
+            .unwrap()
+            .as_str(),
+        "cluster_member"
+    );
     // Scoped to ou=people, dup is unique.
     let s = store(query_config(&e, json!({})));
-    assert_eq!(signs_in(s.clone(), "dup", "duppw").await.unwrap().as_str(), "db_viewer");
-    assert!(matches!(signs_in(s, "dup", "dup2pw").await, Err(Error::Unauthorized)));
+    assert_eq!(
+        signs_in(s.clone(), "dup", "duppw").await.unwrap().as_str(),
+        "db_viewer"
+    );
+    assert!(matches!(
+        signs_in(s, "dup", "dup2pw").await,
+        Err(Error::Unauthorized)
+    ));
     // A filter matching every person is always ambiguous.
     let everyone = json!({"user_dn_query": {
         "base": e.base, "filter": "(|(objectClass=inetOrgPerson)(uid=%u))"
     }});
     let s = store(query_config(&e, everyone));
-    assert!(matches!(signs_in(s, "alice", "alicepw").await, Err(Error::Unauthorized)));
+    assert!(matches!(
+        signs_in(s, "alice", "alicepw").await,
+        Err(Error::Unauthorized)
+    ));
 }
 
 #[tokio::test]
@@ -266,7 +366,9 @@ async fn starttls_with_the_test_ca() {
         query_config(&e, json!({"starttls": true, "ca_cert": ca})),
     ] {
         let s = store(config);
-        s.check_connection().await.expect("StartTLS handshake and service bind");
+        s.check_connection()
+            .await
+            .expect("StartTLS handshake and service bind");
         run_read_only_suite(s, Arc::new(MemoryStore::new()), &fixture()).await;
     }
     // The system roots do not know the test CA: the connection fails, as an outage (503),
@@ -281,15 +383,24 @@ async fn starttls_with_the_test_ca() {
 #[ignore = "needs slapd: run scripts/test"]
 async fn uris_are_tried_in_order() {
     let e = env();
-    let s = store(template_config(&e, json!({"uris": ["ldap://127.0.0.1:1", e.url]})));
-    assert_eq!(signs_in(s, "alice", "alicepw").await.unwrap().as_str(), "admin");
+    let s = store(template_config(
+        &e,
+        json!({"uris": ["ldap://127.0.0.1:1", e.url]}),
+    ));
+    assert_eq!(
+        signs_in(s, "alice", "alicepw").await.unwrap().as_str(),
+        "admin"
+    );
 }
 
 #[tokio::test]
 #[ignore = "needs slapd: run scripts/test"]
 async fn a_refused_service_account_is_an_outage_not_a_wrong_password() {
     let e = env();
-    let s = store(template_config(&e, json!({"bind_pass": "not-the-password"})));
+    let s = store(template_config(
+        &e,
+        json!({"bind_pass": "not-the-password"}),
+    ));
     let err = s.check_connection().await.unwrap_err();
     assert!(matches!(err, Error::StoreUnavailable(_)));
     assert!(!format!("{err:?} {err}").contains("not-the-password"));
@@ -308,11 +419,17 @@ async fn refresh_is_refused_once_the_groups_are_gone() {
         .await
         .expect("frank signs in");
     assert_eq!(issued.claims.role.as_str(), Role::DB_VIEWER);
-    auth.refresh(&issued.token, Ttl::DEFAULT).await.expect("refresh while in the group");
+    auth.refresh(&issued.token, Ttl::DEFAULT)
+        .await
+        .expect("refresh while in the group");
 
     let (conn, mut root) = LdapConnAsync::new(&e.url).await.unwrap();
     ldap3::drive!(conn);
-    root.simple_bind(&e.root_dn, &e.root_pass).await.unwrap().success().unwrap();
+    root.simple_bind(&e.root_dn, &e.root_pass)
+        .await
+        .unwrap()
+        .success()
+        .unwrap();
     let group = format!("cn=viewers,ou=groups,{}", e.base);
     let frank = format!("uid=frank,ou=people,{}", e.base);
     let member = std::collections::HashSet::from([frank.as_str()]);
@@ -322,15 +439,31 @@ async fn refresh_is_refused_once_the_groups_are_gone() {
         .success()
         .unwrap();
     let refreshed = auth.refresh(&issued.token, Ttl::DEFAULT).await;
-    let signed_in = auth.authorize("frank", &password("frankpw"), Ttl::DEFAULT).await;
+    let signed_in = auth
+        .authorize("frank", &password("frankpw"), Ttl::DEFAULT)
+        .await;
     root.modify(&group, vec![Mod::Add("member", member)])
         .await
         .unwrap()
         .success()
         .unwrap();
-    assert!(matches!(refreshed, Err(Error::Unauthorized)), "{refreshed:?}");
-    assert!(matches!(signed_in, Err(Error::Unauthorized)), "{signed_in:?}");
-    assert_eq!(s.find_by_uid(&UserId::new(frank)).await.unwrap().map(|u| u.role).as_ref().map(Role::as_str), Some("db_viewer"));
+    assert!(
+        matches!(refreshed, Err(Error::Unauthorized)),
+        "{refreshed:?}"
+    );
+    assert!(
+        matches!(signed_in, Err(Error::Unauthorized)),
+        "{signed_in:?}"
+    );
+    assert_eq!(
+        s.find_by_uid(&UserId::new(frank))
+            .await
+            .unwrap()
+            .map(|u| u.role)
+            .as_ref()
+            .map(Role::as_str),
+        Some("db_viewer")
+    );
 }
 
 #[tokio::test]
@@ -348,7 +481,11 @@ async fn uids_outside_the_configured_users_are_unknown() {
             format!("uid=ghost,ou=people,{}", e.base),
             "uid=alice,ou=people,dc=other,dc=org".to_owned(),
         ] {
-            assert_eq!(s.find_by_uid(&UserId::new(dn.clone())).await.unwrap(), None, "{dn}");
+            assert_eq!(
+                s.find_by_uid(&UserId::new(dn.clone())).await.unwrap(),
+                None,
+                "{dn}"
+            );
         }
         // carol exists but has no mapped role: not refreshable.
         let carol = UserId::new(format!("uid=carol,ou=people,{}", e.base));

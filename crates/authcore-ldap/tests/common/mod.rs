@@ -117,7 +117,8 @@ pub fn store(config: LdapConfig) -> Arc<LdapStore> {
 pub fn auth(store: Arc<dyn UserStore>) -> (Authenticator, ManualClock) {
     let clock = ManualClock::starting_now();
     let lockout: Arc<dyn LockoutStore> = Arc::new(MemoryStore::new());
-    let auth = authcore_testkit::fixtures::authenticator(store, lockout, &clock, AuthPolicy::default())
-        .expect("authenticator");
+    let auth =
+        authcore_testkit::fixtures::authenticator(store, lockout, &clock, AuthPolicy::default())
+            .expect("authenticator");
     (auth, clock)
 }
