@@ -65,9 +65,12 @@ struct Entry {
 }
 
 impl LdapStore {
-    /// Builds a store from a configuration. No connection is opened here (the first lookup
-    /// opens one), so this is not `async`; call [`LdapStore::check_connection`] to fail fast
-    /// at start-up. Must be used inside a Tokio runtime.
+    /// Builds a store from a configuration.
+    ///
+    /// Not `async`: no connection is opened here (the first lookup opens one), so this needs
+    /// no runtime; the store's operations need a Tokio runtime (either flavour). Call
+    /// [`LdapStore::check_connection`] to fail fast at start-up when the directory is down or
+    /// refuses the service account.
     ///
     /// # Errors
     /// [`Error::Configuration`] when the configuration is invalid (see

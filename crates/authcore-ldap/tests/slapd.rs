@@ -501,3 +501,36 @@ fn environment_is_there() {
     assert!(e.url.starts_with("ldap://"), "{NEEDS}");
     let _: LdapConfig = template_config(&e, json!({}));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs slapd: run scripts/test"]
+async fn concurrent_sign_ins_share_the_pool() {
+    let e = env();
+    for config in [
+        template_config(&e, json!({"cache_ttl": 0})),
+        query_config(&e, json!({"cache_ttl": 0})),
+    ] {
+        let (auth, _clock) = auth(store(config));
+        let auth = Arc::new(auth);
+        let mut tasks = Vec::new();
+        for i in 0..60 {
+            let auth = Arc::clone(&auth);
+            tasks.push(tokio::spawn(async move {
+                let (user, pw, role) = match i % 3 {
+                    0 => ("alice", "alicepw", "admin"),
+                    1 => ("bob", "bobpw", "cluster_member"),
+                    // Wrong passwords for another user: they would lock bob out.
+                    _ => ("carol", "wrong", ""),
+                };
+                let got = auth.authorize(user, &password(pw), Ttl::DEFAULT).await;
+                match got {
+                    Ok(issued) => assert_eq!(issued.claims.role.as_str(), role),
+                    Err(e) => assert!(role.is_empty() && matches!(e, Error::Unauthorized), "{e:?}"),
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+    }
+}
