@@ -4,6 +4,7 @@
 #
 # Prints KEY=VALUE lines (for scripts/test to export) on stdout, progress on stderr:
 #   AUTHCORE_TEST_LDAP_URL        ldap://127.0.0.1:PORT (StartTLS available)
+#   AUTHCORE_TEST_LDAPS_URL       ldaps://127.0.0.1:PORT2 (TLS from the first byte)
 #   AUTHCORE_TEST_LDAP_CA         PEM file of the test CA that signed slapd's certificate
 #   AUTHCORE_TEST_LDAP_BASE_DN    dc=example,dc=org
 #   AUTHCORE_TEST_LDAP_BIND_DN / AUTHCORE_TEST_LDAP_BIND_PASS   read-only service account
@@ -116,6 +117,7 @@ set -euo pipefail
 PATH=\$PATH:/usr/sbin
 DIR=$DIR
 PORT=\$(cat "\$DIR/port" 2>/dev/null || echo 0)
+TLS_PORT=\$(cat "\$DIR/tls_port" 2>/dev/null || echo 0)
 URL=ldap://127.0.0.1:\$PORT
 running() { [ -s "\$DIR/slapd.pid" ] && kill -0 "\$(cat "\$DIR/slapd.pid")" 2>/dev/null; }
 case \${1:-} in
@@ -123,7 +125,7 @@ case \${1:-} in
     if running; then exit 0; fi
     rm -f "\$DIR/slapd.pid"
     # Detached, no inherited stdout: callers that capture output must not wait for slapd.
-    setsid slapd -f "\$DIR/slapd.conf" -h "\$URL/" -d 0 </dev/null >>"\$DIR/slapd.log" 2>&1 &
+    setsid slapd -f "\$DIR/slapd.conf" -h "\$URL/ ldaps://127.0.0.1:\$TLS_PORT/" -d 0 </dev/null >>"\$DIR/slapd.log" 2>&1 &
     pid=\$!
     for _ in \$(seq 200); do
       if ldapsearch -x -H "\$URL" -b "" -s base -LLL >/dev/null 2>&1; then exit 0; fi
@@ -149,8 +151,10 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 started=""
 for _ in $(seq 20); do
   PORT=$((20000 + RANDOM % 40000))
-  port_free "$PORT" || continue
+  TLS_PORT=$((PORT + 1))
+  port_free "$PORT" && port_free "$TLS_PORT" || continue
   echo "$PORT" > "$DIR/port"
+  echo "$TLS_PORT" > "$DIR/tls_port"
   if "$DIR/ctl.sh" start; then started=1; break; fi
 done
 if [ -z "$started" ]; then log "slapd did not start; log: $DIR/slapd.log"; exit 1; fi
@@ -194,6 +198,7 @@ ldapadd -x -H "$URL" -D "$ROOTDN" -w "$ROOTPW" -f "$DIR/tree.ldif" >/dev/null
 printf 'SLAPD_DIR=%s\n' "$DIR"
 printf 'AUTHCORE_TEST_SLAPD_CTL=%s\n' "$DIR/ctl.sh"
 printf 'AUTHCORE_TEST_LDAP_URL=%s\n' "$URL"
+printf 'AUTHCORE_TEST_LDAPS_URL=ldaps://127.0.0.1:%s\n' "$TLS_PORT"
 printf 'AUTHCORE_TEST_LDAP_CA=%s\n' "$DIR/ca.pem"
 printf 'AUTHCORE_TEST_LDAP_BASE_DN=%s\n' "$SUFFIX"
 printf 'AUTHCORE_TEST_LDAP_BIND_DN=%s\n' "$READERDN"

@@ -358,7 +358,7 @@ async fn ambiguous_searches_are_refused() {
 
 #[tokio::test]
 #[ignore = "needs slapd: run scripts/test"]
-async fn starttls_with_the_test_ca() {
+async fn starttls_and_ldaps_with_the_test_ca() {
     let e = env();
     let ca = std::fs::read_to_string(&e.ca).expect("CA file");
     for config in [
@@ -371,6 +371,17 @@ async fn starttls_with_the_test_ca() {
             .expect("StartTLS handshake and service bind");
         run_read_only_suite(s, Arc::new(MemoryStore::new()), &fixture()).await;
     }
+    // ldaps://: TLS from the first byte.
+    let ldaps = template_config(&e, json!({"uris": [e.ldaps_url], "ca_cert": ca}));
+    let s = store(ldaps);
+    assert_eq!(
+        signs_in(s, "alice", "alicepw").await.unwrap().as_str(),
+        "admin"
+    );
+    let s = store(template_config(&e, json!({"uris": [e.ldaps_url]})));
+    let err = s.find_by_username("alice").await.unwrap_err();
+    assert!(matches!(err, Error::StoreUnavailable(_)), "{err:?}");
+
     // The system roots do not know the test CA: the connection fails, as an outage (503),
     // never as a fallback to clear text or a wrong password.
     let s = store(template_config(&e, json!({"starttls": true})));

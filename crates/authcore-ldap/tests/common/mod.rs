@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone)]
 pub struct Env {
     pub url: String,
+    pub ldaps_url: String,
     pub ca: String,
     pub base: String,
     pub bind_dn: String,
@@ -37,6 +38,7 @@ fn var(name: &str) -> String {
 pub fn env() -> Env {
     Env {
         url: var("AUTHCORE_TEST_LDAP_URL"),
+        ldaps_url: var("AUTHCORE_TEST_LDAPS_URL"),
         ca: var("AUTHCORE_TEST_LDAP_CA"),
         base: var("AUTHCORE_TEST_LDAP_BASE_DN"),
         bind_dn: var("AUTHCORE_TEST_LDAP_BIND_DN"),
