@@ -503,11 +503,28 @@ impl ResolvedQuery {
     }
 
     /// The filter with `%u` and `%D` replaced by escaped values.
+    ///
+    /// One pass over the template: a `%D` inside the username is text, never a placeholder.
     pub(crate) fn filter_for(&self, username: &str, dn: &str) -> String {
         use crate::escape::escape_filter_value as esc;
-        self.filter
-            .replace("%u", &esc(username))
-            .replace("%D", &esc(dn))
+        let mut out = String::with_capacity(self.filter.len() + username.len() + dn.len());
+        let mut rest = self.filter.as_str();
+        while let Some(at) = rest.find('%') {
+            out.push_str(&rest[..at]);
+            let tail = &rest[at..];
+            if let Some(after) = tail.strip_prefix("%u") {
+                out.push_str(&esc(username));
+                rest = after;
+            } else if let Some(after) = tail.strip_prefix("%D") {
+                out.push_str(&esc(dn));
+                rest = after;
+            } else {
+                out.push('%');
+                rest = &tail[1..];
+            }
+        }
+        out.push_str(rest);
+        out
     }
 
     /// Whether an entry at `dn` is in this search's scope.
@@ -878,6 +895,25 @@ mod tests {
         assert_eq!(
             r.filter_for("*)(uid=*", ""),
             r"(&(objectClass=person)(|(uid=\2a\29\28uid=\2a)(mail=\2a\29\28uid=\2a)(cn=*\2a\29\28uid=\2a*)))"
+        );
+        // Placeholders inside substituted values stay text.
+        let g = ResolvedQuery::new(
+            &LdapQuery {
+                base: "dc=example,dc=org".into(),
+                filter: "(|(member=%D)(memberUid=%u)(x=100%))".into(),
+                scope: LdapScope::Subtree,
+            },
+            "dn_group_query",
+            &["%D"],
+        )
+        .unwrap();
+        assert_eq!(
+            g.filter_for("a%Db%u", "uid=x%u,dc=y"),
+            r"(|(member=uid=x%u,dc=y)(memberUid=a%Db%u)(x=100%))"
+        );
+        assert_eq!(
+            r.filter_for("al%Dice", "uid=alice"),
+            r.filter.replace("%u", "al%Dice")
         );
         let one = ResolvedQuery::new(
             &LdapQuery {

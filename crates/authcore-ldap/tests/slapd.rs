@@ -258,6 +258,10 @@ async fn injection_attempts_never_authenticate() {
         r"\61lice",
         "alice\\",
         "(uid=alice)",
+        "al%Dice",
+        "%Dalice",
+        "alice%D",
+        "%u",
     ];
     let passwords = ["alicepw", "bobpw", "specialpw", "*", ""];
     let configs = [
@@ -293,6 +297,9 @@ async fn injection_attempts_never_authenticate() {
                 );
             }
         }
+        // Stores are called with normalised (lowercase) names, but a placeholder spelled in
+        // a username stays text even when one is not.
+        assert_eq!(s.find_by_username("al%Dice").await.unwrap(), None, "{name}");
         // The awkward names themselves do work: escaping is right, not just restrictive.
         assert_eq!(
             signs_in(s.clone(), SPECIAL, "specialpw")
