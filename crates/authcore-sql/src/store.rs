@@ -1,0 +1,794 @@
+//! [`SqlStore`]: the user, admin and lockout stores on one connection pool.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use authcore_core::{
+    Credentials, Error, LockedUntil, LockoutPolicy, LockoutState, LockoutStore, NewUser,
+    PasswordHash, Result, Role, StoredPassword, User, UserAdmin, UserId, UserStatus, UserStore,
+    UserUpdate, normalize_username,
+};
+use sqlx::Row as _;
+use time::OffsetDateTime;
+
+use crate::config::{Engine, SqlConfig};
+use crate::dialect::{RecordFailure, to_micros};
+use crate::error::{is_retryable, map_err};
+
+/// The pool of the engine the URL chose.
+#[derive(Clone)]
+enum Backend {
+    #[cfg(feature = "sqlite")]
+    Sqlite(sqlx::SqlitePool),
+    #[cfg(feature = "postgres")]
+    Postgres(sqlx::PgPool),
+    #[cfg(feature = "mysql")]
+    MySql(sqlx::MySqlPool),
+}
+
+/// Runs `$body` with `$pool` bound to the engine's pool and `$e` to its dialect module
+/// (`$e::Q` its statements, `$e::ts` / `$e::get_ts` its timestamp codec, `$e::begin` its write
+/// transaction). The body is the same source for every engine, type-checked once per engine.
+macro_rules! on_engine {
+    ($self:expr, |$pool:ident, $e:ident| $body:expr) => {
+        match &$self.backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite($pool) => {
+                #[allow(unused_imports)]
+                use crate::dialect::sqlite as $e;
+                $body
+            }
+            #[cfg(feature = "postgres")]
+            Backend::Postgres($pool) => {
+                #[allow(unused_imports)]
+                use crate::dialect::postgres as $e;
+                $body
+            }
+            #[cfg(feature = "mysql")]
+            Backend::MySql($pool) => {
+                #[allow(unused_imports)]
+                use crate::dialect::mysql as $e;
+                $body
+            }
+        }
+    };
+}
+
+/// Decodes rows of `uid, email, name, role, status, phc, issued_at` into [`UserRow`]s.
+macro_rules! user_rows {
+    ($rows:expr, $e:ident) => {{
+        let mut out = Vec::with_capacity($rows.len());
+        for row in &$rows {
+            out.push(UserRow {
+                uid: row.try_get(0)?,
+                email: row.try_get(1)?,
+                name: row.try_get(2)?,
+                role: row.try_get(3)?,
+                status: row.try_get(4)?,
+                phc: row.try_get(5)?,
+                issued_at: $e::get_ts(row, 6)?,
+            });
+        }
+        out
+    }};
+}
+
+/// Decodes a row of `failures, last_failure_at, locked_until, locked_by_admin`.
+macro_rules! lockout_row {
+    ($row:expr, $e:ident) => {{
+        let row = &$row;
+        LockoutRow {
+            failures: row.try_get(0)?,
+            last_failure_at: $e::get_ts(row, 1)?,
+            locked_until: $e::get_ts(row, 2)?,
+            locked_by_admin: row.try_get(3)?,
+        }
+    }};
+}
+
+/// A user and lockout store on SQLite, PostgreSQL or MySQL/MariaDB.
+///
+/// One value implements [`UserStore`], [`UserAdmin`] and [`LockoutStore`]; clones share the
+/// connection pool. See the crate documentation for URLs, features and migrations.
+#[derive(Clone)]
+pub struct SqlStore {
+    backend: Backend,
+    engine: Engine,
+    masked_url: String,
+}
+
+impl fmt::Debug for SqlStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (size, idle) = on_engine!(self, |pool, _e| (pool.size(), pool.num_idle()));
+        f.debug_struct("SqlStore")
+            .field("engine", &self.engine)
+            .field("url", &self.masked_url)
+            .field("connections", &size)
+            .field("idle", &idle)
+            .finish()
+    }
+}
+
+/// `Result<T, sqlx::Error>` to the core's `Result`.
+trait DbResult<T> {
+    fn db(self) -> Result<T>;
+}
+
+impl<T> DbResult<T> for std::result::Result<T, sqlx::Error> {
+    fn db(self) -> Result<T> {
+        self.map_err(map_err)
+    }
+}
+
+fn config_err(engine: Engine, err: &sqlx::Error) -> Error {
+    Error::Configuration(format!("invalid {engine} connection URL: {err}"))
+}
+
+fn pool_options<DB: sqlx::Database>(config: &SqlConfig) -> sqlx::pool::PoolOptions<DB> {
+    sqlx::pool::PoolOptions::new()
+        .max_connections(config.max_connections_value())
+        .min_connections(config.min_connections_value())
+        .acquire_timeout(config.acquire_timeout_value())
+        // Checks a pooled connection before handing it out, so connections that died with a
+        // database restart are replaced instead of failing one request each.
+        .test_before_acquire(true)
+}
+
+impl SqlStore {
+    /// Connects with the default settings (see [`SqlConfig::new`]) and applies the migrations.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for an unknown or malformed URL, or an engine whose Cargo
+    /// feature is off; [`Error::StoreUnavailable`] when the database cannot be reached or a
+    /// migration fails.
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(SqlConfig::new(url)).await
+    }
+
+    /// Connects with explicit settings, applying the migrations unless
+    /// [`SqlConfig::run_migrations`] turned them off.
+    ///
+    /// # Errors
+    /// As [`SqlStore::connect`], plus [`Error::Configuration`] for invalid settings.
+    pub async fn connect_with(config: SqlConfig) -> Result<Self> {
+        config.validate()?;
+        let engine = config.engine()?;
+        let backend = match engine {
+            Engine::Sqlite => Self::sqlite_backend(&config).await?,
+            Engine::Postgres => Self::postgres_backend(&config).await?,
+            Engine::MySql => Self::mysql_backend(&config).await?,
+        };
+        let store = Self {
+            backend,
+            engine,
+            masked_url: config.masked_url(),
+        };
+        if config.run_migrations_value() {
+            store.migrate().await?;
+        }
+        tracing::debug!(store = ?store, "authcore-sql: connected");
+        Ok(store)
+    }
+
+    #[cfg(feature = "sqlite")]
+    async fn sqlite_backend(config: &SqlConfig) -> Result<Backend> {
+        use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+
+        let url = config.url();
+        let mut options = SqliteConnectOptions::from_str(url)
+            .map_err(|e| config_err(Engine::Sqlite, &e))?
+            .foreign_keys(true)
+            .busy_timeout(config.acquire_timeout_value().max(Duration::from_secs(1)));
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let pool = pool_options::<sqlx::Sqlite>(config);
+        let pool = if in_memory {
+            // One connection that never closes: the database lives as long as it does.
+            pool.max_connections(1)
+                .min_connections(1)
+                .idle_timeout(None)
+                .max_lifetime(None)
+        } else {
+            options = options
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal);
+            pool
+        };
+        Ok(Backend::Sqlite(pool.connect_with(options).await.db()?))
+    }
+
+    #[cfg(not(feature = "sqlite"))]
+    async fn sqlite_backend(_: &SqlConfig) -> Result<Backend> {
+        Err(feature_off(Engine::Sqlite))
+    }
+
+    #[cfg(feature = "postgres")]
+    async fn postgres_backend(config: &SqlConfig) -> Result<Backend> {
+        let options = sqlx::postgres::PgConnectOptions::from_str(config.url())
+            .map_err(|e| config_err(Engine::Postgres, &e))?
+            .application_name("authcore");
+        let pool = pool_options::<sqlx::Postgres>(config);
+        Ok(Backend::Postgres(pool.connect_with(options).await.db()?))
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    async fn postgres_backend(_: &SqlConfig) -> Result<Backend> {
+        Err(feature_off(Engine::Postgres))
+    }
+
+    #[cfg(feature = "mysql")]
+    async fn mysql_backend(config: &SqlConfig) -> Result<Backend> {
+        // sqlx sets the session time zone to UTC and the character set to utf8mb4.
+        let options = sqlx::mysql::MySqlConnectOptions::from_str(config.url())
+            .map_err(|e| config_err(Engine::MySql, &e))?;
+        let pool = pool_options::<sqlx::MySql>(config);
+        Ok(Backend::MySql(pool.connect_with(options).await.db()?))
+    }
+
+    #[cfg(not(feature = "mysql"))]
+    async fn mysql_backend(_: &SqlConfig) -> Result<Backend> {
+        Err(feature_off(Engine::MySql))
+    }
+
+    /// Applies the embedded migrations that are not applied yet (sqlx's `_sqlx_migrations`
+    /// table records them). Safe to call from several processes at once: sqlx takes a
+    /// database lock while migrating.
+    ///
+    /// # Errors
+    /// [`Error::StoreUnavailable`] when the database fails, or the applied migrations differ
+    /// from the embedded ones.
+    pub async fn migrate(&self) -> Result<()> {
+        let result = match &self.backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite(pool) => sqlx::migrate!("./migrations/sqlite").run(pool).await,
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(pool) => sqlx::migrate!("./migrations/postgres").run(pool).await,
+            #[cfg(feature = "mysql")]
+            Backend::MySql(pool) => sqlx::migrate!("./migrations/mysql").run(pool).await,
+        };
+        result.map_err(|e| {
+            tracing::error!(error = %e, "authcore-sql: migration failed");
+            Error::store(e)
+        })
+    }
+
+    /// The engine in use.
+    #[must_use]
+    pub const fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// The connection URL with its password masked.
+    #[must_use]
+    pub fn masked_url(&self) -> &str {
+        &self.masked_url
+    }
+
+    /// Closes the pool: waits for connections in use to be returned, then closes them all.
+    /// Operations after this fail with [`Error::StoreUnavailable`].
+    pub async fn close(&self) {
+        on_engine!(self, |pool, _e| pool.close().await);
+    }
+}
+
+#[cfg(not(all(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+fn feature_off(engine: Engine) -> Error {
+    Error::Configuration(format!(
+        "authcore-sql was built without {engine} support (Cargo feature `{}`)",
+        engine.feature()
+    ))
+}
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!("authcore-sql needs at least one of the features `sqlite`, `postgres`, `mysql`");
+
+/// One row of the user-and-passwords join.
+struct UserRow {
+    uid: i64,
+    email: String,
+    name: String,
+    role: String,
+    status: String,
+    phc: Option<String>,
+    issued_at: Option<OffsetDateTime>,
+}
+
+/// Folds join rows (ordered by uid) into users.
+fn group_users(rows: Vec<UserRow>) -> Result<Vec<User>> {
+    let mut users: Vec<User> = Vec::new();
+    for row in rows {
+        let password = match (row.phc, row.issued_at) {
+            (Some(phc), Some(issued_at)) => Some(StoredPassword {
+                hash: PasswordHash::new(phc),
+                issued_at,
+            }),
+            _ => None,
+        };
+        let uid = UserId::from(
+            u64::try_from(row.uid)
+                .map_err(|_| Error::Internal(format!("negative uid {} in the database", row.uid)))?,
+        );
+        if let Some(last) = users.last_mut().filter(|u| u.uid == uid) {
+            if let (Some(p), Credentials::Passwords(list)) = (password, &mut last.credentials) {
+                list.push(p);
+            }
+            continue;
+        }
+        let status = UserStatus::parse(&row.status).ok_or_else(|| {
+            Error::Internal(format!("unknown user status {:?} in the database", row.status))
+        })?;
+        users.push(User {
+            uid,
+            email: row.email,
+            name: row.name,
+            role: Role::new(row.role),
+            status,
+            credentials: Credentials::Passwords(password.into_iter().collect()),
+        });
+    }
+    Ok(users)
+}
+
+/// One lockout row.
+struct LockoutRow {
+    failures: i64,
+    last_failure_at: Option<OffsetDateTime>,
+    locked_until: Option<OffsetDateTime>,
+    locked_by_admin: bool,
+}
+
+impl LockoutRow {
+    fn into_state(self) -> Result<LockoutState> {
+        let last_failure_at = self
+            .last_failure_at
+            .ok_or_else(|| Error::Internal("lockout row without a failure time".into()))?;
+        let locked_until = if self.locked_by_admin {
+            Some(LockedUntil::AdminReset)
+        } else {
+            self.locked_until.map(LockedUntil::Time)
+        };
+        Ok(LockoutState {
+            failures: u32::try_from(self.failures.max(0)).unwrap_or(u32::MAX),
+            last_failure_at,
+            locked_until,
+        })
+    }
+}
+
+/// The database id of a local uid: the canonical decimal form only (`"7"`, not `"07"` or
+/// `"+7"`), so that one user has exactly one uid.
+fn local_id(uid: &UserId) -> Option<i64> {
+    let n = uid.as_u64()?;
+    if n.to_string() != uid.as_str() {
+        return None;
+    }
+    i64::try_from(n).ok()
+}
+
+fn lock_columns(lock: Option<LockedUntil>) -> (Option<OffsetDateTime>, bool) {
+    match lock {
+        Some(LockedUntil::Time(t)) => (Some(t), false),
+        Some(LockedUntil::AdminReset) => (None, true),
+        None => (None, false),
+    }
+}
+
+/// Same bound as the core's policy arithmetic: a year.
+const MAX_LOCKOUT_SECS: u64 = 366 * 24 * 3600;
+
+impl RecordFailure {
+    fn new(now: OffsetDateTime, policy: &LockoutPolicy) -> Self {
+        let first = policy.next_state(None, now);
+        let (first_locked_until, first_locked_by_admin) = lock_columns(first.locked_until);
+        let (lock_until, lock_by_admin) = lock_columns(Some(policy.lock_from(now)));
+        let reset = i64::try_from(policy.counter_reset_after_secs.min(MAX_LOCKOUT_SECS))
+            .unwrap_or(i64::MAX);
+        let cutoff = now
+            .checked_sub(time::Duration::seconds(reset))
+            .unwrap_or(now);
+        Self {
+            now,
+            first_locked_until,
+            first_locked_by_admin,
+            cutoff,
+            lock_at: if policy.enabled() {
+                i64::from(policy.threshold)
+            } else {
+                i64::MAX
+            },
+            lock_until,
+            lock_by_admin,
+        }
+    }
+}
+
+/// Binds the 13 parameters of `record_failure` in their fixed order.
+macro_rules! bind_record_failure {
+    ($query:expr, $uid:expr, $p:expr, $e:ident) => {
+        $query
+            .bind($uid)
+            .bind($e::ts($p.now))
+            .bind($p.first_locked_until.map($e::ts))
+            .bind($p.first_locked_by_admin)
+            .bind($e::ts($p.now))
+            .bind($e::ts($p.cutoff))
+            .bind($e::ts($p.now))
+            .bind($p.lock_at)
+            .bind($p.lock_until.map($e::ts))
+            .bind($e::ts($p.now))
+            .bind($p.lock_at)
+            .bind($p.lock_by_admin)
+            .bind($e::ts($p.now))
+    };
+}
+
+/// Attempts at a lockout upsert that the database aborted as a deadlock victim.
+const DEADLOCK_ATTEMPTS: u32 = 8;
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn find_by_username(&self, username: &str) -> Result<Option<User>> {
+        let rows = on_engine!(self, |pool, e| {
+            let rows = sqlx::query(e::Q.find_by_email_key)
+                .bind(username)
+                .fetch_all(pool)
+                .await
+                .db()?;
+            decode(|| Ok(user_rows!(rows, e)))?
+        });
+        Ok(group_users(rows)?.into_iter().next())
+    }
+
+    async fn find_by_uid(&self, uid: &UserId) -> Result<Option<User>> {
+        let Some(id) = local_id(uid) else {
+            return Ok(None);
+        };
+        let rows = on_engine!(self, |pool, e| {
+            let rows = sqlx::query(e::Q.find_by_uid)
+                .bind(id)
+                .fetch_all(pool)
+                .await
+                .db()?;
+            decode(|| Ok(user_rows!(rows, e)))?
+        });
+        Ok(group_users(rows)?.into_iter().next())
+    }
+
+    fn admin(&self) -> Option<&dyn UserAdmin> {
+        Some(self)
+    }
+}
+
+/// Runs a decoding closure, mapping its sqlx error.
+fn decode<T>(f: impl FnOnce() -> std::result::Result<T, sqlx::Error>) -> Result<T> {
+    f().db()
+}
+
+#[async_trait]
+impl UserAdmin for SqlStore {
+    async fn create_user(&self, user: NewUser) -> Result<User> {
+        let now = OffsetDateTime::now_utc();
+        let email_key = normalize_username(&user.email);
+        let uid: i64 = on_engine!(self, |pool, e| {
+            let mut tx = e::begin(pool).await.db()?;
+            sqlx::query(e::Q.insert_user)
+                .bind(user.email.as_str())
+                .bind(email_key.as_str())
+                .bind(user.name.as_str())
+                .bind(user.role.as_str())
+                .bind(user.status.as_str())
+                .bind(e::ts(now))
+                .bind(e::ts(now))
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            let row = sqlx::query(e::Q.uid_by_email_key)
+                .bind(email_key.as_str())
+                .fetch_one(&mut *tx)
+                .await
+                .db()?;
+            let uid: i64 = row.try_get(0).db()?;
+            for p in &user.passwords {
+                sqlx::query(e::Q.insert_password)
+                    .bind(uid)
+                    .bind(p.hash.expose_phc())
+                    .bind(e::ts(p.issued_at))
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+            }
+            tx.commit().await.db()?;
+            uid
+        });
+        let uid = u64::try_from(uid)
+            .map_err(|_| Error::Internal(format!("negative uid {uid} assigned")))?;
+        Ok(User {
+            uid: UserId::from(uid),
+            email: user.email,
+            name: user.name,
+            role: user.role,
+            status: user.status,
+            credentials: Credentials::Passwords(
+                user.passwords
+                    .into_iter()
+                    .map(|p| StoredPassword {
+                        hash: p.hash,
+                        issued_at: to_micros(p.issued_at),
+                    })
+                    .collect(),
+            ),
+        })
+    }
+
+    async fn list_users(&self) -> Result<Vec<User>> {
+        let rows = on_engine!(self, |pool, e| {
+            let rows = sqlx::query(e::Q.list_users).fetch_all(pool).await.db()?;
+            decode(|| Ok(user_rows!(rows, e)))?
+        });
+        group_users(rows)
+    }
+
+    async fn update_user(&self, uid: &UserId, update: UserUpdate) -> Result<User> {
+        let id = local_id(uid).ok_or(Error::NotFound)?;
+        let now = OffsetDateTime::now_utc();
+        let email_key = update.email.as_deref().map(normalize_username);
+        let rows = on_engine!(self, |pool, e| {
+            let mut tx = e::begin(pool).await.db()?;
+            let done = sqlx::query(e::Q.update_user)
+                .bind(update.email.as_deref())
+                .bind(email_key.as_deref())
+                .bind(update.name.as_deref())
+                .bind(update.role.as_ref().map(Role::as_str))
+                .bind(update.status.map(UserStatus::as_str))
+                .bind(e::ts(now))
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            if done.rows_affected() == 0 {
+                return Err(Error::NotFound);
+            }
+            let rows = sqlx::query(e::Q.find_by_uid)
+                .bind(id)
+                .fetch_all(&mut *tx)
+                .await
+                .db()?;
+            let rows = decode(|| Ok(user_rows!(rows, e)))?;
+            tx.commit().await.db()?;
+            rows
+        });
+        group_users(rows)?.into_iter().next().ok_or(Error::NotFound)
+    }
+
+    async fn delete_user(&self, uid: &UserId) -> Result<bool> {
+        let Some(id) = local_id(uid) else {
+            return Ok(false);
+        };
+        on_engine!(self, |pool, e| {
+            let mut tx = e::begin(pool).await.db()?;
+            let done = sqlx::query(e::Q.delete_user)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            // A later user never gets this uid, but stale lockout state has no use either.
+            sqlx::query(e::Q.clear_lockout)
+                .bind(uid.as_str())
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            tx.commit().await.db()?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+
+    async fn set_passwords(&self, uid: &UserId, passwords: Vec<StoredPassword>) -> Result<()> {
+        let id = local_id(uid).ok_or(Error::NotFound)?;
+        on_engine!(self, |pool, e| {
+            let mut tx = e::begin(pool).await.db()?;
+            let found = sqlx::query(e::Q.lock_user)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?;
+            if found.is_none() {
+                return Err(Error::NotFound);
+            }
+            sqlx::query(e::Q.delete_passwords)
+                .bind(id)
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            for p in &passwords {
+                sqlx::query(e::Q.insert_password)
+                    .bind(id)
+                    .bind(p.hash.expose_phc())
+                    .bind(e::ts(p.issued_at))
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+            }
+            tx.commit().await.db()
+        })
+    }
+
+    async fn add_password(&self, uid: &UserId, password: StoredPassword) -> Result<()> {
+        let id = local_id(uid).ok_or(Error::NotFound)?;
+        on_engine!(self, |pool, e| {
+            let mut tx = e::begin(pool).await.db()?;
+            let found = sqlx::query(e::Q.lock_user)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?;
+            if found.is_none() {
+                return Err(Error::NotFound);
+            }
+            sqlx::query(e::Q.insert_password)
+                .bind(id)
+                .bind(password.hash.expose_phc())
+                .bind(e::ts(password.issued_at))
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            tx.commit().await.db()
+        })
+    }
+
+    async fn remove_password(&self, uid: &UserId, hash: &PasswordHash) -> Result<()> {
+        let id = local_id(uid).ok_or(Error::NotFound)?;
+        on_engine!(self, |pool, e| {
+            // The user's row lock serialises this with every other change of the list, so
+            // the count cannot change between the check and the delete.
+            let mut tx = e::begin(pool).await.db()?;
+            let found = sqlx::query(e::Q.lock_user)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await
+                .db()?;
+            if found.is_none() {
+                return Err(Error::NotFound);
+            }
+            let total: i64 = sqlx::query(e::Q.count_passwords)
+                .bind(id)
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|r| r.try_get(0))
+                .db()?;
+            let matching: i64 = sqlx::query(e::Q.count_matching_passwords)
+                .bind(id)
+                .bind(hash.expose_phc())
+                .fetch_one(&mut *tx)
+                .await
+                .and_then(|r| r.try_get(0))
+                .db()?;
+            if matching == 0 {
+                return Err(Error::NotFound);
+            }
+            if total <= matching {
+                return Err(Error::CannotDeleteLastPassword);
+            }
+            sqlx::query(e::Q.delete_password)
+                .bind(id)
+                .bind(hash.expose_phc())
+                .execute(&mut *tx)
+                .await
+                .db()?;
+            tx.commit().await.db()
+        })
+    }
+
+    async fn replace_hash(
+        &self,
+        uid: &UserId,
+        old: &PasswordHash,
+        new: PasswordHash,
+    ) -> Result<bool> {
+        let Some(id) = local_id(uid) else {
+            return Ok(false);
+        };
+        on_engine!(self, |pool, e| {
+            let done = sqlx::query(e::Q.replace_hash)
+                .bind(new.expose_phc())
+                .bind(id)
+                .bind(old.expose_phc())
+                .execute(pool)
+                .await
+                .db()?;
+            Ok(done.rows_affected() > 0)
+        })
+    }
+}
+
+#[async_trait]
+impl LockoutStore for SqlStore {
+    async fn state(&self, uid: &UserId) -> Result<Option<LockoutState>> {
+        let row = on_engine!(self, |pool, e| {
+            let row = sqlx::query(e::Q.lockout_state)
+                .bind(uid.as_str())
+                .fetch_optional(pool)
+                .await
+                .db()?;
+            match row {
+                Some(row) => Some(decode(|| Ok(lockout_row!(row, e)))?),
+                None => None,
+            }
+        });
+        row.map(LockoutRow::into_state).transpose()
+    }
+
+    async fn record_failure(
+        &self,
+        uid: &UserId,
+        now: OffsetDateTime,
+        policy: &LockoutPolicy,
+    ) -> Result<LockoutState> {
+        let p = RecordFailure::new(to_micros(now), policy);
+        let mut attempt = 1;
+        loop {
+            let result: std::result::Result<LockoutRow, sqlx::Error> =
+                on_engine!(self, |pool, e| {
+                    async {
+                        let query = sqlx::query(e::Q.record_failure);
+                        if e::RETURNING {
+                            let row = bind_record_failure!(query, uid.as_str(), p, e)
+                                .fetch_one(pool)
+                                .await?;
+                            Ok(lockout_row!(row, e))
+                        } else {
+                            // No RETURNING with ON DUPLICATE KEY UPDATE: read the row back in
+                            // the same transaction, which still holds its lock.
+                            let mut tx = e::begin(pool).await?;
+                            bind_record_failure!(query, uid.as_str(), p, e)
+                                .execute(&mut *tx)
+                                .await?;
+                            let row = sqlx::query(e::Q.lockout_state)
+                                .bind(uid.as_str())
+                                .fetch_one(&mut *tx)
+                                .await?;
+                            let row = lockout_row!(row, e);
+                            tx.commit().await?;
+                            Ok(row)
+                        }
+                    }
+                    .await
+                });
+            match result {
+                Ok(row) => return row.into_state(),
+                Err(err) if attempt < DEADLOCK_ATTEMPTS && is_retryable(&err) => {
+                    tracing::debug!(attempt, "authcore-sql: lockout upsert retried after a deadlock");
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5)).await;
+                    attempt += 1;
+                }
+                Err(err) => return Err(map_err(err)),
+            }
+        }
+    }
+
+    async fn clear(&self, uid: &UserId) -> Result<()> {
+        on_engine!(self, |pool, e| {
+            sqlx::query(e::Q.clear_lockout)
+                .bind(uid.as_str())
+                .execute(pool)
+                .await
+                .db()?;
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_ids_are_canonical_decimals() {
+        assert_eq!(local_id(&UserId::from(7)), Some(7));
+        assert_eq!(local_id(&UserId::new("07")), None);
+        assert_eq!(local_id(&UserId::new("+7")), None);
+        assert_eq!(local_id(&UserId::new("-7")), None);
+        assert_eq!(local_id(&UserId::new("cn=ann,dc=example,dc=org")), None);
+        assert_eq!(local_id(&UserId::from(u64::MAX)), None);
+    }
+}

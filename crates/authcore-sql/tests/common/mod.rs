@@ -1,0 +1,437 @@
+//! Helpers shared by the test binaries: fresh databases, the server control scripts, and the
+//! store-specific cases every engine runs.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use authcore_core::{
+    Error, LockoutPolicy, LockoutStore, NewUser, PasswordHash, Role, StoredPassword, UserAdmin,
+    UserId, UserStatus, UserStore,
+};
+use authcore_sql::{SqlConfig, SqlStore};
+use sqlx::{AssertSqlSafe, Connection, Executor};
+use time::OffsetDateTime;
+
+pub const POSTGRES_URL: &str = "AUTHCORE_TEST_POSTGRES_URL";
+pub const PG_CTL: &str = "AUTHCORE_TEST_PG_CTL";
+pub const MYSQL_URL: &str = "AUTHCORE_TEST_MYSQL_URL";
+pub const MYSQL_CTL: &str = "AUTHCORE_TEST_MYSQL_CTL";
+
+/// The variable's value; a missing variable fails the test (it was asked to run).
+pub fn env(var: &str) -> String {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!(
+            "{var} is not set: this test needs a real server. Run scripts/test, or start one \
+             with scripts/servers/start-*.sh and export the variables it prints."
+        ),
+    }
+}
+
+/// A database name no other run uses.
+pub fn unique_db_name() -> String {
+    static SEQ: AtomicU32 = AtomicU32::new(0);
+    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos() % 1_000_000_000_000;
+    format!(
+        "authcore_t{}_{}_{}",
+        std::process::id(),
+        nanos,
+        SEQ.fetch_add(1, Ordering::Relaxed)
+    )
+}
+
+/// `base` with its database replaced by `db`.
+pub fn with_database(base: &str, db: &str) -> String {
+    let (main, query) = match base.split_once('?') {
+        Some((m, q)) => (m, Some(q)),
+        None => (base, None),
+    };
+    let (scheme, rest) = main.split_once("://").expect("URL with ://");
+    let authority = rest.split('/').next().unwrap_or(rest);
+    let mut url = format!("{scheme}://{authority}/{db}");
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
+/// Creates a fresh PostgreSQL database through `$AUTHCORE_TEST_POSTGRES_URL` and returns its URL.
+pub async fn fresh_postgres_url() -> String {
+    let base = env(POSTGRES_URL);
+    let db = unique_db_name();
+    let mut conn = sqlx::PgConnection::connect(&base)
+        .await
+        .expect("connect to AUTHCORE_TEST_POSTGRES_URL");
+    conn.execute(AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .await
+        .expect("create database");
+    conn.close().await.ok();
+    with_database(&base, &db)
+}
+
+/// Creates a fresh MySQL/MariaDB database through `$AUTHCORE_TEST_MYSQL_URL` and returns its URL.
+pub async fn fresh_mysql_url() -> String {
+    let base = env(MYSQL_URL);
+    let db = unique_db_name();
+    let mut conn = sqlx::MySqlConnection::connect(&base)
+        .await
+        .expect("connect to AUTHCORE_TEST_MYSQL_URL");
+    conn.execute(AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .await
+        .expect("create database");
+    conn.close().await.ok();
+    with_database(&base, &db)
+}
+
+/// A fresh SQLite file in a new temp directory (removed by the guard).
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new() -> Self {
+        let dir = std::env::temp_dir().join(unique_db_name());
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    pub fn sqlite_url(&self, file: &str) -> String {
+        format!("sqlite://{}?mode=rwc", self.0.join(file).display())
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the server control script (`stop` / `start`).
+pub fn ctl(var: &str, action: &str) {
+    let script = env(var);
+    let status = Command::new(&script)
+        .arg(action)
+        .status()
+        .unwrap_or_else(|e| panic!("running {script} {action}: {e}"));
+    assert!(status.success(), "{script} {action} failed: {status}");
+}
+
+/// Starts the server again when dropped, so a failing fault test does not leave it down for
+/// the tests after it.
+pub struct RestartOnDrop(pub &'static str);
+
+impl Drop for RestartOnDrop {
+    fn drop(&mut self) {
+        if let Ok(script) = std::env::var(self.0) {
+            let _ = Command::new(script).arg("start").status();
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Cases every engine runs
+// ------------------------------------------------------------------------------------------
+
+/// The three conformance suites of authcore-testkit on one store.
+pub async fn conformance(store: SqlStore) {
+    let store = Arc::new(store);
+    authcore_testkit::conformance::run_user_admin_suite(store.clone()).await;
+    authcore_testkit::conformance::run_lockout_suite(store.clone()).await;
+    authcore_testkit::conformance::run_authenticator_suite(store.clone(), store).await;
+}
+
+pub fn at(secs: i64) -> OffsetDateTime {
+    OffsetDateTime::from_unix_timestamp(1_767_225_600 + secs).unwrap()
+}
+
+fn hash(tag: &str) -> PasswordHash {
+    PasswordHash::new(format!(
+        "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0$h{tag}"
+    ))
+}
+
+pub fn new_user(email: &str, name: &str) -> NewUser {
+    NewUser {
+        email: email.to_owned(),
+        name: name.to_owned(),
+        role: Role::new(Role::DB_VIEWER),
+        status: UserStatus::Active,
+        passwords: vec![StoredPassword {
+            hash: hash(email),
+            issued_at: at(0),
+        }],
+    }
+}
+
+/// `record_failure` against `LockoutPolicy::next_state`, step by step, over a pseudo-random
+/// walk of times and policies (thresholds 0, 1, 3, 5; durations 0 and timed; short and long
+/// reset periods; clears; sub-second steps).
+pub async fn lockout_matches_the_policy(store: &SqlStore) {
+    let policies = [
+        LockoutPolicy::DEFAULT,
+        LockoutPolicy::OFF,
+        LockoutPolicy {
+            threshold: 1,
+            ..LockoutPolicy::DEFAULT
+        },
+        LockoutPolicy {
+            threshold: 3,
+            duration_secs: 0,
+            counter_reset_after_secs: 60,
+        },
+        LockoutPolicy {
+            threshold: 3,
+            duration_secs: 120,
+            counter_reset_after_secs: 60,
+        },
+    ];
+    let steps_ms: [i64; 12] = [
+        0, 1, 500, 1_000, 59_000, 60_000, 61_000, 119_999, 120_000, 900_000, 1_800_000, 5_000_000,
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        usize::try_from(seed % n as u64).unwrap()
+    };
+    for walk in 0..8 {
+        let key = UserId::new(format!("walk-{walk}-{}", unique_db_name()));
+        let mut now = at(0);
+        let mut model = None;
+        for step in 0..60 {
+            now += time::Duration::milliseconds(steps_ms[next(steps_ms.len())]);
+            if next(25) == 0 {
+                store.clear(&key).await.unwrap();
+                model = None;
+                continue;
+            }
+            let policy = policies[if next(4) == 0 {
+                next(policies.len())
+            } else {
+                walk % policies.len()
+            }];
+            let expected = policy.next_state(model.as_ref(), now);
+            let got = store.record_failure(&key, now, &policy).await.unwrap();
+            assert_eq!(got, expected, "walk {walk} step {step} {policy:?}");
+            assert_eq!(store.state(&key).await.unwrap(), Some(expected));
+            model = Some(expected);
+        }
+    }
+}
+
+/// Store-specific edge cases: canonical uids, byte-exact keys, long and odd values.
+pub async fn edge_cases(store: &SqlStore) {
+    let tag = unique_db_name();
+    let user = store
+        .create_user(new_user(&format!("edge-{tag}@example.test"), &format!("Edge {tag}")))
+        .await
+        .unwrap();
+    let id = user.uid.as_u64().unwrap();
+    // Only the canonical decimal form names the user.
+    for alias in [format!("0{id}"), format!("+{id}"), format!(" {id}")] {
+        assert_eq!(store.find_by_uid(&UserId::new(alias.clone())).await.unwrap(), None, "{alias}");
+        assert!(!store.delete_user(&UserId::new(alias)).await.unwrap());
+    }
+    // Names differ by case or a trailing space: distinct users (MySQL collations would say
+    // otherwise without the VARBINARY keys).
+    let lower = store
+        .create_user(new_user(&format!("edge2-{tag}@example.test"), &format!("edge {tag}")))
+        .await
+        .expect("a name differing in case is another name");
+    let spaced = store
+        .create_user(new_user(&format!("edge3-{tag}@example.test"), &format!("Edge {tag} ")))
+        .await
+        .expect("a trailing space makes another name");
+    assert_ne!(lower.uid, spaced.uid);
+    // Usernames with a trailing space are other users too.
+    let email = format!("edge4-{tag}@example.test");
+    store.create_user(new_user(&email, &format!("e4 {tag}"))).await.unwrap();
+    let spaced_email = format!("{email} ");
+    store
+        .create_user(new_user(&spaced_email, &format!("e5 {tag}")))
+        .await
+        .expect("a trailing space makes another username");
+    assert_eq!(
+        store.find_by_username(&email).await.unwrap().unwrap().email,
+        email
+    );
+    // Unicode lowercasing is the store's key: a duplicate in another case is refused.
+    let unicode = format!("ÅSA-{tag}@EXAMPLE.TEST");
+    store.create_user(new_user(&unicode, &format!("asa {tag}"))).await.unwrap();
+    let err = store
+        .create_user(new_user(&unicode.to_lowercase(), &format!("asa2 {tag}")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::EmailAlreadyExists), "{err:?}");
+    assert!(
+        store
+            .find_by_username(&authcore_core::normalize_username(&unicode))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // A duplicate value that itself contains "email" still names the right constraint.
+    let err = store
+        .create_user(new_user(&format!("email-{tag}@example.test"), &format!("Edge {tag}")))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::NameAlreadyExists), "{err:?}");
+    // Sub-second issue dates keep their microseconds.
+    let precise = at(0) + time::Duration::microseconds(123_456) + time::Duration::nanoseconds(789);
+    store
+        .add_password(
+            &user.uid,
+            StoredPassword {
+                hash: hash("precise"),
+                issued_at: precise,
+            },
+        )
+        .await
+        .unwrap();
+    let found = store.find_by_uid(&user.uid).await.unwrap().unwrap();
+    assert_eq!(
+        found.passwords()[1].issued_at,
+        at(0) + time::Duration::microseconds(123_456)
+    );
+    // set_passwords on a list that contains a duplicate hash, then removal of that hash: the
+    // user would be left without a password.
+    let dup = StoredPassword {
+        hash: hash("dup"),
+        issued_at: at(1),
+    };
+    store
+        .set_passwords(&user.uid, vec![dup.clone(), dup.clone()])
+        .await
+        .unwrap();
+    let err = store.remove_password(&user.uid, &dup.hash).await.unwrap_err();
+    assert!(matches!(err, Error::CannotDeleteLastPassword), "{err:?}");
+    // Lockout keys are exact: case and trailing spaces matter.
+    let key = UserId::new(format!("CN=Ann,{tag}"));
+    let p = LockoutPolicy::DEFAULT;
+    store.record_failure(&key, at(0), &p).await.unwrap();
+    assert_eq!(
+        store
+            .state(&UserId::new(format!("cn=ann,{tag}")))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .state(&UserId::new(format!("CN=Ann,{tag} ")))
+            .await
+            .unwrap(),
+        None
+    );
+    // Deleting a user forgets its lockout state.
+    store.record_failure(&user.uid, at(0), &p).await.unwrap();
+    assert!(store.delete_user(&user.uid).await.unwrap());
+    assert_eq!(store.state(&user.uid).await.unwrap(), None);
+    // The Debug output shows no hash.
+    let debug = format!("{found:?} {store:?}");
+    assert!(!debug.contains("argon2"), "{debug}");
+}
+
+/// Two stores (two pools) on one database, 200 concurrent failures for one user: the count is
+/// exactly 200, every count from 1 to 200 was returned once, and the lock came at exactly the
+/// threshold.
+pub async fn two_stores_count_exactly(url: &str) {
+    let config = SqlConfig::new(url).max_connections(16);
+    let a = Arc::new(SqlStore::connect_with(config.clone()).await.unwrap());
+    let b = Arc::new(SqlStore::connect_with(config).await.unwrap());
+    let policy = LockoutPolicy {
+        threshold: 5,
+        ..LockoutPolicy::DEFAULT
+    };
+    let key = UserId::new(format!("two-stores-{}", unique_db_name()));
+    let now = at(0);
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..200 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let key = key.clone();
+        tasks.spawn(async move { store.record_failure(&key, now, &policy).await });
+    }
+    let mut seen = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let state = done.unwrap().unwrap();
+        assert_eq!(state.is_locked(now), state.failures >= 5, "{state:?}");
+        seen.push(state.failures);
+    }
+    seen.sort_unstable();
+    assert_eq!(seen, (1..=200).collect::<Vec<u32>>(), "each count returned once");
+    let state = a.state(&key).await.unwrap().unwrap();
+    assert_eq!(state.failures, 200);
+    assert!(state.is_locked(now));
+    assert_eq!(b.state(&key).await.unwrap(), Some(state));
+}
+
+/// Stops the server under a store, checks `StoreUnavailable`, starts it, checks that the same
+/// store object works again.
+pub async fn survives_a_restart(url: &str, ctl_var: &'static str) {
+    let store = SqlStore::connect_with(
+        SqlConfig::new(url)
+            .max_connections(4)
+            .acquire_timeout(Duration::from_millis(700)),
+    )
+    .await
+    .unwrap();
+    let email = format!("fault-{}@example.test", unique_db_name());
+    let user = store.create_user(new_user(&email, &email)).await.unwrap();
+    assert!(store.find_by_username(&email).await.unwrap().is_some());
+
+    let restart = RestartOnDrop(ctl_var);
+    ctl(ctl_var, "stop");
+    let err = store.find_by_username(&email).await.unwrap_err();
+    assert_eq!(err.error_code(), "service_unavailable", "{err:?}");
+    assert_eq!(err.http_status(), 503);
+    assert!(!format!("{err:?} {err}").contains("authpw"), "{err:?}");
+    let err = store
+        .record_failure(&user.uid, at(0), &LockoutPolicy::DEFAULT)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), "service_unavailable", "{err:?}");
+    let err = store.find_by_uid(&user.uid).await.unwrap_err();
+    assert!(matches!(err, Error::StoreUnavailable(_)), "{err:?}");
+    assert!(store.list_users().await.is_err());
+
+    ctl(ctl_var, "start");
+    drop(restart);
+    // The same store object recovers by itself once the server answers again.
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let found = loop {
+        match store.find_by_username(&email).await {
+            Ok(found) => break found,
+            Err(e) if std::time::Instant::now() < deadline => {
+                assert_eq!(e.error_code(), "service_unavailable", "{e:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("the store did not recover: {e:?}"),
+        }
+    };
+    assert_eq!(found.map(|u| u.uid), Some(user.uid.clone()));
+    let s = store
+        .record_failure(&user.uid, at(0), &LockoutPolicy::DEFAULT)
+        .await
+        .unwrap();
+    assert_eq!(s.failures, 1);
+}
+
+/// Migrations are idempotent: a second store on the same database applies nothing and sees
+/// the data; `run_migrations(false)` skips them.
+pub async fn migrations_are_idempotent(url: &str) {
+    let first = SqlStore::connect(url).await.unwrap();
+    let email = format!("migrate-{}@example.test", unique_db_name());
+    first.create_user(new_user(&email, &email)).await.unwrap();
+    let second = SqlStore::connect(url).await.unwrap();
+    second.migrate().await.unwrap();
+    assert!(second.find_by_username(&email).await.unwrap().is_some());
+    let third = SqlStore::connect_with(SqlConfig::new(url).run_migrations(false))
+        .await
+        .unwrap();
+    assert!(third.find_by_username(&email).await.unwrap().is_some());
+    // The admin interface is the store itself.
+    assert!(third.admin().is_some());
+}

@@ -1,0 +1,120 @@
+//! SQLite: a file in a temp directory and `sqlite::memory:`. No server needed.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+
+use authcore_core::{LockoutPolicy, LockoutStore, UserAdmin, UserStore};
+use authcore_sql::{Engine, SqlConfig, SqlStore};
+use common::TempDir;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_on_a_file() {
+    let dir = TempDir::new();
+    let store = SqlStore::connect(&dir.sqlite_url("authcore.db")).await.unwrap();
+    assert_eq!(store.engine(), Engine::Sqlite);
+    common::conformance(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn conformance_in_memory() {
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    common::conformance(store).await;
+}
+
+#[tokio::test]
+async fn lockout_matches_the_policy() {
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    common::lockout_matches_the_policy(&store).await;
+}
+
+#[tokio::test]
+async fn edge_cases() {
+    let dir = TempDir::new();
+    let store = SqlStore::connect(&dir.sqlite_url("edge.db")).await.unwrap();
+    common::edge_cases(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_file_count_exactly() {
+    let dir = TempDir::new();
+    common::two_stores_count_exactly(&dir.sqlite_url("shared.db")).await;
+}
+
+#[tokio::test]
+async fn migrations_are_idempotent() {
+    let dir = TempDir::new();
+    common::migrations_are_idempotent(&dir.sqlite_url("migrate.db")).await;
+}
+
+#[tokio::test]
+async fn data_survives_a_reconnect() {
+    let dir = TempDir::new();
+    let url = dir.sqlite_url("persist.db");
+    let store = SqlStore::connect(&url).await.unwrap();
+    let user = store
+        .create_user(common::new_user("keep@example.test", "Keep"))
+        .await
+        .unwrap();
+    store
+        .record_failure(&user.uid, common::at(0), &LockoutPolicy::DEFAULT)
+        .await
+        .unwrap();
+    store.close().await;
+    let err = store.find_by_uid(&user.uid).await.unwrap_err();
+    assert_eq!(err.error_code(), "service_unavailable", "a closed pool");
+
+    let again = SqlStore::connect(&url).await.unwrap();
+    assert_eq!(again.find_by_uid(&user.uid).await.unwrap(), Some(user.clone()));
+    assert_eq!(again.state(&user.uid).await.unwrap().unwrap().failures, 1);
+}
+
+#[tokio::test]
+async fn memory_databases_are_separate_and_last_as_long_as_the_store() {
+    let a = Arc::new(SqlStore::connect("sqlite::memory:").await.unwrap());
+    let b = SqlStore::connect("sqlite::memory:").await.unwrap();
+    let user = a
+        .create_user(common::new_user("mem@example.test", "Mem"))
+        .await
+        .unwrap();
+    assert_eq!(b.find_by_uid(&user.uid).await.unwrap(), None);
+    // Concurrent use of the single connection waits instead of failing.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let a = a.clone();
+        tasks.spawn(async move { a.find_by_username("mem@example.test").await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        assert!(done.unwrap().unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn configuration_errors() {
+    let err = SqlStore::connect("oracle://scott:tiger@db/orcl").await.unwrap_err();
+    assert_eq!(err.error_code(), "internal_error");
+    assert!(!err.to_string().contains("tiger"), "{err}");
+    let err = SqlStore::connect_with(SqlConfig::new("sqlite::memory:").max_connections(0))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, authcore_core::Error::Configuration(_)), "{err:?}");
+    // A file that cannot be created: the database is unavailable, not a panic.
+    let err = SqlStore::connect("sqlite:///nonexistent-dir/x/authcore.db?mode=rwc")
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), "service_unavailable", "{err:?}");
+    // A database opened read-only without the schema: migrating fails cleanly.
+    let dir = TempDir::new();
+    let err = SqlStore::connect(&format!("sqlite://{}?mode=ro", dir.0.join("none.db").display()))
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), "service_unavailable", "{err:?}");
+}
+
+#[tokio::test]
+async fn debug_masks_nothing_secret_on_sqlite_and_shows_the_engine() {
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    let debug = format!("{store:?}");
+    assert!(debug.contains("Sqlite") && debug.contains("sqlite::memory:"), "{debug}");
+}
