@@ -32,7 +32,8 @@ struct Args {
     #[arg(long, env = "AUTHCORE_LISTEN", default_value = "127.0.0.1:8080")]
     listen: String,
 
-    /// User store URL: sqlite://FILE, postgres://..., mysql://... [default: sqlite://authcore.db]
+    /// User store URL: sqlite://FILE?mode=rwc, postgres://..., mysql://...
+    /// [default: sqlite://authcore.db?mode=rwc, in the working directory]
     #[arg(long, env = "AUTHCORE_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
 
@@ -78,7 +79,7 @@ struct Args {
     token_issuer: String,
 }
 
-const DEFAULT_DATABASE_URL: &str = "sqlite://authcore.db";
+const DEFAULT_DATABASE_URL: &str = "sqlite://authcore.db?mode=rwc";
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
@@ -157,11 +158,13 @@ async fn stores(args: &Args) -> Result<(Vec<Arc<dyn UserStore>>, Arc<dyn Lockout
     if args.ldap_config.is_some() {
         return Err("--ldap-config is not supported yet by this build".into());
     }
-    tracing::warn!(
-        url = url,
-        "the SQL store is not wired yet: users are kept in memory and vanish on exit"
-    );
-    let store = Arc::new(authcore::memory::MemoryStore::new());
+    let store = Arc::new(authcore_sql::SqlStore::connect(url).await.map_err(|e| {
+        format!(
+            "cannot open the user store {}: {e}",
+            authcore_sql::mask_url(url)
+        )
+    })?);
+    tracing::info!(url = %store.masked_url(), "user store ready");
     Ok((vec![store.clone()], store))
 }
 
