@@ -193,6 +193,15 @@ pub async fn not_found() -> Reply {
     Reply(ApiResponse::not_found())
 }
 
+/// The JSON 405 for an application's own routes:
+/// `Router::new().route(..).method_not_allowed_fallback(authcore_axum::method_not_allowed)`.
+/// axum adds the `Allow` header.
+pub async fn method_not_allowed() -> Reply {
+    let mut res = ApiResponse::method_not_allowed(&[]);
+    res.headers.retain(|(name, _)| *name != "allow");
+    Reply(res)
+}
+
 /// A request span with the method and the route template (never a header, a query or a body),
 /// and one event with the status and latency.
 async fn trace_request(req: Request, next: Next) -> Response {
