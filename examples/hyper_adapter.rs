@@ -22,6 +22,9 @@ use hyper_util::rt::TokioIo;
 pub const WHOAMI_PATH: &str = "/app/whoami";
 
 /// Serves one request.
+///
+/// # Errors
+/// Never: every failure is a JSON error response.
 pub async fn handle(
     auth: Authenticator,
     req: Request<Incoming>,

@@ -167,6 +167,7 @@ async fn authorize_and_tokens(backend: Backend) {
 async fn malformed_inputs(backend: Backend) {
     let s = start(&backend, &["--login-lockout-threshold", "0"]).await;
     let creds = json!({"username": ADMIN, "password": ADMIN_PW}).to_string();
+    #[allow(clippy::type_complexity)]
     let cases: Vec<(&str, Option<&str>, String, Option<&str>, u16, &str)> = vec![
         (
             "/v1/users/authorize",
