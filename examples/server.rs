@@ -37,8 +37,9 @@ struct Args {
     #[arg(long, env = "AUTHCORE_DATABASE_URL", hide_env_values = true)]
     database_url: Option<String>,
 
-    /// LDAP configuration (JSON file: Redis's `ldap` object plus `ldap_mappings`). Directory
-    /// users are looked up after the local users of --database-url.
+    /// LDAP configuration (JSON file: Redis's `ldap` object plus `ldap_mappings`): users come
+    /// from the directory. With --database-url too, local users are looked up first, then the
+    /// directory; without it the default SQLite file keeps only the lockout state.
     #[arg(long, env = "AUTHCORE_LDAP_CONFIG")]
     ldap_config: Option<PathBuf>,
 
@@ -135,7 +136,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
         builder = builder.store(store);
     }
     let auth = builder.build()?;
-    bootstrap_admin(&auth).await?;
+    // Directory-only servers have no local users to bootstrap.
+    bootstrap_admin(
+        &auth,
+        args.ldap_config.is_none() || args.database_url.is_some(),
+    )
+    .await?;
 
     let app = authcore_axum::router(auth);
     let listener = tokio::net::TcpListener::bind(&args.listen)
@@ -155,17 +161,31 @@ async fn run(args: Args) -> Result<(), BoxError> {
 /// The user stores, in lookup order, and the lockout store.
 async fn stores(args: &Args) -> Result<(Vec<Arc<dyn UserStore>>, Arc<dyn LockoutStore>), BoxError> {
     let url = args.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL);
-    if args.ldap_config.is_some() {
-        return Err("--ldap-config is not supported yet by this build".into());
-    }
-    let store = Arc::new(authcore_sql::SqlStore::connect(url).await.map_err(|e| {
+    let sql = Arc::new(authcore_sql::SqlStore::connect(url).await.map_err(|e| {
         format!(
             "cannot open the user store {}: {e}",
             authcore_sql::mask_url(url)
         )
     })?);
-    tracing::info!(url = %store.masked_url(), "user store ready");
-    Ok((vec![store.clone()], store))
+    tracing::info!(url = %sql.masked_url(), "SQL store ready");
+    let mut users: Vec<Arc<dyn UserStore>> = Vec::new();
+    // With a directory, the database holds local users only when asked for explicitly; it
+    // always keeps the lockout state (directory users are locked by DN).
+    if args.ldap_config.is_none() || args.database_url.is_some() {
+        users.push(sql.clone());
+    }
+    if let Some(path) = &args.ldap_config {
+        let config = authcore_ldap::LdapConfig::from_json_file(path)
+            .map_err(|e| format!("--ldap-config {}: {e}", path.display()))?;
+        let ldap = authcore_ldap::LdapStore::new(config)?;
+        if let Err(e) = ldap.check_connection().await {
+            // Not fatal: the directory may come back; sign-ins answer 503 meanwhile.
+            tracing::warn!(error = %e, "the LDAP directory is not reachable yet");
+        }
+        tracing::info!(config = %path.display(), "LDAP store ready");
+        users.push(Arc::new(ldap));
+    }
+    Ok((users, sql))
 }
 
 fn keys(args: &Args) -> Result<KeyRing, BoxError> {
@@ -201,8 +221,8 @@ fn keys(args: &Args) -> Result<KeyRing, BoxError> {
 
 /// Creates the first admin from `AUTHCORE_ADMIN_EMAIL` / `AUTHCORE_ADMIN_PASSWORD` when the
 /// store has no user.
-async fn bootstrap_admin(auth: &Authenticator) -> Result<(), BoxError> {
-    if auth.has_users().await? {
+async fn bootstrap_admin(auth: &Authenticator, local_users: bool) -> Result<(), BoxError> {
+    if !local_users || auth.has_users().await? {
         return Ok(());
     }
     let email = std::env::var("AUTHCORE_ADMIN_EMAIL").ok();
