@@ -1146,3 +1146,108 @@ backends!(
     store_failure_is_503_and_restart_keeps_users,
     openapi_and_jwks,
 );
+
+/// Local users first, then the directory (`scripts/servers/start-slapd.sh` tree): directory
+/// users sign in with roles from `ldap_mappings`, are locked out like local users and cannot
+/// change their password here.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs OpenLDAP: run scripts/test"]
+async fn ldap_directory_after_local_users() {
+    let var = |k: &str| {
+        std::env::var(k)
+            .unwrap_or_else(|_| panic!("{k} is not set: run scripts/test, which starts slapd"))
+    };
+    let base = var("AUTHCORE_TEST_LDAP_BASE_DN");
+    let config = json!({
+        "uris": [var("AUTHCORE_TEST_LDAP_URL")],
+        "bind_dn": var("AUTHCORE_TEST_LDAP_BIND_DN"),
+        "bind_pass": var("AUTHCORE_TEST_LDAP_BIND_PASS"),
+        "user_dn_template": format!("uid=%u,ou=people,{base}"),
+        "dn_group_attr": "memberOf",
+        "ldap_mappings": [
+            {"dn": format!("cn=admins,ou=groups,{base}"), "role": "admin"},
+            {"dn": format!("cn=viewers,ou=groups,{base}"), "role": "db_viewer"}
+        ]
+    });
+    let path = std::env::temp_dir().join(format!(
+        "authcore-e2e-ldap-{}.json",
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::write(&path, config.to_string()).unwrap();
+    let s = start(
+        &Backend::Sqlite,
+        &[
+            "--ldap-config",
+            path.to_str().unwrap(),
+            "--login-lockout-threshold",
+            "2",
+        ],
+    )
+    .await;
+
+    // The local admin still signs in.
+    let admin = format!("JWT {}", s.token(ADMIN, ADMIN_PW).await);
+    // Directory users, with mapped roles.
+    let alice = decode_hs256(&s.token("alice", "alicepw").await);
+    assert_eq!(alice["role"], "admin");
+    let bob_token = s.token("bob", "bobpw").await;
+    assert_eq!(decode_hs256(&bob_token)["role"], "db_viewer");
+    let (st, body) = s
+        .send(
+            "POST",
+            "/v1/users/refresh_jwt",
+            Some(&format!("JWT {bob_token}")),
+            None,
+        )
+        .await;
+    assert_eq!(st, 200, "{body}");
+    // No mapped group, wrong password, unknown user: the same 401.
+    for (user, pw) in [("carol", "carolpw"), ("bob", "nope"), ("nobody", "x")] {
+        let (st, body) = s
+            .post_json(
+                "/v1/users/authorize",
+                json!({"username": user, "password": pw}),
+            )
+            .await;
+        assert_eq!(
+            (st, body["error_code"].as_str()),
+            (401, Some("unauthorized")),
+            "{user}"
+        );
+    }
+    // Lockout applies to directory users (bob failed once above).
+    let (st, _) = s
+        .post_json(
+            "/v1/users/authorize",
+            json!({"username": "bob", "password": "nope"}),
+        )
+        .await;
+    assert_eq!(st, 401);
+    let (st, _) = s
+        .post_json(
+            "/v1/users/authorize",
+            json!({"username": "bob", "password": "bobpw"}),
+        )
+        .await;
+    assert_eq!(st, 401, "bob is locked after two failures");
+    // Directory passwords are changed in the directory.
+    let (st, body) = s
+        .send(
+            "POST",
+            "/v1/users/password",
+            None,
+            Some(
+                json!({"username": "alice", "old_password": "alicepw", "new_password": "other-pw"}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (st, body["error_code"].as_str()),
+        (400, Some("unsupported_operation"))
+    );
+    // The users API lists local users only.
+    let (st, list) = s.get_auth("/v1/users", &admin).await;
+    assert_eq!(st, 200);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    let _ = std::fs::remove_file(path);
+}
