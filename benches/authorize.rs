@@ -14,9 +14,9 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::phc::PasswordHash as Phc;
-use argon2::password_hash::PasswordVerifier as _;
 use argon2::Argon2;
+use argon2::password_hash::PasswordVerifier as _;
+use argon2::password_hash::phc::PasswordHash as Phc;
 use authcore::memory::MemoryStore;
 use authcore::secrecy::{ExposeSecret, SecretSlice};
 use authcore::{
@@ -92,9 +92,18 @@ fn tokens(c: &mut Criterion) {
     let now = OffsetDateTime::now_utc();
     let mut group = c.benchmark_group("token");
     for (name, key) in [
-        ("verify_hs256", Key::hs256("k", &SecretSlice::from(vec![1u8; 32])).unwrap()),
-        ("verify_eddsa", Key::from_private_pem("k", ED25519_PEM).unwrap()),
-        ("verify_es256", Key::from_private_pem("k", P256_PEM).unwrap()),
+        (
+            "verify_hs256",
+            Key::hs256("k", &SecretSlice::from(vec![1u8; 32])).unwrap(),
+        ),
+        (
+            "verify_eddsa",
+            Key::from_private_pem("k", ED25519_PEM).unwrap(),
+        ),
+        (
+            "verify_es256",
+            Key::from_private_pem("k", P256_PEM).unwrap(),
+        ),
     ] {
         let issuer = TokenIssuer::new(KeyRing::new(key).unwrap(), TokenConfig::default()).unwrap();
         let token = issuer.mint(&user, now, Ttl::DEFAULT).unwrap().token;
