@@ -48,8 +48,28 @@ fn server_binary() -> &'static Path {
             .join(format!("server{}", std::env::consts::EXE_SUFFIX));
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--example", "server", "--quiet"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
+        // The features of this test build, so that the nested build reuses its artifacts.
+        let features: Vec<&str> = [
+            ("memory", cfg!(feature = "memory")),
+            ("testkit", cfg!(feature = "testkit")),
+            ("sqlite", cfg!(feature = "sqlite")),
+            ("postgres", cfg!(feature = "postgres")),
+            ("mysql", cfg!(feature = "mysql")),
+            ("ldap", cfg!(feature = "ldap")),
+            ("axum", cfg!(feature = "axum")),
+        ]
+        .into_iter()
+        .filter_map(|(name, on)| on.then_some(name))
+        .collect();
+        cmd.args([
+            "build",
+            "--example",
+            "server",
+            "--quiet",
+            "--no-default-features",
+        ])
+        .args(["--features", &features.join(",")])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
         }
@@ -295,12 +315,18 @@ impl Server {
         match &self.backend {
             Backend::Sqlite => {
                 let mut conn = sqlx::SqliteConnection::connect(&self.db_url).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned())).execute(&mut conn).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
                 conn.close().await.unwrap();
             }
             Backend::Postgres(_) => {
                 let mut conn = sqlx::PgConnection::connect(&self.db_url).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned())).execute(&mut conn).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
                 conn.close().await.unwrap();
             }
         }
