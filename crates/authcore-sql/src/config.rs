@@ -91,6 +91,8 @@ pub struct SqlConfig {
     min_connections: u32,
     #[serde(default = "default_acquire_timeout_ms")]
     acquire_timeout_ms: u64,
+    #[serde(default = "default_operation_timeout_ms")]
+    operation_timeout_ms: u64,
     #[serde(default = "default_true")]
     run_migrations: bool,
 }
@@ -101,6 +103,10 @@ const fn default_max_connections() -> u32 {
 
 const fn default_acquire_timeout_ms() -> u64 {
     SqlConfig::DEFAULT_ACQUIRE_TIMEOUT.as_millis() as u64
+}
+
+const fn default_operation_timeout_ms() -> u64 {
+    SqlConfig::DEFAULT_OPERATION_TIMEOUT.as_millis() as u64
 }
 
 const fn default_true() -> bool {
@@ -116,15 +122,20 @@ impl SqlConfig {
     pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
     /// Longest accepted acquire timeout.
     pub const MAX_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(600);
+    /// Default bound on one store operation, waiting for a connection included.
+    pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(10);
+    /// Longest accepted operation timeout.
+    pub const MAX_OPERATION_TIMEOUT: Duration = Duration::from_secs(600);
 
-    /// Settings for `url` with the defaults: 10 connections, 5 s acquire timeout, migrations
-    /// applied on connect.
+    /// Settings for `url` with the defaults: 10 connections, 5 s acquire timeout, 10 s
+    /// operation timeout, migrations applied on connect.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: url.into(),
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
             min_connections: 0,
             acquire_timeout_ms: default_acquire_timeout_ms(),
+            operation_timeout_ms: default_operation_timeout_ms(),
             run_migrations: true,
         }
     }
@@ -148,6 +159,16 @@ impl SqlConfig {
     #[must_use]
     pub fn acquire_timeout(mut self, timeout: Duration) -> Self {
         self.acquire_timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self
+    }
+
+    /// The longest one store operation (a lookup, a transaction) may take, waiting for a
+    /// connection included, before it fails with [`Error::StoreUnavailable`]: a database
+    /// that stops answering on an open connection (a network partition, a frozen server)
+    /// costs a sign-in this long, not forever.
+    #[must_use]
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        self.operation_timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
         self
     }
 
@@ -186,6 +207,12 @@ impl SqlConfig {
         Duration::from_millis(self.acquire_timeout_ms)
     }
 
+    /// The configured operation timeout.
+    #[must_use]
+    pub const fn operation_timeout_value(&self) -> Duration {
+        Duration::from_millis(self.operation_timeout_ms)
+    }
+
     /// Whether migrations run on connect.
     #[must_use]
     pub const fn run_migrations_value(&self) -> bool {
@@ -205,7 +232,8 @@ impl SqlConfig {
     /// # Errors
     /// [`Error::Configuration`] for an unknown URL scheme, a pool size of 0 or over
     /// [`SqlConfig::MAX_CONNECTIONS`], fewer maximum than minimum connections, or an acquire
-    /// timeout of 0 or over [`SqlConfig::MAX_ACQUIRE_TIMEOUT`].
+    /// timeout of 0 or over [`SqlConfig::MAX_ACQUIRE_TIMEOUT`], or an operation timeout of 0 or
+    /// over [`SqlConfig::MAX_OPERATION_TIMEOUT`].
     pub fn validate(&self) -> Result<()> {
         self.engine()?;
         if self.max_connections == 0 || self.max_connections > Self::MAX_CONNECTIONS {
@@ -226,6 +254,13 @@ impl SqlConfig {
                 Self::MAX_ACQUIRE_TIMEOUT.as_secs()
             )));
         }
+        let timeout = self.operation_timeout_value();
+        if timeout.is_zero() || timeout > Self::MAX_OPERATION_TIMEOUT {
+            return Err(Error::Configuration(format!(
+                "operation_timeout must be between 1 ms and {} s",
+                Self::MAX_OPERATION_TIMEOUT.as_secs()
+            )));
+        }
         Ok(())
     }
 }
@@ -237,6 +272,7 @@ impl fmt::Debug for SqlConfig {
             .field("max_connections", &self.max_connections)
             .field("min_connections", &self.min_connections)
             .field("acquire_timeout", &self.acquire_timeout_value())
+            .field("operation_timeout", &self.operation_timeout_value())
             .field("run_migrations", &self.run_migrations)
             .finish()
     }
@@ -337,14 +373,32 @@ mod tests {
     #[test]
     fn masks_passwords() {
         let cases = [
-            ("postgres://auth:authpw@127.0.0.1:5432/db", "postgres://auth:****@127.0.0.1:5432/db"),
-            ("mysql://root:p@ss:w@rd@host/db", "mysql://root:****@host/db"),
+            (
+                "postgres://auth:authpw@127.0.0.1:5432/db",
+                "postgres://auth:****@127.0.0.1:5432/db",
+            ),
+            (
+                "mysql://root:p@ss:w@rd@host/db",
+                "mysql://root:****@host/db",
+            ),
             ("postgres://auth@host/db", "postgres://auth@host/db"),
-            ("postgres://host/db?password=secret&x=1", "postgres://host/db?password=****&x=1"),
-            ("postgres://h/db?sslpassword=secret", "postgres://h/db?sslpassword=****"),
+            (
+                "postgres://host/db?password=secret&x=1",
+                "postgres://host/db?password=****&x=1",
+            ),
+            (
+                "postgres://h/db?sslpassword=secret",
+                "postgres://h/db?sslpassword=****",
+            ),
             ("postgres://u:secret@h", "postgres://u:****@h"),
-            ("postgres://u:secret@h?sslmode=disable", "postgres://u:****@h?sslmode=disable"),
-            ("sqlite://authcore.db?mode=rwc", "sqlite://authcore.db?mode=rwc"),
+            (
+                "postgres://u:secret@h?sslmode=disable",
+                "postgres://u:****@h?sslmode=disable",
+            ),
+            (
+                "sqlite://authcore.db?mode=rwc",
+                "sqlite://authcore.db?mode=rwc",
+            ),
             ("sqlite::memory:", "sqlite::memory:"),
             ("", ""),
             ("garbage@:/?&=", "garbage@:/?&="),
@@ -387,21 +441,34 @@ mod tests {
                 .validate()
                 .is_err()
         );
+        assert!(
+            SqlConfig::new("sqlite::memory:")
+                .operation_timeout(Duration::ZERO)
+                .validate()
+                .is_err()
+        );
     }
 
     #[test]
     fn deserializes_with_defaults() {
         let c: SqlConfig = serde_json::from_str(r#"{"url": "sqlite::memory:"}"#).unwrap();
-        assert_eq!(c.max_connections_value(), SqlConfig::DEFAULT_MAX_CONNECTIONS);
-        assert_eq!(c.acquire_timeout_value(), SqlConfig::DEFAULT_ACQUIRE_TIMEOUT);
+        assert_eq!(
+            c.max_connections_value(),
+            SqlConfig::DEFAULT_MAX_CONNECTIONS
+        );
+        assert_eq!(
+            c.acquire_timeout_value(),
+            SqlConfig::DEFAULT_ACQUIRE_TIMEOUT
+        );
         assert!(c.run_migrations_value());
         let c: SqlConfig = serde_json::from_str(
             r#"{"url": "sqlite::memory:", "max_connections": 3, "acquire_timeout_ms": 250,
-                "run_migrations": false}"#,
+                "operation_timeout_ms": 900, "run_migrations": false}"#,
         )
         .unwrap();
         assert_eq!(c.max_connections_value(), 3);
         assert_eq!(c.acquire_timeout_value(), Duration::from_millis(250));
+        assert_eq!(c.operation_timeout_value(), Duration::from_millis(900));
         assert!(!c.run_migrations_value());
         assert!(serde_json::from_str::<SqlConfig>(r#"{"url": "x", "typo": 1}"#).is_err());
     }

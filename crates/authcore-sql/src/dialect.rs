@@ -242,7 +242,9 @@ pub(crate) mod mysql {
     }
 
     /// Starts a read-write transaction.
-    pub(crate) async fn begin(pool: &MySqlPool) -> Result<Transaction<'static, MySql>, sqlx::Error> {
+    pub(crate) async fn begin(
+        pool: &MySqlPool,
+    ) -> Result<Transaction<'static, MySql>, sqlx::Error> {
         pool.begin().await
     }
 }
@@ -311,15 +313,15 @@ pub(crate) mod sqlite {
     pub(crate) const RETURNING: bool = true;
 
     /// `2026-01-31T23:59:59.123456Z`: fixed width, so text order is time order.
-    const FORMAT: &[BorrowedFormatItem<'static>] = format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
-    );
+    const FORMAT: &[BorrowedFormatItem<'static>] =
+        format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z");
 
     /// How a timestamp is bound: fixed-width UTC text.
     pub(crate) fn ts(t: OffsetDateTime) -> String {
         let t = super::to_micros(t);
         // Formatting a UTC date with this description only fails for years past 9999.
-        t.format(FORMAT).unwrap_or_else(|_| t.unix_timestamp().to_string())
+        t.format(FORMAT)
+            .unwrap_or_else(|_| t.unix_timestamp().to_string())
     }
 
     /// Reads a nullable timestamp column.

@@ -97,6 +97,7 @@ pub struct SqlStore {
     backend: Backend,
     engine: Engine,
     masked_url: String,
+    operation_timeout: Duration,
 }
 
 impl fmt::Debug for SqlStore {
@@ -164,6 +165,7 @@ impl SqlStore {
             backend,
             engine,
             masked_url: config.masked_url(),
+            operation_timeout: config.operation_timeout_value(),
         };
         if config.run_migrations_value() {
             store.migrate().await?;
@@ -265,6 +267,30 @@ impl SqlStore {
         &self.masked_url
     }
 
+    /// Runs one store operation under the operation timeout. Dropping the future on timeout
+    /// is safe: sqlx rolls back an open transaction and the pool checks the connection
+    /// before it is used again.
+    async fn timed<T>(
+        &self,
+        operation: &'static str,
+        fut: impl Future<Output = Result<T>> + Send,
+    ) -> Result<T> {
+        match tokio::time::timeout(self.operation_timeout, fut).await {
+            Ok(result) => result,
+            Err(_) => {
+                tracing::warn!(
+                    operation,
+                    timeout = ?self.operation_timeout,
+                    "authcore-sql: database operation timed out"
+                );
+                Err(Error::store(format!(
+                    "database operation {operation} timed out after {:?}",
+                    self.operation_timeout
+                )))
+            }
+        }
+    }
+
     /// Closes the pool: waits for connections in use to be returned, then closes them all.
     /// Operations after this fail with [`Error::StoreUnavailable`].
     pub async fn close(&self) {
@@ -305,10 +331,10 @@ fn group_users(rows: Vec<UserRow>) -> Result<Vec<User>> {
             }),
             _ => None,
         };
-        let uid = UserId::from(
-            u64::try_from(row.uid)
-                .map_err(|_| Error::Internal(format!("negative uid {} in the database", row.uid)))?,
-        );
+        let uid =
+            UserId::from(u64::try_from(row.uid).map_err(|_| {
+                Error::Internal(format!("negative uid {} in the database", row.uid))
+            })?);
         if let Some(last) = users.last_mut().filter(|u| u.uid == uid) {
             if let (Some(p), Credentials::Passwords(list)) = (password, &mut last.credentials) {
                 list.push(p);
@@ -316,7 +342,10 @@ fn group_users(rows: Vec<UserRow>) -> Result<Vec<User>> {
             continue;
         }
         let status = UserStatus::parse(&row.status).ok_or_else(|| {
-            Error::Internal(format!("unknown user status {:?} in the database", row.status))
+            Error::Internal(format!(
+                "unknown user status {:?} in the database",
+                row.status
+            ))
         })?;
         users.push(User {
             uid,
@@ -429,30 +458,36 @@ const DEADLOCK_ATTEMPTS: u32 = 8;
 #[async_trait]
 impl UserStore for SqlStore {
     async fn find_by_username(&self, username: &str) -> Result<Option<User>> {
-        let rows = on_engine!(self, |pool, e| {
-            let rows = sqlx::query(e::Q.find_by_email_key)
-                .bind(username)
-                .fetch_all(pool)
-                .await
-                .db()?;
-            decode(|| Ok(user_rows!(rows, e)))?
-        });
-        Ok(group_users(rows)?.into_iter().next())
+        self.timed("find_by_username", async move {
+            let rows = on_engine!(self, |pool, e| {
+                let rows = sqlx::query(e::Q.find_by_email_key)
+                    .bind(username)
+                    .fetch_all(pool)
+                    .await
+                    .db()?;
+                decode(|| Ok(user_rows!(rows, e)))?
+            });
+            Ok(group_users(rows)?.into_iter().next())
+        })
+        .await
     }
 
     async fn find_by_uid(&self, uid: &UserId) -> Result<Option<User>> {
-        let Some(id) = local_id(uid) else {
-            return Ok(None);
-        };
-        let rows = on_engine!(self, |pool, e| {
-            let rows = sqlx::query(e::Q.find_by_uid)
-                .bind(id)
-                .fetch_all(pool)
-                .await
-                .db()?;
-            decode(|| Ok(user_rows!(rows, e)))?
-        });
-        Ok(group_users(rows)?.into_iter().next())
+        self.timed("find_by_uid", async move {
+            let Some(id) = local_id(uid) else {
+                return Ok(None);
+            };
+            let rows = on_engine!(self, |pool, e| {
+                let rows = sqlx::query(e::Q.find_by_uid)
+                    .bind(id)
+                    .fetch_all(pool)
+                    .await
+                    .db()?;
+                decode(|| Ok(user_rows!(rows, e)))?
+            });
+            Ok(group_users(rows)?.into_iter().next())
+        })
+        .await
     }
 
     fn admin(&self) -> Option<&dyn UserAdmin> {
@@ -468,215 +503,236 @@ fn decode<T>(f: impl FnOnce() -> std::result::Result<T, sqlx::Error>) -> Result<
 #[async_trait]
 impl UserAdmin for SqlStore {
     async fn create_user(&self, user: NewUser) -> Result<User> {
-        let now = OffsetDateTime::now_utc();
-        let email_key = normalize_username(&user.email);
-        let uid: i64 = on_engine!(self, |pool, e| {
-            let mut tx = e::begin(pool).await.db()?;
-            sqlx::query(e::Q.insert_user)
-                .bind(user.email.as_str())
-                .bind(email_key.as_str())
-                .bind(user.name.as_str())
-                .bind(user.role.as_str())
-                .bind(user.status.as_str())
-                .bind(e::ts(now))
-                .bind(e::ts(now))
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            let row = sqlx::query(e::Q.uid_by_email_key)
-                .bind(email_key.as_str())
-                .fetch_one(&mut *tx)
-                .await
-                .db()?;
-            let uid: i64 = row.try_get(0).db()?;
-            for p in &user.passwords {
-                sqlx::query(e::Q.insert_password)
-                    .bind(uid)
-                    .bind(p.hash.expose_phc())
-                    .bind(e::ts(p.issued_at))
+        self.timed("create_user", async move {
+            let now = OffsetDateTime::now_utc();
+            let email_key = normalize_username(&user.email);
+            let uid: i64 = on_engine!(self, |pool, e| {
+                let mut tx = e::begin(pool).await.db()?;
+                sqlx::query(e::Q.insert_user)
+                    .bind(user.email.as_str())
+                    .bind(email_key.as_str())
+                    .bind(user.name.as_str())
+                    .bind(user.role.as_str())
+                    .bind(user.status.as_str())
+                    .bind(e::ts(now))
+                    .bind(e::ts(now))
                     .execute(&mut *tx)
                     .await
                     .db()?;
-            }
-            tx.commit().await.db()?;
-            uid
-        });
-        let uid = u64::try_from(uid)
-            .map_err(|_| Error::Internal(format!("negative uid {uid} assigned")))?;
-        Ok(User {
-            uid: UserId::from(uid),
-            email: user.email,
-            name: user.name,
-            role: user.role,
-            status: user.status,
-            credentials: Credentials::Passwords(
-                user.passwords
-                    .into_iter()
-                    .map(|p| StoredPassword {
-                        hash: p.hash,
-                        issued_at: to_micros(p.issued_at),
-                    })
-                    .collect(),
-            ),
+                let row = sqlx::query(e::Q.uid_by_email_key)
+                    .bind(email_key.as_str())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .db()?;
+                let uid: i64 = row.try_get(0).db()?;
+                for p in &user.passwords {
+                    sqlx::query(e::Q.insert_password)
+                        .bind(uid)
+                        .bind(p.hash.expose_phc())
+                        .bind(e::ts(p.issued_at))
+                        .execute(&mut *tx)
+                        .await
+                        .db()?;
+                }
+                tx.commit().await.db()?;
+                uid
+            });
+            let uid = u64::try_from(uid)
+                .map_err(|_| Error::Internal(format!("negative uid {uid} assigned")))?;
+            Ok(User {
+                uid: UserId::from(uid),
+                email: user.email,
+                name: user.name,
+                role: user.role,
+                status: user.status,
+                credentials: Credentials::Passwords(
+                    user.passwords
+                        .into_iter()
+                        .map(|p| StoredPassword {
+                            hash: p.hash,
+                            issued_at: to_micros(p.issued_at),
+                        })
+                        .collect(),
+                ),
+            })
         })
+        .await
     }
 
     async fn list_users(&self) -> Result<Vec<User>> {
-        let rows = on_engine!(self, |pool, e| {
-            let rows = sqlx::query(e::Q.list_users).fetch_all(pool).await.db()?;
-            decode(|| Ok(user_rows!(rows, e)))?
-        });
-        group_users(rows)
+        self.timed("list_users", async move {
+            let rows = on_engine!(self, |pool, e| {
+                let rows = sqlx::query(e::Q.list_users).fetch_all(pool).await.db()?;
+                decode(|| Ok(user_rows!(rows, e)))?
+            });
+            group_users(rows)
+        })
+        .await
     }
 
     async fn update_user(&self, uid: &UserId, update: UserUpdate) -> Result<User> {
-        let id = local_id(uid).ok_or(Error::NotFound)?;
-        let now = OffsetDateTime::now_utc();
-        let email_key = update.email.as_deref().map(normalize_username);
-        let rows = on_engine!(self, |pool, e| {
-            let mut tx = e::begin(pool).await.db()?;
-            let done = sqlx::query(e::Q.update_user)
-                .bind(update.email.as_deref())
-                .bind(email_key.as_deref())
-                .bind(update.name.as_deref())
-                .bind(update.role.as_ref().map(Role::as_str))
-                .bind(update.status.map(UserStatus::as_str))
-                .bind(e::ts(now))
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            if done.rows_affected() == 0 {
-                return Err(Error::NotFound);
-            }
-            let rows = sqlx::query(e::Q.find_by_uid)
-                .bind(id)
-                .fetch_all(&mut *tx)
-                .await
-                .db()?;
-            let rows = decode(|| Ok(user_rows!(rows, e)))?;
-            tx.commit().await.db()?;
-            rows
-        });
-        group_users(rows)?.into_iter().next().ok_or(Error::NotFound)
-    }
-
-    async fn delete_user(&self, uid: &UserId) -> Result<bool> {
-        let Some(id) = local_id(uid) else {
-            return Ok(false);
-        };
-        on_engine!(self, |pool, e| {
-            let mut tx = e::begin(pool).await.db()?;
-            let done = sqlx::query(e::Q.delete_user)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            // A later user never gets this uid, but stale lockout state has no use either.
-            sqlx::query(e::Q.clear_lockout)
-                .bind(uid.as_str())
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            tx.commit().await.db()?;
-            Ok(done.rows_affected() > 0)
-        })
-    }
-
-    async fn set_passwords(&self, uid: &UserId, passwords: Vec<StoredPassword>) -> Result<()> {
-        let id = local_id(uid).ok_or(Error::NotFound)?;
-        on_engine!(self, |pool, e| {
-            let mut tx = e::begin(pool).await.db()?;
-            let found = sqlx::query(e::Q.lock_user)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .db()?;
-            if found.is_none() {
-                return Err(Error::NotFound);
-            }
-            sqlx::query(e::Q.delete_passwords)
-                .bind(id)
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            for p in &passwords {
-                sqlx::query(e::Q.insert_password)
+        self.timed("update_user", async move {
+            let id = local_id(uid).ok_or(Error::NotFound)?;
+            let now = OffsetDateTime::now_utc();
+            let email_key = update.email.as_deref().map(normalize_username);
+            let rows = on_engine!(self, |pool, e| {
+                let mut tx = e::begin(pool).await.db()?;
+                let done = sqlx::query(e::Q.update_user)
+                    .bind(update.email.as_deref())
+                    .bind(email_key.as_deref())
+                    .bind(update.name.as_deref())
+                    .bind(update.role.as_ref().map(Role::as_str))
+                    .bind(update.status.map(UserStatus::as_str))
+                    .bind(e::ts(now))
                     .bind(id)
-                    .bind(p.hash.expose_phc())
-                    .bind(e::ts(p.issued_at))
                     .execute(&mut *tx)
                     .await
                     .db()?;
-            }
-            tx.commit().await.db()
+                if done.rows_affected() == 0 {
+                    return Err(Error::NotFound);
+                }
+                let rows = sqlx::query(e::Q.find_by_uid)
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await
+                    .db()?;
+                let rows = decode(|| Ok(user_rows!(rows, e)))?;
+                tx.commit().await.db()?;
+                rows
+            });
+            group_users(rows)?.into_iter().next().ok_or(Error::NotFound)
         })
+        .await
+    }
+
+    async fn delete_user(&self, uid: &UserId) -> Result<bool> {
+        self.timed("delete_user", async move {
+            let Some(id) = local_id(uid) else {
+                return Ok(false);
+            };
+            on_engine!(self, |pool, e| {
+                let mut tx = e::begin(pool).await.db()?;
+                let done = sqlx::query(e::Q.delete_user)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+                // A later user never gets this uid, but stale lockout state has no use either.
+                sqlx::query(e::Q.clear_lockout)
+                    .bind(uid.as_str())
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+                tx.commit().await.db()?;
+                Ok(done.rows_affected() > 0)
+            })
+        })
+        .await
+    }
+
+    async fn set_passwords(&self, uid: &UserId, passwords: Vec<StoredPassword>) -> Result<()> {
+        self.timed("set_passwords", async move {
+            let id = local_id(uid).ok_or(Error::NotFound)?;
+            on_engine!(self, |pool, e| {
+                let mut tx = e::begin(pool).await.db()?;
+                let found = sqlx::query(e::Q.lock_user)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db()?;
+                if found.is_none() {
+                    return Err(Error::NotFound);
+                }
+                sqlx::query(e::Q.delete_passwords)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+                for p in &passwords {
+                    sqlx::query(e::Q.insert_password)
+                        .bind(id)
+                        .bind(p.hash.expose_phc())
+                        .bind(e::ts(p.issued_at))
+                        .execute(&mut *tx)
+                        .await
+                        .db()?;
+                }
+                tx.commit().await.db()
+            })
+        })
+        .await
     }
 
     async fn add_password(&self, uid: &UserId, password: StoredPassword) -> Result<()> {
-        let id = local_id(uid).ok_or(Error::NotFound)?;
-        on_engine!(self, |pool, e| {
-            let mut tx = e::begin(pool).await.db()?;
-            let found = sqlx::query(e::Q.lock_user)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .db()?;
-            if found.is_none() {
-                return Err(Error::NotFound);
-            }
-            sqlx::query(e::Q.insert_password)
-                .bind(id)
-                .bind(password.hash.expose_phc())
-                .bind(e::ts(password.issued_at))
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            tx.commit().await.db()
+        self.timed("add_password", async move {
+            let id = local_id(uid).ok_or(Error::NotFound)?;
+            on_engine!(self, |pool, e| {
+                let mut tx = e::begin(pool).await.db()?;
+                let found = sqlx::query(e::Q.lock_user)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db()?;
+                if found.is_none() {
+                    return Err(Error::NotFound);
+                }
+                sqlx::query(e::Q.insert_password)
+                    .bind(id)
+                    .bind(password.hash.expose_phc())
+                    .bind(e::ts(password.issued_at))
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+                tx.commit().await.db()
+            })
         })
+        .await
     }
 
     async fn remove_password(&self, uid: &UserId, hash: &PasswordHash) -> Result<()> {
-        let id = local_id(uid).ok_or(Error::NotFound)?;
-        on_engine!(self, |pool, e| {
-            // The user's row lock serialises this with every other change of the list, so
-            // the count cannot change between the check and the delete.
-            let mut tx = e::begin(pool).await.db()?;
-            let found = sqlx::query(e::Q.lock_user)
-                .bind(id)
-                .fetch_optional(&mut *tx)
-                .await
-                .db()?;
-            if found.is_none() {
-                return Err(Error::NotFound);
-            }
-            let total: i64 = sqlx::query(e::Q.count_passwords)
-                .bind(id)
-                .fetch_one(&mut *tx)
-                .await
-                .and_then(|r| r.try_get(0))
-                .db()?;
-            let matching: i64 = sqlx::query(e::Q.count_matching_passwords)
-                .bind(id)
-                .bind(hash.expose_phc())
-                .fetch_one(&mut *tx)
-                .await
-                .and_then(|r| r.try_get(0))
-                .db()?;
-            if matching == 0 {
-                return Err(Error::NotFound);
-            }
-            if total <= matching {
-                return Err(Error::CannotDeleteLastPassword);
-            }
-            sqlx::query(e::Q.delete_password)
-                .bind(id)
-                .bind(hash.expose_phc())
-                .execute(&mut *tx)
-                .await
-                .db()?;
-            tx.commit().await.db()
+        self.timed("remove_password", async move {
+            let id = local_id(uid).ok_or(Error::NotFound)?;
+            on_engine!(self, |pool, e| {
+                // The user's row lock serialises this with every other change of the list, so
+                // the count cannot change between the check and the delete.
+                let mut tx = e::begin(pool).await.db()?;
+                let found = sqlx::query(e::Q.lock_user)
+                    .bind(id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db()?;
+                if found.is_none() {
+                    return Err(Error::NotFound);
+                }
+                let total: i64 = sqlx::query(e::Q.count_passwords)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .and_then(|r| r.try_get(0))
+                    .db()?;
+                let matching: i64 = sqlx::query(e::Q.count_matching_passwords)
+                    .bind(id)
+                    .bind(hash.expose_phc())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .and_then(|r| r.try_get(0))
+                    .db()?;
+                if matching == 0 {
+                    return Err(Error::NotFound);
+                }
+                if total <= matching {
+                    return Err(Error::CannotDeleteLastPassword);
+                }
+                sqlx::query(e::Q.delete_password)
+                    .bind(id)
+                    .bind(hash.expose_phc())
+                    .execute(&mut *tx)
+                    .await
+                    .db()?;
+                tx.commit().await.db()
+            })
         })
+        .await
     }
 
     async fn replace_hash(
@@ -685,37 +741,43 @@ impl UserAdmin for SqlStore {
         old: &PasswordHash,
         new: PasswordHash,
     ) -> Result<bool> {
-        let Some(id) = local_id(uid) else {
-            return Ok(false);
-        };
-        on_engine!(self, |pool, e| {
-            let done = sqlx::query(e::Q.replace_hash)
-                .bind(new.expose_phc())
-                .bind(id)
-                .bind(old.expose_phc())
-                .execute(pool)
-                .await
-                .db()?;
-            Ok(done.rows_affected() > 0)
+        self.timed("replace_hash", async move {
+            let Some(id) = local_id(uid) else {
+                return Ok(false);
+            };
+            on_engine!(self, |pool, e| {
+                let done = sqlx::query(e::Q.replace_hash)
+                    .bind(new.expose_phc())
+                    .bind(id)
+                    .bind(old.expose_phc())
+                    .execute(pool)
+                    .await
+                    .db()?;
+                Ok(done.rows_affected() > 0)
+            })
         })
+        .await
     }
 }
 
 #[async_trait]
 impl LockoutStore for SqlStore {
     async fn state(&self, uid: &UserId) -> Result<Option<LockoutState>> {
-        let row = on_engine!(self, |pool, e| {
-            let row = sqlx::query(e::Q.lockout_state)
-                .bind(uid.as_str())
-                .fetch_optional(pool)
-                .await
-                .db()?;
-            match row {
-                Some(row) => Some(decode(|| Ok(lockout_row!(row, e)))?),
-                None => None,
-            }
-        });
-        row.map(LockoutRow::into_state).transpose()
+        self.timed("state", async move {
+            let row = on_engine!(self, |pool, e| {
+                let row = sqlx::query(e::Q.lockout_state)
+                    .bind(uid.as_str())
+                    .fetch_optional(pool)
+                    .await
+                    .db()?;
+                match row {
+                    Some(row) => Some(decode(|| Ok(lockout_row!(row, e)))?),
+                    None => None,
+                }
+            });
+            row.map(LockoutRow::into_state).transpose()
+        })
+        .await
     }
 
     async fn record_failure(
@@ -724,57 +786,66 @@ impl LockoutStore for SqlStore {
         now: OffsetDateTime,
         policy: &LockoutPolicy,
     ) -> Result<LockoutState> {
-        let p = RecordFailure::new(to_micros(now), policy);
-        let mut attempt = 1;
-        loop {
-            let result: std::result::Result<LockoutRow, sqlx::Error> =
-                on_engine!(self, |pool, e| {
-                    async {
-                        let query = sqlx::query(e::Q.record_failure);
-                        if e::RETURNING {
-                            let row = bind_record_failure!(query, uid.as_str(), p, e)
-                                .fetch_one(pool)
-                                .await?;
-                            Ok(lockout_row!(row, e))
-                        } else {
-                            // No RETURNING with ON DUPLICATE KEY UPDATE: read the row back in
-                            // the same transaction, which still holds its lock.
-                            let mut tx = e::begin(pool).await?;
-                            bind_record_failure!(query, uid.as_str(), p, e)
-                                .execute(&mut *tx)
-                                .await?;
-                            let row = sqlx::query(e::Q.lockout_state)
-                                .bind(uid.as_str())
-                                .fetch_one(&mut *tx)
-                                .await?;
-                            let row = lockout_row!(row, e);
-                            tx.commit().await?;
-                            Ok(row)
+        self.timed("record_failure", async move {
+            let p = RecordFailure::new(to_micros(now), policy);
+            let mut attempt = 1;
+            loop {
+                let result: std::result::Result<LockoutRow, sqlx::Error> =
+                    on_engine!(self, |pool, e| {
+                        async {
+                            let query = sqlx::query(e::Q.record_failure);
+                            if e::RETURNING {
+                                let row = bind_record_failure!(query, uid.as_str(), p, e)
+                                    .fetch_one(pool)
+                                    .await?;
+                                Ok(lockout_row!(row, e))
+                            } else {
+                                // No RETURNING with ON DUPLICATE KEY UPDATE: read the row back in
+                                // the same transaction, which still holds its lock.
+                                let mut tx = e::begin(pool).await?;
+                                bind_record_failure!(query, uid.as_str(), p, e)
+                                    .execute(&mut *tx)
+                                    .await?;
+                                let row = sqlx::query(e::Q.lockout_state)
+                                    .bind(uid.as_str())
+                                    .fetch_one(&mut *tx)
+                                    .await?;
+                                let row = lockout_row!(row, e);
+                                tx.commit().await?;
+                                Ok(row)
+                            }
                         }
+                        .await
+                    });
+                match result {
+                    Ok(row) => return row.into_state(),
+                    Err(err) if attempt < DEADLOCK_ATTEMPTS && is_retryable(&err) => {
+                        tracing::debug!(
+                            attempt,
+                            "authcore-sql: lockout upsert retried after a deadlock"
+                        );
+                        tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5)).await;
+                        attempt += 1;
                     }
-                    .await
-                });
-            match result {
-                Ok(row) => return row.into_state(),
-                Err(err) if attempt < DEADLOCK_ATTEMPTS && is_retryable(&err) => {
-                    tracing::debug!(attempt, "authcore-sql: lockout upsert retried after a deadlock");
-                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5)).await;
-                    attempt += 1;
+                    Err(err) => return Err(map_err(err)),
                 }
-                Err(err) => return Err(map_err(err)),
             }
-        }
+        })
+        .await
     }
 
     async fn clear(&self, uid: &UserId) -> Result<()> {
-        on_engine!(self, |pool, e| {
-            sqlx::query(e::Q.clear_lockout)
-                .bind(uid.as_str())
-                .execute(pool)
-                .await
-                .db()?;
-            Ok(())
+        self.timed("clear", async move {
+            on_engine!(self, |pool, e| {
+                sqlx::query(e::Q.clear_lockout)
+                    .bind(uid.as_str())
+                    .execute(pool)
+                    .await
+                    .db()?;
+                Ok(())
+            })
         })
+        .await
     }
 }
 

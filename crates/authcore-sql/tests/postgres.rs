@@ -9,7 +9,9 @@ use authcore_sql::{Engine, SqlStore};
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "needs PostgreSQL: run scripts/test"]
 async fn conformance() {
-    let store = SqlStore::connect(&common::fresh_postgres_url().await).await.unwrap();
+    let store = SqlStore::connect(&common::fresh_postgres_url().await)
+        .await
+        .unwrap();
     assert_eq!(store.engine(), Engine::Postgres);
     common::conformance(store).await;
 }
@@ -17,14 +19,18 @@ async fn conformance() {
 #[tokio::test]
 #[ignore = "needs PostgreSQL: run scripts/test"]
 async fn lockout_matches_the_policy() {
-    let store = SqlStore::connect(&common::fresh_postgres_url().await).await.unwrap();
+    let store = SqlStore::connect(&common::fresh_postgres_url().await)
+        .await
+        .unwrap();
     common::lockout_matches_the_policy(&store).await;
 }
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL: run scripts/test"]
 async fn edge_cases() {
-    let store = SqlStore::connect(&common::fresh_postgres_url().await).await.unwrap();
+    let store = SqlStore::connect(&common::fresh_postgres_url().await)
+        .await
+        .unwrap();
     common::edge_cases(&store).await;
 }
 
@@ -44,7 +50,10 @@ async fn migrations_are_idempotent() {
 #[ignore = "needs PostgreSQL: run scripts/test"]
 async fn debug_masks_the_password() {
     let url = common::fresh_postgres_url().await;
-    assert!(url.contains(":authpw@"), "the test server's URL has a password");
+    assert!(
+        url.contains(":authpw@"),
+        "the test server's URL has a password"
+    );
     let store = SqlStore::connect(&url).await.unwrap();
     let debug = format!("{store:?}");
     assert!(!debug.contains("authpw"), "{debug}");
@@ -55,8 +64,16 @@ async fn debug_masks_the_password() {
 #[tokio::test]
 #[ignore = "needs PostgreSQL: run scripts/test"]
 async fn wrong_password_is_unavailable_and_hidden() {
-    let url = common::fresh_postgres_url().await.replace(":authpw@", ":wrong-pw@");
+    let url = common::fresh_postgres_url()
+        .await
+        .replace(":authpw@", ":wrong-pw@");
     let err = SqlStore::connect(&url).await.unwrap_err();
     assert_eq!(err.error_code(), "service_unavailable", "{err:?}");
     assert!(!format!("{err:?}").contains("wrong-pw"), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: run scripts/test"]
+async fn hung_server_times_out() {
+    common::hung_server_times_out(&common::fresh_postgres_url().await).await;
 }

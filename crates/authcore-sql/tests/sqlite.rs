@@ -12,7 +12,9 @@ use common::TempDir;
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn conformance_on_a_file() {
     let dir = TempDir::new();
-    let store = SqlStore::connect(&dir.sqlite_url("authcore.db")).await.unwrap();
+    let store = SqlStore::connect(&dir.sqlite_url("authcore.db"))
+        .await
+        .unwrap();
     assert_eq!(store.engine(), Engine::Sqlite);
     common::conformance(store).await;
 }
@@ -66,7 +68,10 @@ async fn data_survives_a_reconnect() {
     assert_eq!(err.error_code(), "service_unavailable", "a closed pool");
 
     let again = SqlStore::connect(&url).await.unwrap();
-    assert_eq!(again.find_by_uid(&user.uid).await.unwrap(), Some(user.clone()));
+    assert_eq!(
+        again.find_by_uid(&user.uid).await.unwrap(),
+        Some(user.clone())
+    );
     assert_eq!(again.state(&user.uid).await.unwrap().unwrap().failures, 1);
 }
 
@@ -92,13 +97,18 @@ async fn memory_databases_are_separate_and_last_as_long_as_the_store() {
 
 #[tokio::test]
 async fn configuration_errors() {
-    let err = SqlStore::connect("oracle://scott:tiger@db/orcl").await.unwrap_err();
+    let err = SqlStore::connect("oracle://scott:tiger@db/orcl")
+        .await
+        .unwrap_err();
     assert_eq!(err.error_code(), "internal_error");
     assert!(!err.to_string().contains("tiger"), "{err}");
     let err = SqlStore::connect_with(SqlConfig::new("sqlite::memory:").max_connections(0))
         .await
         .unwrap_err();
-    assert!(matches!(err, authcore_core::Error::Configuration(_)), "{err:?}");
+    assert!(
+        matches!(err, authcore_core::Error::Configuration(_)),
+        "{err:?}"
+    );
     // A file that cannot be created: the database is unavailable, not a panic.
     let err = SqlStore::connect("sqlite:///nonexistent-dir/x/authcore.db?mode=rwc")
         .await
@@ -106,9 +116,12 @@ async fn configuration_errors() {
     assert_eq!(err.error_code(), "service_unavailable", "{err:?}");
     // A database opened read-only without the schema: migrating fails cleanly.
     let dir = TempDir::new();
-    let err = SqlStore::connect(&format!("sqlite://{}?mode=ro", dir.0.join("none.db").display()))
-        .await
-        .unwrap_err();
+    let err = SqlStore::connect(&format!(
+        "sqlite://{}?mode=ro",
+        dir.0.join("none.db").display()
+    ))
+    .await
+    .unwrap_err();
     assert_eq!(err.error_code(), "service_unavailable", "{err:?}");
 }
 
@@ -116,5 +129,8 @@ async fn configuration_errors() {
 async fn debug_masks_nothing_secret_on_sqlite_and_shows_the_engine() {
     let store = SqlStore::connect("sqlite::memory:").await.unwrap();
     let debug = format!("{store:?}");
-    assert!(debug.contains("Sqlite") && debug.contains("sqlite::memory:"), "{debug}");
+    assert!(
+        debug.contains("Sqlite") && debug.contains("sqlite::memory:"),
+        "{debug}"
+    );
 }

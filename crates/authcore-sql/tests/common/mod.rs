@@ -226,29 +226,48 @@ pub async fn lockout_matches_the_policy(store: &SqlStore) {
 pub async fn edge_cases(store: &SqlStore) {
     let tag = unique_db_name();
     let user = store
-        .create_user(new_user(&format!("edge-{tag}@example.test"), &format!("Edge {tag}")))
+        .create_user(new_user(
+            &format!("edge-{tag}@example.test"),
+            &format!("Edge {tag}"),
+        ))
         .await
         .unwrap();
     let id = user.uid.as_u64().unwrap();
     // Only the canonical decimal form names the user.
     for alias in [format!("0{id}"), format!("+{id}"), format!(" {id}")] {
-        assert_eq!(store.find_by_uid(&UserId::new(alias.clone())).await.unwrap(), None, "{alias}");
+        assert_eq!(
+            store
+                .find_by_uid(&UserId::new(alias.clone()))
+                .await
+                .unwrap(),
+            None,
+            "{alias}"
+        );
         assert!(!store.delete_user(&UserId::new(alias)).await.unwrap());
     }
     // Names differ by case or a trailing space: distinct users (MySQL collations would say
     // otherwise without the VARBINARY keys).
     let lower = store
-        .create_user(new_user(&format!("edge2-{tag}@example.test"), &format!("edge {tag}")))
+        .create_user(new_user(
+            &format!("edge2-{tag}@example.test"),
+            &format!("edge {tag}"),
+        ))
         .await
         .expect("a name differing in case is another name");
     let spaced = store
-        .create_user(new_user(&format!("edge3-{tag}@example.test"), &format!("Edge {tag} ")))
+        .create_user(new_user(
+            &format!("edge3-{tag}@example.test"),
+            &format!("Edge {tag} "),
+        ))
         .await
         .expect("a trailing space makes another name");
     assert_ne!(lower.uid, spaced.uid);
     // Usernames with a trailing space are other users too.
     let email = format!("edge4-{tag}@example.test");
-    store.create_user(new_user(&email, &format!("e4 {tag}"))).await.unwrap();
+    store
+        .create_user(new_user(&email, &format!("e4 {tag}")))
+        .await
+        .unwrap();
     let spaced_email = format!("{email} ");
     store
         .create_user(new_user(&spaced_email, &format!("e5 {tag}")))
@@ -260,7 +279,10 @@ pub async fn edge_cases(store: &SqlStore) {
     );
     // Unicode lowercasing is the store's key: a duplicate in another case is refused.
     let unicode = format!("ÅSA-{tag}@EXAMPLE.TEST");
-    store.create_user(new_user(&unicode, &format!("asa {tag}"))).await.unwrap();
+    store
+        .create_user(new_user(&unicode, &format!("asa {tag}")))
+        .await
+        .unwrap();
     let err = store
         .create_user(new_user(&unicode.to_lowercase(), &format!("asa2 {tag}")))
         .await
@@ -275,7 +297,10 @@ pub async fn edge_cases(store: &SqlStore) {
     );
     // A duplicate value that itself contains "email" still names the right constraint.
     let err = store
-        .create_user(new_user(&format!("email-{tag}@example.test"), &format!("Edge {tag}")))
+        .create_user(new_user(
+            &format!("email-{tag}@example.test"),
+            &format!("Edge {tag}"),
+        ))
         .await
         .unwrap_err();
     assert!(matches!(err, Error::NameAlreadyExists), "{err:?}");
@@ -306,7 +331,10 @@ pub async fn edge_cases(store: &SqlStore) {
         .set_passwords(&user.uid, vec![dup.clone(), dup.clone()])
         .await
         .unwrap();
-    let err = store.remove_password(&user.uid, &dup.hash).await.unwrap_err();
+    let err = store
+        .remove_password(&user.uid, &dup.hash)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::CannotDeleteLastPassword), "{err:?}");
     // Lockout keys are exact: case and trailing spaces matter.
     let key = UserId::new(format!("CN=Ann,{tag}"));
@@ -361,7 +389,11 @@ pub async fn two_stores_count_exactly(url: &str) {
         seen.push(state.failures);
     }
     seen.sort_unstable();
-    assert_eq!(seen, (1..=200).collect::<Vec<u32>>(), "each count returned once");
+    assert_eq!(
+        seen,
+        (1..=200).collect::<Vec<u32>>(),
+        "each count returned once"
+    );
     let state = a.state(&key).await.unwrap().unwrap();
     assert_eq!(state.failures, 200);
     assert!(state.is_locked(now));
@@ -434,4 +466,146 @@ pub async fn migrations_are_idempotent(url: &str) {
     assert!(third.find_by_username(&email).await.unwrap().is_some());
     // The admin interface is the store itself.
     assert!(third.admin().is_some());
+}
+
+/// A TCP proxy in front of a database server that can stop forwarding: from the client's side
+/// the server hangs (a network partition, a frozen server) while connections stay open.
+pub struct FreezableProxy {
+    pub addr: std::net::SocketAddr,
+    frozen: Arc<std::sync::atomic::AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl FreezableProxy {
+    pub async fn start(upstream: String) -> Self {
+        use std::sync::atomic::AtomicBool;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let frozen = Arc::new(AtomicBool::new(false));
+        let flag = frozen.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = tokio::net::TcpStream::connect(&upstream).await else {
+                    continue;
+                };
+                let (cr, cw) = client.into_split();
+                let (sr, sw) = server.into_split();
+                tokio::spawn(pump(cr, sw, flag.clone()));
+                tokio::spawn(pump(sr, cw, flag.clone()));
+            }
+        });
+        Self { addr, frozen, task }
+    }
+
+    pub fn freeze(&self, on: bool) {
+        self.frozen.store(on, Ordering::SeqCst);
+    }
+
+    /// `url` with its host and port replaced by the proxy's.
+    pub fn url_for(&self, url: &str) -> String {
+        let (scheme, rest) = url.split_once("://").unwrap();
+        let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let userinfo = authority.rsplit_once('@').map(|(u, _)| u);
+        match userinfo {
+            Some(u) => format!("{scheme}://{u}@{}{path}", self.addr),
+            None => format!("{scheme}://{}{path}", self.addr),
+        }
+    }
+}
+
+impl Drop for FreezableProxy {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+async fn pump(
+    mut from: tokio::net::tcp::OwnedReadHalf,
+    mut to: tokio::net::tcp::OwnedWriteHalf,
+    frozen: Arc<std::sync::atomic::AtomicBool>,
+) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        while frozen.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// `host:port` of a server URL.
+pub fn host_port(url: &str) -> String {
+    let rest = url.split_once("://").unwrap().1;
+    let authority = rest.split('/').next().unwrap();
+    authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, h)| h)
+        .to_owned()
+}
+
+/// The server stops answering on open connections: every operation fails with
+/// `StoreUnavailable` within the operation timeout instead of hanging, and the same store
+/// works again once the server answers.
+pub async fn hung_server_times_out(url: &str) {
+    let proxy = FreezableProxy::start(host_port(url)).await;
+    let timeout = Duration::from_millis(800);
+    let store = SqlStore::connect_with(
+        SqlConfig::new(proxy.url_for(url))
+            .max_connections(3)
+            .acquire_timeout(Duration::from_millis(500))
+            .operation_timeout(timeout),
+    )
+    .await
+    .unwrap();
+    let email = format!("hang-{}@example.test", unique_db_name());
+    let user = store.create_user(new_user(&email, &email)).await.unwrap();
+
+    proxy.freeze(true);
+    for _ in 0..3 {
+        let started = std::time::Instant::now();
+        let err = store.find_by_username(&email).await.unwrap_err();
+        assert_eq!(err.error_code(), "service_unavailable", "{err:?}");
+        assert!(started.elapsed() < timeout * 3, "{:?}", started.elapsed());
+        let err = store
+            .record_failure(&user.uid, at(0), &LockoutPolicy::DEFAULT)
+            .await
+            .unwrap_err();
+        assert_eq!(err.error_code(), "service_unavailable", "{err:?}");
+    }
+
+    proxy.freeze(false);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        match store.find_by_username(&email).await {
+            Ok(found) => {
+                assert_eq!(found.map(|u| u.uid), Some(user.uid.clone()));
+                break;
+            }
+            Err(e) if std::time::Instant::now() < deadline => {
+                assert_eq!(e.error_code(), "service_unavailable", "{e:?}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => panic!("the store did not recover: {e:?}"),
+        }
+    }
+    // A failure that timed out may still have reached the database (a statement already on
+    // the wire): let the stale bytes drain, then a new failure counts exactly one more.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = store
+        .state(&user.uid)
+        .await
+        .unwrap()
+        .map_or(0, |s| s.failures);
+    let after = store
+        .record_failure(&user.uid, at(1), &LockoutPolicy::DEFAULT)
+        .await
+        .unwrap();
+    assert_eq!(after.failures, before + 1);
 }
