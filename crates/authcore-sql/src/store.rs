@@ -853,6 +853,91 @@ impl LockoutStore for SqlStore {
 mod tests {
     use super::*;
 
+    /// The per-sign-in statements and the key each is looked up by.
+    fn sign_in_statements(q: &crate::dialect::Queries) -> [(&'static str, &'static str); 5] {
+        [
+            (q.find_by_email_key, "ann@example.org"),
+            (q.find_by_uid, "1"),
+            (q.uid_by_email_key, "ann@example.org"),
+            (q.lockout_state, "1"),
+            (q.count_passwords, "1"),
+        ]
+    }
+
+    /// The cost of a sign-in must not grow with the number of users: no statement on its
+    /// path scans a table.
+    #[cfg(feature = "sqlite")]
+    #[tokio::test]
+    async fn sqlite_sign_in_statements_use_indexes() {
+        let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+        let Backend::Sqlite(pool) = &store.backend else {
+            panic!("sqlite backend");
+        };
+        for (sql, key) in sign_in_statements(&crate::dialect::sqlite::Q) {
+            let plan = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+                .bind(key)
+                .fetch_all(pool)
+                .await
+                .unwrap();
+            let details: Vec<String> = plan.iter().map(|r| r.get::<String, _>(3)).collect();
+            assert!(
+                details.iter().all(|d| !d.starts_with("SCAN")),
+                "{sql}: {details:?}"
+            );
+            assert!(
+                details.iter().any(|d| d.starts_with("SEARCH")),
+                "{sql}: {details:?}"
+            );
+        }
+    }
+
+    /// Same on PostgreSQL, with sequential scans disabled so that the planner's choice on a
+    /// tiny table does not hide a missing index.
+    #[cfg(feature = "postgres")]
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL: run scripts/test"]
+    async fn postgres_sign_in_statements_use_indexes() {
+        use sqlx::{Connection, Executor};
+        let base = std::env::var("AUTHCORE_TEST_POSTGRES_URL")
+            .expect("AUTHCORE_TEST_POSTGRES_URL is not set: run scripts/test");
+        let db = format!("authcore_plan_{}", std::process::id());
+        let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+            .await
+            .unwrap();
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+            .await
+            .unwrap();
+        let (prefix, _) = base.split('?').next().unwrap().rsplit_once('/').unwrap();
+        let store = SqlStore::connect(&format!("{prefix}/{db}")).await.unwrap();
+        let Backend::Postgres(pool) = &store.backend else {
+            panic!("postgres backend");
+        };
+        let mut conn = pool.acquire().await.unwrap();
+        conn.execute("SET enable_seqscan = off").await.unwrap();
+        for (sql, key) in sign_in_statements(&crate::dialect::postgres::Q) {
+            let explain = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")));
+            let explain = if sql.contains("uid = $1") && !sql.contains("authcore_lockout") {
+                explain.bind(key.parse::<i64>().unwrap())
+            } else {
+                explain.bind(key)
+            };
+            let plan: Vec<String> = explain
+                .fetch_all(&mut *conn)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<String, _>(0))
+                .collect();
+            assert!(
+                plan.iter().all(|l| !l.contains("Seq Scan")),
+                "{sql}: {plan:#?}"
+            );
+        }
+    }
+
     #[test]
     fn local_ids_are_canonical_decimals() {
         assert_eq!(local_id(&UserId::from(7)), Some(7));
