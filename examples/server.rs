@@ -242,7 +242,7 @@ async fn bootstrap_admin(auth: &Authenticator, local_users: bool) -> Result<(), 
         })
         .await
         .map_err(|e| format!("cannot create the first admin: {e}"))?;
-    tracing::info!(uid = ?user.uid, "first admin created");
+    tracing::info!(email = %user.email, "first admin created");
     Ok(())
 }
 
