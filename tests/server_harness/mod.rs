@@ -46,6 +46,11 @@ fn server_binary() -> &'static Path {
         let bin = profile_dir
             .join("examples")
             .join(format!("server{}", std::env::consts::EXE_SUFFIX));
+        // `cargo test` (without `--test`) has just built it, with this build's features: a
+        // nested build could only differ in features and rebuild half the dependency tree.
+        if is_fresh(&bin) {
+            return bin;
+        }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
         // The features of this test build, so that the nested build reuses its artifacts.
@@ -81,6 +86,37 @@ fn server_binary() -> &'static Path {
         assert!(bin.exists(), "{} not found after the build", bin.display());
         bin
     })
+}
+
+/// Whether `bin` is newer than every source file of the workspace.
+fn is_fresh(bin: &Path) -> bool {
+    fn newest(path: &Path, out: &mut std::time::SystemTime) {
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        if meta.is_dir() {
+            if path
+                .file_name()
+                .is_some_and(|n| n == "target" || n == ".git")
+            {
+                return;
+            }
+            for entry in std::fs::read_dir(path).into_iter().flatten().flatten() {
+                newest(&entry.path(), out);
+            }
+        } else if let Ok(modified) = meta.modified() {
+            *out = (*out).max(modified);
+        }
+    }
+    let Ok(built) = std::fs::metadata(bin).and_then(|m| m.modified()) else {
+        return false;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut latest = std::time::SystemTime::UNIX_EPOCH;
+    for part in ["Cargo.toml", "Cargo.lock", "src", "examples", "crates"] {
+        newest(&root.join(part), &mut latest);
+    }
+    built > latest
 }
 
 /// A running server; killed and its temp directory removed on drop.
