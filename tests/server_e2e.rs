@@ -2,8 +2,9 @@
 //! driven over HTTP with reqwest. Tokens are checked with an independent HS256 decoder (hmac +
 //! sha2) as well as by the server itself.
 //!
-//! Every scenario runs against SQLite (a temp file) and, in the `*_postgres` tests, against
-//! the PostgreSQL server named by `AUTHCORE_TEST_POSTGRES_URL` (`scripts/test` starts one).
+//! Every scenario runs against SQLite (a temp file) and, in the `postgres::` and `mysql::`
+//! tests, against the servers named by `AUTHCORE_TEST_POSTGRES_URL` and
+//! `AUTHCORE_TEST_MYSQL_URL` (`scripts/test` starts them; without them those tests fail).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod server_harness;
@@ -945,10 +946,11 @@ async fn expiry_and_rotation_of_expired(backend: Backend) {
     assert_eq!(st, 200);
     let fay = s.token("fay@example.test", "Fay-Passw0rd!").await;
     // Age Fay's password by 91 days, in the database.
-    s.sql(
-        "UPDATE authcore_passwords SET issued_at = '2000-01-01T00:00:00.000000Z' \
-           WHERE uid = (SELECT uid FROM authcore_users WHERE email_key = 'fay@example.test')",
-    )
+    s.sql(&format!(
+        "UPDATE authcore_passwords SET issued_at = {} \
+         WHERE uid = (SELECT uid FROM authcore_users WHERE email_key = 'fay@example.test')",
+        backend.old_timestamp()
+    ))
     .await;
     let (st, body) = s
         .post_json(
@@ -1118,6 +1120,16 @@ macro_rules! backends {
                 #[tokio::test(flavor = "multi_thread")]
                 async fn $name() {
                     super::$name(Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod mysql {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                #[ignore = "needs MariaDB/MySQL: run scripts/test"]
+                async fn $name() {
+                    super::$name(Backend::mysql()).await;
                 }
             )*
         }

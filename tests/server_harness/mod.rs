@@ -20,9 +20,29 @@ pub enum Backend {
     Sqlite,
     /// A fresh database on the PostgreSQL server at this URL.
     Postgres(String),
+    /// A fresh database on the MySQL / MariaDB server at this URL.
+    MySql(String),
 }
 
 impl Backend {
+    /// The MySQL / MariaDB server of `AUTHCORE_TEST_MYSQL_URL`; panics when it is not set.
+    pub fn mysql() -> Self {
+        match std::env::var("AUTHCORE_TEST_MYSQL_URL") {
+            Ok(url) if !url.is_empty() => Self::MySql(url),
+            _ => {
+                panic!("AUTHCORE_TEST_MYSQL_URL is not set: run scripts/test, which starts MariaDB")
+            }
+        }
+    }
+
+    /// A timestamp literal long in the past, as the engine's timestamp column takes it.
+    pub fn old_timestamp(&self) -> &'static str {
+        match self {
+            Self::MySql(_) => "'2000-01-01 00:00:00.000000'",
+            Self::Sqlite | Self::Postgres(_) => "'2000-01-01T00:00:00.000000Z'",
+        }
+    }
+
     /// The PostgreSQL server of `AUTHCORE_TEST_POSTGRES_URL`; panics (the test fails loudly)
     /// when it is not set.
     pub fn postgres() -> Self {
@@ -143,6 +163,16 @@ impl Server {
             Backend::Postgres(base) => {
                 let name = format!("authcore_e2e_{}", unique());
                 let mut conn = sqlx::PgConnection::connect(base).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+                with_database(base, &name)
+            }
+            Backend::MySql(base) => {
+                let name = format!("authcore_e2e_{}", unique());
+                let mut conn = sqlx::MySqlConnection::connect(base).await.unwrap();
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
                     .execute(&mut conn)
                     .await
@@ -359,6 +389,14 @@ impl Server {
             }
             Backend::Postgres(_) => {
                 let mut conn = sqlx::PgConnection::connect(&self.db_url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+            }
+            Backend::MySql(_) => {
+                let mut conn = sqlx::MySqlConnection::connect(&self.db_url).await.unwrap();
                 sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
                     .execute(&mut conn)
                     .await
