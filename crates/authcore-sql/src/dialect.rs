@@ -6,8 +6,12 @@
 use time::OffsetDateTime;
 
 /// The statements of one engine.
+///
+/// User queries return `uid, email, name, role, status, phc, issued_at` (one row per password,
+/// `phc`/`issued_at` NULL for a user without any); lockout queries return `failures,
+/// last_failure_at, locked_until, locked_by_admin`.
 pub(crate) struct Queries {
-    /// `(email_key)` -> user rows (see [`USER_COLUMNS`]).
+    /// `(email_key)` -> user rows (see above).
     pub find_by_email_key: &'static str,
     /// `(uid)` -> user rows.
     pub find_by_uid: &'static str,
@@ -35,7 +39,7 @@ pub(crate) struct Queries {
     pub delete_password: &'static str,
     /// `(new_phc, uid, old_phc)`.
     pub replace_hash: &'static str,
-    /// `(uid)` -> lockout columns (see [`LOCKOUT_COLUMNS`]).
+    /// `(uid)` -> lockout columns (see above).
     pub lockout_state: &'static str,
     /// See [`RecordFailure`] for the parameters. Returns the new lockout row on PostgreSQL and
     /// SQLite; on MySQL it is read back with `lockout_state` in the same transaction.
@@ -43,13 +47,6 @@ pub(crate) struct Queries {
     /// `(uid)`.
     pub clear_lockout: &'static str,
 }
-
-/// Column order of the user queries.
-#[allow(dead_code)]
-pub(crate) const USER_COLUMNS: &str = "uid, email, name, role, status, phc, issued_at";
-/// Column order of the lockout queries.
-#[allow(dead_code)]
-pub(crate) const LOCKOUT_COLUMNS: &str = "failures, last_failure_at, locked_until, locked_by_admin";
 
 /// The parameters of `record_failure`, bound in this order (13 binds):
 /// `uid, now, first_locked_until, first_locked_by_admin, now, cutoff, now, lock_at,
