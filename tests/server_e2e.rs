@@ -147,6 +147,10 @@ async fn authorize_and_tokens(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.headers()["www-authenticate"],
+        r#"Bearer realm="authcore""#
+    );
     assert_eq!(res.bytes().await.unwrap(), wrong);
 
     // The server verifies its own token on a protected route (JWT and Bearer).

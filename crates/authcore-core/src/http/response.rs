@@ -70,6 +70,11 @@ impl ApiResponse {
             tracing::warn!(error = %err, cause = cause.as_deref().unwrap_or(""), "request failed on the server side");
         }
         let mut out = Self::error_parts(status, err.error_code(), &err.client_message());
+        if status == 401 {
+            // RFC 9110: a 401 names the schemes that would work.
+            out.headers
+                .push(("www-authenticate", r#"Bearer realm="authcore""#.to_owned()));
+        }
         if let Some(after) = err.retry_after() {
             out.headers
                 .push(("retry-after", after.as_secs().max(1).to_string()));
@@ -158,6 +163,10 @@ mod tests {
     fn error_bodies() {
         let r = ApiResponse::error(&Error::Unauthorized);
         assert_eq!(r.status, 401);
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some(r#"Bearer realm="authcore""#)
+        );
         assert_eq!(
             String::from_utf8(r.body).unwrap(),
             r#"{"error_code":"unauthorized","message":"unauthorized"}"#
