@@ -55,7 +55,17 @@ async fn start(backend: &Backend, extra: &[&str]) -> Server {
 // ---------- scenarios, each run against every backend ----------
 
 async fn authorize_and_tokens(backend: Backend) {
-    let s = start(&backend, &[]).await;
+    // Trace-level logs of every crate: still no password, hash or token in them.
+    let s = Server::start(
+        &backend,
+        &base_args(),
+        &[
+            ("AUTHCORE_ADMIN_EMAIL", ADMIN),
+            ("AUTHCORE_ADMIN_PASSWORD", ADMIN_PW),
+            ("RUST_LOG", "trace"),
+        ],
+    )
+    .await;
 
     // JSON credentials, default ttl.
     let (st, body) = s
@@ -167,6 +177,15 @@ async fn authorize_and_tokens(backend: Backend) {
         (st, body["error_code"].as_str()),
         (401, Some("unauthorized"))
     );
+
+    let log = s.log();
+    assert!(log.contains("http_request"), "the server logs requests");
+    assert!(log.contains("DEBUG"), "debug events are on");
+    for secret in [ADMIN_PW, SECRET, token.as_str(), "argon2id", "nope"] {
+        assert!(!log.contains(secret), "the log contains a secret");
+    }
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("{ADMIN}:{ADMIN_PW}"));
+    assert!(!log.contains(&basic), "the log contains Basic credentials");
 }
 
 async fn malformed_inputs(backend: Backend) {
