@@ -9,8 +9,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use authcore::memory::MemoryStore;
 use authcore::{
-    AuthPolicy, Authenticator, Claims, CreateUser, Credentials, Error, LockoutPolicy,
-    PasswordComplexity, Result, Role, Ttl, UpdateUser, User, UserId, UserStatus, UserStore,
+    AuthPolicy, Authenticator, CreateUser, Credentials, Error, LockoutPolicy, PasswordComplexity,
+    Result, Role, Ttl, UpdateUser, User, UserId, UserStatus, UserStore,
 };
 use authcore_testkit::ManualClock;
 use authcore_testkit::fixtures::{authenticator, fast_hashing, password, test_keys};
@@ -206,8 +206,13 @@ async fn disabled_and_locked_accounts_look_like_wrong_passwords() {
         ..AuthPolicy::default()
     };
     let auth = authenticator(store.clone(), store.clone(), &clock, policy).unwrap();
+    add_user(&auth, "root@example.org", "root-pass", Role::ADMIN).await;
+    let admin = auth
+        .authorize("root@example.org", &password("root-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap()
+        .claims;
     let uid = add_user(&auth, "ann@example.org", "ann-pass", Role::DB_VIEWER).await;
-    let admin = admin_claims();
     auth.update_user(
         &admin,
         &uid,
@@ -239,19 +244,6 @@ async fn disabled_and_locked_accounts_look_like_wrong_passwords() {
             .await
             .is_err()
     );
-}
-
-fn admin_claims() -> Claims {
-    Claims {
-        sub: "999".into(),
-        username: "root@example.org".into(),
-        role: Role::new(Role::ADMIN),
-        iat: 0,
-        nbf: 0,
-        exp: 0,
-        jti: "t".into(),
-        iss: "authcore".into(),
-    }
 }
 
 #[tokio::test]
@@ -392,11 +384,16 @@ async fn administration_rules() {
     .await
     .unwrap();
     auth.delete_user(&admin, &root).await.unwrap();
+    // Bob's token was minted when he was a viewer; his current role counts.
     assert!(matches!(
-        auth.get_user(&admin, &root).await,
+        auth.get_user(&bob_claims, &root).await,
         Err(Error::NotFound)
     ));
-    let listed = auth.list_users(&admin).await.unwrap();
+    assert!(
+        matches!(auth.list_users(&admin).await, Err(Error::Unauthorized)),
+        "root is gone"
+    );
+    let listed = auth.list_users(&bob_claims).await.unwrap();
     assert_eq!(listed.len(), 1);
     let json = serde_json_string(&listed[0]);
     assert!(json.contains(r#""uid":2"#), "{json}");
@@ -410,4 +407,56 @@ async fn administration_rules() {
 
 fn serde_json_string(v: &authcore::UserView) -> String {
     serde_json::to_string(v).unwrap()
+}
+
+#[tokio::test]
+async fn administration_uses_the_callers_current_role_not_the_token() {
+    let store = Arc::new(MemoryStore::new());
+    let auth = build(vec![store.clone()], store);
+    let root = add_user(&auth, "root@example.org", "root-pass", Role::ADMIN).await;
+    let second = add_user(&auth, "second@example.org", "second-pass", Role::ADMIN).await;
+    let root_claims = auth
+        .authorize("root@example.org", &password("root-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap()
+        .claims;
+    let second_claims = auth
+        .authorize("second@example.org", &password("second-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap()
+        .claims;
+    auth.list_users(&second_claims).await.unwrap();
+
+    // Demoted: its still-valid admin token no longer administers.
+    auth.update_user(
+        &root_claims,
+        &second,
+        UpdateUser {
+            role: Some(Role::new(Role::DB_VIEWER)),
+            ..UpdateUser::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        auth.list_users(&second_claims).await,
+        Err(Error::Forbidden)
+    ));
+    // But it may still read and rename itself.
+    auth.get_user(&second_claims, &second).await.unwrap();
+
+    // Deleted: its token is worth nothing for administration.
+    auth.delete_user(&root_claims, &second).await.unwrap();
+    assert!(matches!(
+        auth.get_user(&second_claims, &second).await,
+        Err(Error::Unauthorized)
+    ));
+    // A forged claim set naming a uid that does not exist gets nothing either.
+    let mut ghost = root_claims.clone();
+    ghost.sub = "424242".into();
+    assert!(matches!(
+        auth.list_users(&ghost).await,
+        Err(Error::Unauthorized)
+    ));
+    assert!(auth.get_user(&root_claims, &root).await.is_ok());
 }

@@ -416,11 +416,16 @@ impl Authenticator {
     /// Creates a user (Redis `POST /v1/users`, admin only) in the first store that manages
     /// users.
     ///
+    /// Like every administration method, it checks the caller's *current* role in the store
+    /// (the token only names the caller): a caller that no longer exists, is not active or is
+    /// locked out gets [`Error::Unauthorized`].
+    ///
     /// # Errors
-    /// [`Error::Forbidden`] for a non-admin caller; [`Error::InvalidRequest`] for a bad e-mail,
+    /// [`Error::Unauthorized`] for a caller gone or not active; [`Error::Forbidden`] for a
+    /// non-admin caller; [`Error::InvalidRequest`] for a bad e-mail,
     /// name or role; [`Error::PasswordNotComplex`]; the duplicate errors; store errors.
     pub async fn create_user(&self, caller: &Claims, new: CreateUser) -> Result<UserView> {
-        require_admin(caller)?;
+        self.current_admin(caller).await?;
         self.create_user_unchecked(new).await
     }
 
@@ -462,7 +467,7 @@ impl Authenticator {
     /// # Errors
     /// [`Error::Forbidden`]; store errors.
     pub async fn list_users(&self, caller: &Claims) -> Result<Vec<UserView>> {
-        require_admin(caller)?;
+        self.current_admin(caller).await?;
         let mut out = Vec::new();
         for store in &self.inner.stores {
             if let Some(admin) = store.admin() {
@@ -479,7 +484,8 @@ impl Authenticator {
     /// # Errors
     /// [`Error::Forbidden`]; [`Error::NotFound`]; store errors.
     pub async fn get_user(&self, caller: &Claims, uid: &UserId) -> Result<UserView> {
-        if !caller.is_admin() && caller.sub != uid.as_str() {
+        let caller = self.current_caller(caller).await?;
+        if !caller.role.is_admin() && &caller.uid != uid {
             return Err(Error::Forbidden);
         }
         let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
@@ -500,9 +506,11 @@ impl Authenticator {
         uid: &UserId,
         update: UpdateUser,
     ) -> Result<UserView> {
-        let is_self = caller.sub == uid.as_str();
+        let caller = self.current_caller(caller).await?;
+        let is_admin = caller.role.is_admin();
+        let is_self = &caller.uid == uid;
         let admin_only = update.email.is_some() || update.role.is_some() || update.status.is_some();
-        if !caller.is_admin() && (!is_self || admin_only) {
+        if !is_admin && (!is_self || admin_only) {
             return Err(Error::Forbidden);
         }
         let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
@@ -526,7 +534,7 @@ impl Authenticator {
             Some(p) => Some(self.new_password(&user, p).await?),
             None => None,
         };
-        let admin_reset = new_password.is_some() && caller.is_admin();
+        let admin_reset = new_password.is_some() && is_admin;
         let mut status = update.status;
         if admin_reset && status.is_none() && user.status == UserStatus::Locked {
             status = Some(UserStatus::Active);
@@ -559,7 +567,7 @@ impl Authenticator {
     /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::ChangeLastAdminRoleNotAllowed`];
     /// store errors.
     pub async fn delete_user(&self, caller: &Claims, uid: &UserId) -> Result<()> {
-        require_admin(caller)?;
+        self.current_admin(caller).await?;
         let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
         let store = found.store.admin().ok_or(Error::Unsupported(
             "directory users are managed in the directory",
@@ -616,6 +624,29 @@ impl Authenticator {
     }
 
     // ---- internals ----
+
+    /// The caller as the stores know it now. Administration decides on the caller's current
+    /// role, not the role in its token, so a demoted, disabled, locked-out or deleted admin
+    /// loses its rights at once instead of when its token expires.
+    async fn current_caller(&self, claims: &Claims) -> Result<User> {
+        let found = self
+            .find_by_uid(&claims.uid())
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if found.user.status != UserStatus::Active || self.locked(&found.user.uid).await? {
+            return Err(Error::Unauthorized);
+        }
+        Ok(found.user)
+    }
+
+    async fn current_admin(&self, claims: &Claims) -> Result<User> {
+        let caller = self.current_caller(claims).await?;
+        if caller.role.is_admin() {
+            Ok(caller)
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
 
     async fn locked(&self, uid: &UserId) -> Result<bool> {
         let now = self.now();
@@ -834,14 +865,6 @@ impl Authenticator {
                 tracing::warn!(target: AUDIT_TARGET, uid = %found.user.uid, error = %e, "password re-hash failed");
             }
         }
-    }
-}
-
-fn require_admin(caller: &Claims) -> Result<()> {
-    if caller.is_admin() {
-        Ok(())
-    } else {
-        Err(Error::Forbidden)
     }
 }
 

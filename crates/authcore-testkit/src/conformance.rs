@@ -504,17 +504,22 @@ pub async fn run_authenticator_suite(users: Arc<dyn UserAdmin>, lockout: Arc<dyn
 
 const PW: &str = "Correct-Horse-1";
 
-fn admin_claims() -> Claims {
-    Claims {
-        sub: "0".into(),
-        username: "conformance-admin".into(),
+/// Creates a unique admin and signs it in: administration checks the caller's current role
+/// in the store, so the caller must really exist.
+async fn admin_claims(auth: &authcore_core::Authenticator) -> Claims {
+    let email = unique_email("admin");
+    auth.create_user_unchecked(CreateUser {
+        email: email.clone(),
+        password: password(PW),
+        name: None,
         role: Role::new(Role::ADMIN),
-        iat: 0,
-        nbf: 0,
-        exp: 0,
-        jti: "conformance".into(),
-        iss: "authcore".into(),
-    }
+    })
+    .await
+    .expect("create admin");
+    auth.authorize(&email, &password(PW), Ttl::DEFAULT)
+        .await
+        .expect("admin sign-in")
+        .claims
 }
 
 async fn new_user(auth: &authcore_core::Authenticator, prefix: &str) -> (String, UserId) {
@@ -621,6 +626,7 @@ pub async fn lockout_then_unlock(users: Arc<dyn UserAdmin>, lockout: Arc<dyn Loc
         ..AuthPolicy::default()
     };
     let auth = auth_with(users, lockout, &clock, policy);
+    let admin = admin_claims(&auth).await;
     let (email, uid) = new_user(&auth, "lockout").await;
 
     for _ in 0..3 {
@@ -635,7 +641,7 @@ pub async fn lockout_then_unlock(users: Arc<dyn UserAdmin>, lockout: Arc<dyn Loc
         .await
         .unwrap_err();
     assert!(matches!(locked, Error::Unauthorized), "locked: {locked:?}");
-    let view = auth.get_user(&admin_claims(), &uid).await.unwrap();
+    let view = auth.get_user(&admin, &uid).await.unwrap();
     assert_eq!(view.status, UserStatus::Locked);
 
     clock.advance(Duration::seconds(600));
@@ -656,7 +662,7 @@ pub async fn lockout_then_unlock(users: Arc<dyn UserAdmin>, lockout: Arc<dyn Loc
             .is_err()
     );
     auth.update_user(
-        &admin_claims(),
+        &admin,
         &uid,
         UpdateUser {
             password: Some(password("Reset-Pass-2")),
