@@ -527,7 +527,7 @@ impl Authenticator {
         if let Some(role) = &update.role {
             self.validate_role(role)?;
             if user.role.is_admin() && !role.is_admin() {
-                self.ensure_other_admin(store, &user.uid).await?;
+                self.ensure_other_admin(store).await?;
             }
         }
         let new_password = match &update.password {
@@ -573,7 +573,7 @@ impl Authenticator {
             "directory users are managed in the directory",
         ))?;
         if found.user.role.is_admin() {
-            self.ensure_other_admin(store, uid).await?;
+            self.ensure_other_admin(store).await?;
         }
         if !store.delete_user(uid).await? {
             return Err(Error::NotFound);
@@ -591,7 +591,7 @@ impl Authenticator {
     pub async fn has_users(&self) -> Result<bool> {
         for store in &self.inner.stores {
             if let Some(admin) = store.admin()
-                && !admin.list_users().await?.is_empty()
+                && !admin.is_empty().await?
             {
                 return Ok(true);
             }
@@ -705,13 +705,10 @@ impl Authenticator {
         }
     }
 
-    async fn ensure_other_admin(&self, store: &dyn UserAdmin, uid: &UserId) -> Result<()> {
-        let others = store
-            .list_users()
-            .await?
-            .into_iter()
-            .any(|u| u.role.is_admin() && &u.uid != uid);
-        if others {
+    /// Refuses to demote or delete an admin when it is the last one (the one being changed
+    /// is counted, so another exists when there are two or more).
+    async fn ensure_other_admin(&self, store: &dyn UserAdmin) -> Result<()> {
+        if store.count_with_role(&Role::new(Role::ADMIN)).await? > 1 {
             Ok(())
         } else {
             Err(Error::ChangeLastAdminRoleNotAllowed)

@@ -7,7 +7,9 @@ use time::OffsetDateTime;
 
 use crate::error::Result;
 use crate::policy::{LockoutPolicy, LockoutState};
-use crate::user::{NewUser, Password, PasswordHash, StoredPassword, User, UserId, UserUpdate};
+use crate::user::{
+    NewUser, Password, PasswordHash, Role, StoredPassword, User, UserId, UserUpdate,
+};
 
 /// Where users come from: the small, dyn-compatible surface every store implements.
 ///
@@ -71,6 +73,30 @@ pub trait UserAdmin: UserStore {
     /// # Errors
     /// Store failures.
     async fn list_users(&self) -> Result<Vec<User>>;
+
+    /// How many users have `role`. The default lists every user; stores with many users
+    /// override it with a count.
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn count_with_role(&self, role: &Role) -> Result<u64> {
+        let n = self
+            .list_users()
+            .await?
+            .iter()
+            .filter(|u| &u.role == role)
+            .count();
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
+    /// Whether the store holds no user at all (bootstrap of the first admin). The default
+    /// lists every user; stores with many users override it.
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn is_empty(&self) -> Result<bool> {
+        Ok(self.list_users().await?.is_empty())
+    }
 
     /// Applies `update` and returns the updated user.
     ///

@@ -17,6 +17,10 @@ pub(crate) struct Queries {
     pub find_by_uid: &'static str,
     /// `()` -> all user rows, by uid then password id.
     pub list_users: &'static str,
+    /// `(role)` -> `COUNT(*)` of users with that role.
+    pub count_with_role: &'static str,
+    /// `()` -> one uid, if any user exists.
+    pub any_user: &'static str,
     /// `(email, email_key, name, role, status, created_at, updated_at)`.
     pub insert_user: &'static str,
     /// `(email_key)` -> `uid`.
@@ -106,6 +110,8 @@ pub(crate) mod postgres {
         find_by_email_key: user_select!("WHERE u.email_key = $1 ORDER BY p.id"),
         find_by_uid: user_select!("WHERE u.uid = $1 ORDER BY p.id"),
         list_users: user_select!("ORDER BY u.uid, p.id"),
+        count_with_role: "SELECT COUNT(*) FROM authcore_users WHERE role = $1",
+        any_user: "SELECT uid FROM authcore_users LIMIT 1",
         insert_user: "INSERT INTO authcore_users \
             (email, email_key, name, role, status, created_at, updated_at) \
             VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -184,6 +190,8 @@ pub(crate) mod mysql {
         find_by_email_key: user_select!("WHERE u.email_key = ? ORDER BY p.id"),
         find_by_uid: user_select!("WHERE u.uid = ? ORDER BY p.id"),
         list_users: user_select!("ORDER BY u.uid, p.id"),
+        count_with_role: "SELECT COUNT(*) FROM authcore_users WHERE role = ?",
+        any_user: "SELECT uid FROM authcore_users LIMIT 1",
         insert_user: "INSERT INTO authcore_users \
             (email, email_key, name, role, status, created_at, updated_at) \
             VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -260,6 +268,8 @@ pub(crate) mod sqlite {
         find_by_email_key: user_select!("WHERE u.email_key = ?1 ORDER BY p.id"),
         find_by_uid: user_select!("WHERE u.uid = ?1 ORDER BY p.id"),
         list_users: user_select!("ORDER BY u.uid, p.id"),
+        count_with_role: "SELECT COUNT(*) FROM authcore_users WHERE role = ?1",
+        any_user: "SELECT uid FROM authcore_users LIMIT 1",
         insert_user: "INSERT INTO authcore_users \
             (email, email_key, name, role, status, created_at, updated_at) \
             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",

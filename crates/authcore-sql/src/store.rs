@@ -570,6 +570,35 @@ impl UserAdmin for SqlStore {
         .await
     }
 
+    async fn count_with_role(&self, role: &Role) -> Result<u64> {
+        self.timed("count_with_role", async move {
+            let n: i64 = on_engine!(self, |pool, e| {
+                sqlx::query(e::Q.count_with_role)
+                    .bind(role.as_str())
+                    .fetch_one(pool)
+                    .await
+                    .and_then(|r| r.try_get(0))
+                    .db()?
+            });
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
+    async fn is_empty(&self) -> Result<bool> {
+        self.timed("is_empty", async move {
+            let any = on_engine!(self, |pool, e| {
+                sqlx::query(e::Q.any_user)
+                    .fetch_optional(pool)
+                    .await
+                    .db()?
+                    .is_some()
+            });
+            Ok(!any)
+        })
+        .await
+    }
+
     async fn update_user(&self, uid: &UserId, update: UserUpdate) -> Result<User> {
         self.timed("update_user", async move {
             let id = local_id(uid).ok_or(Error::NotFound)?;

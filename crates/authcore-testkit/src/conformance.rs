@@ -49,6 +49,7 @@ pub async fn run_user_admin_suite(store: Arc<dyn UserAdmin>) {
     delete_user_removes_it(&*store).await;
     list_users_is_ordered_by_uid(&*store).await;
     unknown_uids_are_not_found(&*store).await;
+    counts_users_by_role(&*store).await;
 }
 
 /// Whole seconds: every store keeps at least that precision.
@@ -360,6 +361,28 @@ pub async fn unknown_uids_are_not_found(store: &dyn UserAdmin) {
         Err(Error::NotFound)
     ));
     assert!(!store.delete_user(&ghost).await.unwrap());
+}
+
+/// `count_with_role` counts exactly the users holding a role; `is_empty` is false once a user
+/// exists.
+pub async fn counts_users_by_role(store: &dyn UserAdmin) {
+    let role = Role::new(format!("role-{}", uuid::Uuid::new_v4().simple()));
+    assert_eq!(store.count_with_role(&role).await.unwrap(), 0);
+    for tag in 0..2 {
+        let user = create(store, &unique_email("count"), vec![stored(tag, t(0))]).await;
+        store
+            .update_user(
+                &user.uid,
+                UserUpdate {
+                    role: Some(role.clone()),
+                    ..UserUpdate::default()
+                },
+            )
+            .await
+            .unwrap();
+    }
+    assert_eq!(store.count_with_role(&role).await.unwrap(), 2);
+    assert!(!store.is_empty().await.unwrap());
 }
 
 // ------------------------------------------------------------------------------------------
