@@ -68,12 +68,7 @@ async fn authorize_and_tokens(backend: Backend) {
     .await;
 
     // JSON credentials, default ttl.
-    let (st, body) = s
-        .post_json(
-            "/v1/users/authorize",
-            json!({"username": ADMIN, "password": ADMIN_PW}),
-        )
-        .await;
+    let (st, body) = s.authorize(ADMIN, ADMIN_PW).await;
     assert_eq!(st, 200, "{body}");
     let token = body["access_token"].as_str().unwrap().to_owned();
     let claims = decode_hs256(&token);
@@ -792,12 +787,7 @@ async fn password_rotation(backend: Backend) {
     let works = |pw: &'static str| {
         let s = &s;
         async move {
-            let (st, _) = s
-                .post_json(
-                    "/v1/users/authorize",
-                    json!({"username": "dan@example.test", "password": pw}),
-                )
-                .await;
+            let (st, _) = s.authorize("dan@example.test", pw).await;
             st == 200
         }
     };
@@ -924,21 +914,11 @@ async fn lockout_and_admin_unlock(backend: Backend) {
     assert_eq!(st, 200);
     let uid = user["uid"].as_u64().unwrap();
     for _ in 0..3 {
-        let (st, _) = s
-            .post_json(
-                "/v1/users/authorize",
-                json!({"username": "eve@example.test", "password": "wrong"}),
-            )
-            .await;
+        let (st, _) = s.authorize("eve@example.test", "wrong").await;
         assert_eq!(st, 401);
     }
     // Locked: even the right password is refused, with the same answer as a wrong one.
-    let (st, body) = s
-        .post_json(
-            "/v1/users/authorize",
-            json!({"username": "eve@example.test", "password": "Eve-Passw0rd!"}),
-        )
-        .await;
+    let (st, body) = s.authorize("eve@example.test", "Eve-Passw0rd!").await;
     assert_eq!(
         (st, body["error_code"].as_str()),
         (401, Some("unauthorized"))
@@ -975,12 +955,7 @@ async fn expiry_and_rotation_of_expired(backend: Backend) {
         backend.old_timestamp()
     ))
     .await;
-    let (st, body) = s
-        .post_json(
-            "/v1/users/authorize",
-            json!({"username": "fay@example.test", "password": "Fay-Passw0rd!"}),
-        )
-        .await;
+    let (st, body) = s.authorize("fay@example.test", "Fay-Passw0rd!").await;
     assert_eq!(
         (st, body["error_code"].as_str()),
         (401, Some("password_expired"))
@@ -998,12 +973,7 @@ async fn expiry_and_rotation_of_expired(backend: Backend) {
         (401, Some("password_expired"))
     );
     // A wrong password still says only "unauthorized".
-    let (st, body) = s
-        .post_json(
-            "/v1/users/authorize",
-            json!({"username": "fay@example.test", "password": "nope"}),
-        )
-        .await;
+    let (st, body) = s.authorize("fay@example.test", "nope").await;
     assert_eq!(
         (st, body["error_code"].as_str()),
         (401, Some("unauthorized"))
@@ -1238,12 +1208,7 @@ async fn ldap_directory_after_local_users() {
     assert_eq!(st, 200, "{body}");
     // No mapped group, wrong password, unknown user: the same 401.
     for (user, pw) in [("carol", "carolpw"), ("bob", "nope"), ("nobody", "x")] {
-        let (st, body) = s
-            .post_json(
-                "/v1/users/authorize",
-                json!({"username": user, "password": pw}),
-            )
-            .await;
+        let (st, body) = s.authorize(user, pw).await;
         assert_eq!(
             (st, body["error_code"].as_str()),
             (401, Some("unauthorized")),
@@ -1251,19 +1216,9 @@ async fn ldap_directory_after_local_users() {
         );
     }
     // Lockout applies to directory users (bob failed once above).
-    let (st, _) = s
-        .post_json(
-            "/v1/users/authorize",
-            json!({"username": "bob", "password": "nope"}),
-        )
-        .await;
+    let (st, _) = s.authorize("bob", "nope").await;
     assert_eq!(st, 401);
-    let (st, _) = s
-        .post_json(
-            "/v1/users/authorize",
-            json!({"username": "bob", "password": "bobpw"}),
-        )
-        .await;
+    let (st, _) = s.authorize("bob", "bobpw").await;
     assert_eq!(st, 401, "bob is locked after two failures");
     // Directory passwords are changed in the directory.
     let (st, body) = s

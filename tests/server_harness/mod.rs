@@ -365,13 +365,17 @@ impl Server {
     }
 
     /// Signs in with JSON credentials and returns the token.
+    /// `POST /v1/users/authorize` with a JSON body and the default ttl.
+    pub async fn authorize(&self, username: &str, password: &str) -> (u16, Value) {
+        self.post_json(
+            "/v1/users/authorize",
+            serde_json::json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
     pub async fn token(&self, username: &str, password: &str) -> String {
-        let (st, body) = self
-            .post_json(
-                "/v1/users/authorize",
-                serde_json::json!({"username": username, "password": password}),
-            )
-            .await;
+        let (st, body) = self.authorize(username, password).await;
         assert_eq!(st, 200, "sign-in of {username}: {body}");
         body["access_token"].as_str().unwrap().to_owned()
     }
