@@ -1155,9 +1155,9 @@ backends!(
 /// Local users first, then the directory (`scripts/servers/start-slapd.sh` tree): directory
 /// users sign in with roles from `ldap_mappings`, are locked out like local users and cannot
 /// change their password here.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "needs OpenLDAP: run scripts/test"]
-async fn ldap_directory_after_local_users() {
+/// Writes an LDAP config for the test slapd (`scripts/servers/start-slapd.sh`): template DNs,
+/// `memberOf` groups, admins -> admin, viewers -> db_viewer. Returns the file's path.
+fn ldap_config_file() -> std::path::PathBuf {
     let var = |k: &str| {
         std::env::var(k)
             .unwrap_or_else(|_| panic!("{k} is not set: run scripts/test, which starts slapd"))
@@ -1179,6 +1179,13 @@ async fn ldap_directory_after_local_users() {
         uuid::Uuid::new_v4().simple()
     ));
     std::fs::write(&path, config.to_string()).unwrap();
+    path
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs OpenLDAP: run scripts/test"]
+async fn ldap_directory_after_local_users() {
+    let path = ldap_config_file();
     let s = start(
         &Backend::Sqlite,
         &[
@@ -1239,5 +1246,71 @@ async fn ldap_directory_after_local_users() {
     let (st, list) = s.get_auth("/v1/users", &admin).await;
     assert_eq!(st, 200);
     assert_eq!(list.as_array().unwrap().len(), 1);
+    let _ = std::fs::remove_file(path);
+}
+
+#[tokio::test]
+#[ignore = "needs slapd: run scripts/test"]
+async fn ldap_only_server() {
+    let path = ldap_config_file();
+    let mut args = base_args();
+    args.extend(
+        [
+            "--ldap-config",
+            path.to_str().unwrap(),
+            "--login-lockout-threshold",
+            "2",
+        ]
+        .map(str::to_owned),
+    );
+    let s = Server::start_without_database(&args).await;
+
+    // Directory users sign in and refresh; roles come from their groups.
+    let alice_token = s.token("alice", "alicepw").await;
+    assert_eq!(decode_hs256(&alice_token)["role"], "admin");
+    let alice = format!("JWT {alice_token}");
+    let (st, body) = s
+        .send("POST", "/v1/users/refresh_jwt", Some(&alice), None)
+        .await;
+    assert_eq!(st, 200, "{body}");
+
+    // There are no local users: the list is empty and creating one is a clear error.
+    let (st, list) = s.get_auth("/v1/users", &alice).await;
+    assert_eq!((st, list), (200, json!([])));
+    let (st, body) = s
+        .send(
+            "POST",
+            "/v1/users",
+            Some(&alice),
+            Some(
+                json!({"email": "x@example.test", "password": "X-Passw0rd!", "role": "db_viewer"}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        (st, body["error_code"].as_str()),
+        (400, Some("unsupported_operation")),
+        "{body}"
+    );
+    let (st, body) = s
+        .send(
+            "PUT",
+            "/v1/users/password",
+            None,
+            Some(json!({"username": "alice", "old_password": "alicepw", "new_password": "N3w-pass!"})),
+        )
+        .await;
+    assert_eq!(
+        (st, body["error_code"].as_str()),
+        (400, Some("unsupported_operation"))
+    );
+
+    // Lockout is kept in the working directory's SQLite file.
+    for _ in 0..2 {
+        let (st, _) = s.authorize("bob", "nope").await;
+        assert_eq!(st, 401);
+    }
+    let (st, _) = s.authorize("bob", "bobpw").await;
+    assert_eq!(st, 401, "bob is locked after two failures");
     let _ = std::fs::remove_file(path);
 }

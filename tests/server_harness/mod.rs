@@ -184,6 +184,15 @@ impl Server {
         Self::start_on(backend, dir, db_url, args, env).await
     }
 
+    /// Starts a server with no `--database-url`: it then keeps its SQL state in the default
+    /// SQLite file `authcore.db` of its working directory (a new temp directory). With
+    /// `--ldap-config` this is the directory-only mode.
+    pub async fn start_without_database(args: &[String]) -> Self {
+        let dir = std::env::temp_dir().join(format!("authcore-e2e-{}", unique()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self::start_on(&Backend::Sqlite, dir, String::new(), args, &[]).await
+    }
+
     async fn start_on(
         backend: &Backend,
         dir: PathBuf,
@@ -193,8 +202,11 @@ impl Server {
     ) -> Self {
         let log = std::fs::File::create(dir.join("server.log")).unwrap();
         let mut cmd = Command::new(server_binary());
-        cmd.args(["--listen", "127.0.0.1:0", "--database-url", &db_url])
-            .args(args)
+        cmd.args(["--listen", "127.0.0.1:0"]);
+        if !db_url.is_empty() {
+            cmd.args(["--database-url", &db_url]);
+        }
+        cmd.args(args)
             .current_dir(&dir)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
