@@ -22,17 +22,9 @@ if ! have_server || ! command -v mariadb-install-db >/dev/null 2>&1; then
 fi
 MARIADBD=$(command -v mariadbd || echo /usr/sbin/mariadbd)
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PORT=${MARIADB_PORT:-}
-if [ -z "$PORT" ]; then
-  for _ in $(seq 50); do
-    candidate=$((20000 + RANDOM % 40000))
-    if ! port_in_use "$candidate"; then PORT=$candidate; break; fi
-  done
-  [ -n "$PORT" ] || { log "no free port found"; exit 1; }
-elif port_in_use "$PORT"; then
-  log "port $PORT is in use"; exit 1
-fi
+# shellcheck source=scripts/servers/lib.sh
+. "$(dirname "$0")/lib.sh"
+PORT=$(pick_port "${MARIADB_PORT:-}")
 
 DIR=$(mktemp -d -t authcore-mariadb.XXXXXX)
 chmod 755 "$DIR"

@@ -24,17 +24,9 @@ if [ -z "$PGBIN" ] || [ ! -x "$PGBIN/initdb" ]; then
   [ -n "$PGBIN" ] && [ -x "$PGBIN/initdb" ] || { log "postgresql install failed"; exit 1; }
 fi
 
-port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-PORT=${PG_PORT:-}
-if [ -z "$PORT" ]; then
-  for _ in $(seq 50); do
-    candidate=$((20000 + RANDOM % 40000))
-    if ! port_in_use "$candidate"; then PORT=$candidate; break; fi
-  done
-  [ -n "$PORT" ] || { log "no free port found"; exit 1; }
-elif port_in_use "$PORT"; then
-  log "port $PORT is in use"; exit 1
-fi
+# shellcheck source=scripts/servers/lib.sh
+. "$(dirname "$0")/lib.sh"
+PORT=$(pick_port "${PG_PORT:-}")
 
 DIR=$(mktemp -d -t authcore-pg.XXXXXX)
 chmod 755 "$DIR"

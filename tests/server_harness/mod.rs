@@ -394,31 +394,20 @@ impl Server {
 
     /// Runs a SQL statement on the server's database (to age passwords or break the store).
     pub async fn sql(&self, statement: &str) {
+        macro_rules! run_on {
+            ($conn:ty) => {{
+                let mut conn = <$conn>::connect(&self.db_url).await.unwrap();
+                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                conn.close().await.unwrap();
+            }};
+        }
         match &self.backend {
-            Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(&self.db_url).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                conn.close().await.unwrap();
-            }
-            Backend::Postgres(_) => {
-                let mut conn = sqlx::PgConnection::connect(&self.db_url).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                conn.close().await.unwrap();
-            }
-            Backend::MySql(_) => {
-                let mut conn = sqlx::MySqlConnection::connect(&self.db_url).await.unwrap();
-                sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
-                    .execute(&mut conn)
-                    .await
-                    .unwrap();
-                conn.close().await.unwrap();
-            }
+            Backend::Sqlite => run_on!(sqlx::SqliteConnection),
+            Backend::Postgres(_) => run_on!(sqlx::PgConnection),
+            Backend::MySql(_) => run_on!(sqlx::MySqlConnection),
         }
     }
 }

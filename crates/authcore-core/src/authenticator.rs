@@ -181,6 +181,15 @@ struct Found {
     store: Arc<dyn UserStore>,
 }
 
+impl Found {
+    /// The owning store's administration interface; directory users have none.
+    fn admin(&self) -> Result<&dyn UserAdmin> {
+        self.store.admin().ok_or(Error::Unsupported(
+            "directory users are managed (and change passwords) in the directory",
+        ))
+    }
+}
+
 /// The result of checking a password against a found user.
 struct Checked {
     found: Found,
@@ -372,8 +381,9 @@ impl Authenticator {
         old: &Password,
         new: &Password,
     ) -> Result<()> {
-        let (user, admin) = self.check_for_change(username, old).await?;
-        let stored = self.new_password(&user, new).await?;
+        let checked = self.check_credentials_inner(username, old, true).await?;
+        let (user, admin) = (&checked.found.user, checked.found.admin()?);
+        let stored = self.new_password(user, new).await?;
         admin.set_passwords(&user.uid, vec![stored]).await?;
         tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "passwords replaced");
         Ok(())
@@ -385,8 +395,9 @@ impl Authenticator {
     /// # Errors
     /// As [`Authenticator::replace_passwords`].
     pub async fn add_password(&self, username: &str, old: &Password, new: &Password) -> Result<()> {
-        let (user, admin) = self.check_for_change(username, old).await?;
-        let stored = self.new_password(&user, new).await?;
+        let checked = self.check_credentials_inner(username, old, true).await?;
+        let (user, admin) = (&checked.found.user, checked.found.admin()?);
+        let stored = self.new_password(user, new).await?;
         admin.add_password(&user.uid, stored).await?;
         tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "password added");
         Ok(())
@@ -399,10 +410,7 @@ impl Authenticator {
     /// [`Authenticator::replace_passwords`].
     pub async fn remove_password(&self, username: &str, old: &Password) -> Result<()> {
         let checked = self.check_credentials_inner(username, old, true).await?;
-        let user = checked.found.user;
-        let admin = checked.found.store.admin().ok_or(Error::Unsupported(
-            "directory users change passwords in the directory",
-        ))?;
+        let (user, admin) = (&checked.found.user, checked.found.admin()?);
         let hash = checked
             .matched
             .and_then(|i| user.passwords().get(i))
@@ -514,10 +522,8 @@ impl Authenticator {
             return Err(Error::Forbidden);
         }
         let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
-        let store = found.store.admin().ok_or(Error::Unsupported(
-            "directory users are managed in the directory",
-        ))?;
-        let user = found.user;
+        let store = found.admin()?;
+        let user = &found.user;
         if let Some(email) = &update.email {
             validate_email(email)?;
         }
@@ -531,7 +537,7 @@ impl Authenticator {
             }
         }
         let new_password = match &update.password {
-            Some(p) => Some(self.new_password(&user, p).await?),
+            Some(p) => Some(self.new_password(user, p).await?),
             None => None,
         };
         let admin_reset = new_password.is_some() && is_admin;
@@ -546,7 +552,7 @@ impl Authenticator {
             status,
         };
         let mut updated = if profile == UserUpdate::default() {
-            user
+            user.clone()
         } else {
             store.update_user(uid, profile).await?
         };
@@ -569,9 +575,7 @@ impl Authenticator {
     pub async fn delete_user(&self, caller: &Claims, uid: &UserId) -> Result<()> {
         self.current_admin(caller).await?;
         let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
-        let store = found.store.admin().ok_or(Error::Unsupported(
-            "directory users are managed in the directory",
-        ))?;
+        let store = found.admin()?;
         if found.user.role.is_admin() {
             self.ensure_other_admin(store).await?;
         }
@@ -737,26 +741,6 @@ impl Authenticator {
             hash: self.inner.hashing.hash(new).await?,
             issued_at: self.now(),
         })
-    }
-
-    async fn check_for_change(
-        &self,
-        username: &str,
-        old: &Password,
-    ) -> Result<(User, &dyn UserAdmin)> {
-        let checked = self.check_credentials_inner(username, old, true).await?;
-        let user = checked.found.user;
-        // The store is one of ours: find it again by pointer to borrow from `self`.
-        let store = self
-            .inner
-            .stores
-            .iter()
-            .find(|s| Arc::ptr_eq(s, &checked.found.store))
-            .and_then(|s| s.admin())
-            .ok_or(Error::Unsupported(
-                "directory users change passwords in the directory",
-            ))?;
-        Ok((user, store))
     }
 
     async fn check_credentials(&self, username: &str, password: &Password) -> Result<Checked> {

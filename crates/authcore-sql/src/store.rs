@@ -75,6 +75,23 @@ macro_rules! user_rows {
     }};
 }
 
+/// Starts a transaction holding the user's row lock, so that changes of one user's password
+/// list are serialised; a user that does not exist is [`Error::NotFound`].
+macro_rules! begin_locked {
+    ($pool:expr, $e:ident, $id:expr) => {{
+        let mut tx = $e::begin($pool).await.db()?;
+        let found = sqlx::query($e::Q.lock_user)
+            .bind($id)
+            .fetch_optional(&mut *tx)
+            .await
+            .db()?;
+        if found.is_none() {
+            return Err(Error::NotFound);
+        }
+        tx
+    }};
+}
+
 /// Decodes a row of `failures, last_failure_at, locked_until, locked_by_admin`.
 macro_rules! lockout_row {
     ($row:expr, $e:ident) => {{
@@ -663,15 +680,7 @@ impl UserAdmin for SqlStore {
         self.timed("set_passwords", async move {
             let id = local_id(uid).ok_or(Error::NotFound)?;
             on_engine!(self, |pool, e| {
-                let mut tx = e::begin(pool).await.db()?;
-                let found = sqlx::query(e::Q.lock_user)
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .db()?;
-                if found.is_none() {
-                    return Err(Error::NotFound);
-                }
+                let mut tx = begin_locked!(pool, e, id);
                 sqlx::query(e::Q.delete_passwords)
                     .bind(id)
                     .execute(&mut *tx)
@@ -696,15 +705,7 @@ impl UserAdmin for SqlStore {
         self.timed("add_password", async move {
             let id = local_id(uid).ok_or(Error::NotFound)?;
             on_engine!(self, |pool, e| {
-                let mut tx = e::begin(pool).await.db()?;
-                let found = sqlx::query(e::Q.lock_user)
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .db()?;
-                if found.is_none() {
-                    return Err(Error::NotFound);
-                }
+                let mut tx = begin_locked!(pool, e, id);
                 sqlx::query(e::Q.insert_password)
                     .bind(id)
                     .bind(password.hash.expose_phc())
@@ -724,15 +725,7 @@ impl UserAdmin for SqlStore {
             on_engine!(self, |pool, e| {
                 // The user's row lock serialises this with every other change of the list, so
                 // the count cannot change between the check and the delete.
-                let mut tx = e::begin(pool).await.db()?;
-                let found = sqlx::query(e::Q.lock_user)
-                    .bind(id)
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .db()?;
-                if found.is_none() {
-                    return Err(Error::NotFound);
-                }
+                let mut tx = begin_locked!(pool, e, id);
                 let total: i64 = sqlx::query(e::Q.count_passwords)
                     .bind(id)
                     .fetch_one(&mut *tx)
