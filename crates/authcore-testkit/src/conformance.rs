@@ -885,7 +885,6 @@ pub async fn run_read_only_suite(
     fixture: &ReadOnlyFixture,
 ) {
     assert!(!fixture.users.is_empty(), "the fixture needs a user");
-    assert!(store.admin().is_none() || store.admin().is_some());
     assert_eq!(
         store
             .find_by_username(&normalize_username(&fixture.unknown_username))
