@@ -1,5 +1,5 @@
-//! Starts the real `examples/server` binary on a free port with a fresh database, and talks to
-//! it over HTTP.
+//! Starts the real `authcore serve` (the binary of `crates/authcore-server`) on a free port
+//! with a fresh database, and talks to it over HTTP.
 #![allow(dead_code)]
 
 use std::io::{BufRead as _, BufReader};
@@ -55,45 +55,30 @@ impl Backend {
     }
 }
 
-/// The server binary, built once per test process (`cargo build --example server`), so that
-/// `cargo test --test server_e2e` never runs a stale binary.
-fn server_binary() -> &'static Path {
+/// The `authcore` binary of `crates/authcore-server`, built once per test process
+/// (`cargo build -p authcore-server --bin authcore`) unless it is newer than every source, so
+/// that `cargo test --test server_e2e` never runs a stale binary.
+pub fn server_binary() -> &'static Path {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(|| {
         let exe = std::env::current_exe().unwrap();
-        // target/<profile>/deps/server_e2e-<hash> -> target/<profile>/examples/server
+        // target/<profile>/deps/server_e2e-<hash> -> target/<profile>/authcore
         let profile_dir = exe.parent().and_then(Path::parent).unwrap().to_path_buf();
-        let bin = profile_dir
-            .join("examples")
-            .join(format!("server{}", std::env::consts::EXE_SUFFIX));
-        // `cargo test` (without `--test`) has just built it, with this build's features: a
-        // nested build could only differ in features and rebuild half the dependency tree.
+        let bin = profile_dir.join(format!("authcore{}", std::env::consts::EXE_SUFFIX));
+        // `cargo test --workspace` has just built it (authcore-server's own tests need it).
         if is_fresh(&bin) {
             return bin;
         }
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let mut cmd = Command::new(cargo);
-        // The features of this test build, so that the nested build reuses its artifacts.
-        let features: Vec<&str> = [
-            ("memory", cfg!(feature = "memory")),
-            ("testkit", cfg!(feature = "testkit")),
-            ("sqlite", cfg!(feature = "sqlite")),
-            ("postgres", cfg!(feature = "postgres")),
-            ("mysql", cfg!(feature = "mysql")),
-            ("ldap", cfg!(feature = "ldap")),
-            ("axum", cfg!(feature = "axum")),
-        ]
-        .into_iter()
-        .filter_map(|(name, on)| on.then_some(name))
-        .collect();
         cmd.args([
             "build",
-            "--example",
-            "server",
+            "--package",
+            "authcore-server",
+            "--bin",
+            "authcore",
             "--quiet",
-            "--no-default-features",
         ])
-        .args(["--features", &features.join(",")])
         .current_dir(env!("CARGO_MANIFEST_DIR"));
         if profile_dir.file_name().is_some_and(|n| n == "release") {
             cmd.arg("--release");
@@ -101,8 +86,8 @@ fn server_binary() -> &'static Path {
         if let Some(target_dir) = profile_dir.parent() {
             cmd.env("CARGO_TARGET_DIR", target_dir);
         }
-        let status = cmd.status().expect("cargo build --example server");
-        assert!(status.success(), "cargo build --example server failed");
+        let status = cmd.status().expect("cargo build -p authcore-server");
+        assert!(status.success(), "cargo build -p authcore-server failed");
         assert!(bin.exists(), "{} not found after the build", bin.display());
         bin
     })
@@ -133,7 +118,7 @@ fn is_fresh(bin: &Path) -> bool {
     };
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut latest = std::time::SystemTime::UNIX_EPOCH;
-    for part in ["Cargo.toml", "Cargo.lock", "src", "examples", "crates"] {
+    for part in ["Cargo.toml", "Cargo.lock", "crates"] {
         newest(&root.join(part), &mut latest);
     }
     built > latest
@@ -202,7 +187,7 @@ impl Server {
     ) -> Self {
         let log = std::fs::File::create(dir.join("server.log")).unwrap();
         let mut cmd = Command::new(server_binary());
-        cmd.args(["--listen", "127.0.0.1:0"]);
+        cmd.args(["serve", "--listen", "127.0.0.1:0"]);
         if !db_url.is_empty() {
             cmd.args(["--database-url", &db_url]);
         }

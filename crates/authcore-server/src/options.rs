@@ -1,0 +1,210 @@
+//! Options shared by several subcommands (same flags, same environment variables) and what
+//! they build: the stores, the key ring and the policy.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use authcore_core::{
+    AuthPolicy, Key, KeyRing, LockoutPolicy, LockoutStore, PasswordComplexity, PasswordExpiry,
+    UserStore,
+};
+use authcore_sql::SqlStore;
+use clap::Args;
+use secrecy::SecretSlice;
+
+use crate::cli::BoxError;
+
+/// The database used when `--database-url` is not given: a SQLite file in the working
+/// directory, created when missing.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://authcore.db?mode=rwc";
+
+/// Where users and lockout state live.
+#[derive(Debug, Clone, Args)]
+pub struct StoreArgs {
+    /// User store URL: sqlite://FILE?mode=rwc, postgres://..., mysql://...
+    /// [default: sqlite://authcore.db?mode=rwc, in the working directory]
+    #[arg(long, env = "AUTHCORE_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+
+    /// LDAP configuration (JSON file: Redis's `ldap` object plus `ldap_mappings`): users come
+    /// from the directory. With --database-url too, local users are looked up first, then the
+    /// directory; without it the default SQLite file keeps only the lockout state.
+    #[arg(long, env = "AUTHCORE_LDAP_CONFIG")]
+    pub ldap_config: Option<PathBuf>,
+}
+
+/// The stores that [`StoreArgs`] name, opened.
+#[derive(Debug)]
+pub struct Stores {
+    /// The SQL database: local users (unless directory-only) and the lockout state.
+    pub sql: Arc<SqlStore>,
+    /// The directory, when configured.
+    pub ldap: Option<Arc<authcore_ldap::LdapStore>>,
+    /// Whether the SQL database holds local users (false in directory-only mode).
+    pub local_users: bool,
+}
+
+impl StoreArgs {
+    /// The database URL, or the default SQLite file.
+    pub fn database_url(&self) -> &str {
+        self.database_url.as_deref().unwrap_or(DEFAULT_DATABASE_URL)
+    }
+
+    /// Whether the database holds local users: always, except with `--ldap-config` and no
+    /// `--database-url` (directory-only).
+    pub fn local_users(&self) -> bool {
+        self.ldap_config.is_none() || self.database_url.is_some()
+    }
+
+    /// Reads the LDAP configuration file, when given.
+    pub fn ldap_config(&self) -> Result<Option<authcore_ldap::LdapConfig>, BoxError> {
+        let Some(path) = &self.ldap_config else {
+            return Ok(None);
+        };
+        let config = authcore_ldap::LdapConfig::from_json_file(path)
+            .map_err(|e| format!("--ldap-config {}: {e}", path.display()))?;
+        Ok(Some(config))
+    }
+
+    /// Opens the database (applying migrations) and the directory. An unreachable directory
+    /// is not fatal: it may come back, and sign-ins of its users answer 503 meanwhile.
+    pub async fn open(&self) -> Result<Stores, BoxError> {
+        let url = self.database_url();
+        let sql = Arc::new(SqlStore::connect(url).await.map_err(|e| {
+            format!(
+                "cannot open the user store {}: {e}",
+                authcore_sql::mask_url(url)
+            )
+        })?);
+        tracing::info!(url = %sql.masked_url(), "SQL store ready");
+        let ldap = match self.ldap_config()? {
+            Some(config) => {
+                let ldap = authcore_ldap::LdapStore::new(config)?;
+                if let Err(e) = ldap.check_connection().await {
+                    tracing::warn!(error = %e, "the LDAP directory is not reachable yet");
+                }
+                if let Some(path) = &self.ldap_config {
+                    tracing::info!(config = %path.display(), "LDAP store ready");
+                }
+                Some(Arc::new(ldap))
+            }
+            None => None,
+        };
+        Ok(Stores {
+            sql,
+            ldap,
+            local_users: self.local_users(),
+        })
+    }
+}
+
+impl Stores {
+    /// The user stores in lookup order: local users first, then the directory.
+    pub fn user_stores(&self) -> Vec<Arc<dyn UserStore>> {
+        let mut users: Vec<Arc<dyn UserStore>> = Vec::new();
+        if self.local_users {
+            users.push(self.sql.clone());
+        }
+        if let Some(ldap) = &self.ldap {
+            users.push(ldap.clone());
+        }
+        users
+    }
+
+    /// The lockout store: always the SQL database (directory users are locked by DN).
+    pub fn lockout_store(&self) -> Arc<dyn LockoutStore> {
+        self.sql.clone()
+    }
+}
+
+/// The sign-in policy (Redis Enterprise's names and defaults).
+#[derive(Debug, Clone, Args)]
+pub struct PolicyArgs {
+    /// Days a password stays valid (0: never expires).
+    #[arg(long, env = "AUTHCORE_PASSWORD_EXPIRATION_DAYS", default_value_t = 0)]
+    pub password_expiration_days: u32,
+
+    /// Failed sign-ins that lock an account (0: lockout off).
+    #[arg(long, env = "AUTHCORE_LOGIN_LOCKOUT_THRESHOLD", default_value_t = LockoutPolicy::DEFAULT.threshold)]
+    pub login_lockout_threshold: u32,
+
+    /// Seconds an account stays locked (0: until an admin resets its password).
+    #[arg(long, env = "AUTHCORE_LOGIN_LOCKOUT_DURATION", default_value_t = LockoutPolicy::DEFAULT.duration_secs)]
+    pub login_lockout_duration: u64,
+
+    /// Seconds without a failure after which the failure counter starts again.
+    #[arg(long, env = "AUTHCORE_LOGIN_LOCKOUT_COUNTER_RESET_AFTER", default_value_t = LockoutPolicy::DEFAULT.counter_reset_after_secs)]
+    pub login_lockout_counter_reset_after: u64,
+
+    /// Enforce Redis's password complexity rules (`--password-complexity` or `=true/false`).
+    #[arg(long, env = "AUTHCORE_PASSWORD_COMPLEXITY", default_value_t = false,
+          num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub password_complexity: bool,
+}
+
+impl PolicyArgs {
+    /// The policy these flags describe.
+    pub fn policy(&self) -> AuthPolicy {
+        AuthPolicy {
+            expiry: PasswordExpiry::days(self.password_expiration_days),
+            lockout: LockoutPolicy {
+                threshold: self.login_lockout_threshold,
+                duration_secs: self.login_lockout_duration,
+                counter_reset_after_secs: self.login_lockout_counter_reset_after,
+            },
+            complexity: PasswordComplexity {
+                enabled: self.password_complexity,
+            },
+        }
+    }
+}
+
+/// The token signing keys.
+#[derive(Debug, Clone, Args)]
+pub struct KeyArgs {
+    /// HS256 secret (at least 32 bytes). Without it and without --jwt-key a random key is
+    /// used and tokens die with the process.
+    #[arg(long, env = "AUTHCORE_JWT_SECRET", hide_env_values = true)]
+    pub jwt_secret: Option<String>,
+
+    /// PKCS#8 PEM private key (Ed25519 or P-256) to sign tokens with (EdDSA / ES256); its
+    /// public key is served at /.well-known/jwks.json. With --jwt-secret too, tokens signed
+    /// with the secret stay valid.
+    #[arg(long, env = "AUTHCORE_JWT_KEY")]
+    pub jwt_key: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    /// The key ring: the PEM key signs when given, the secret otherwise; with both, the
+    /// secret is verify-only. With neither, a random secret.
+    pub fn key_ring(&self) -> Result<KeyRing, BoxError> {
+        let secret_key = match &self.jwt_secret {
+            Some(secret) => Some(Key::hs256(
+                "hs256",
+                &SecretSlice::from(secret.as_bytes().to_vec()),
+            )?),
+            None => None,
+        };
+        if let Some(path) = &self.jwt_key {
+            let pem = std::fs::read(path)
+                .map_err(|e| format!("cannot read --jwt-key {}: {e}", path.display()))?;
+            let ring = KeyRing::new(Key::from_private_pem("key-1", &pem)?)?;
+            return Ok(match secret_key {
+                Some(old) => ring.with_verify_only(old)?,
+                None => ring,
+            });
+        }
+        if let Some(key) = secret_key {
+            return Ok(KeyRing::new(key)?);
+        }
+        let mut random = vec![0u8; 32];
+        getrandom::fill(&mut random).map_err(|e| format!("no randomness for a JWT key: {e}"))?;
+        tracing::warn!(
+            "no --jwt-secret or --jwt-key: signing with a random key, tokens die with the process"
+        );
+        Ok(KeyRing::new(Key::hs256(
+            "random",
+            &SecretSlice::from(random),
+        )?)?)
+    }
+}

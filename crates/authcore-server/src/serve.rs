@@ -1,0 +1,118 @@
+//! `authcore serve`: the HTTP server.
+
+use std::process::ExitCode;
+
+use authcore_core::{Authenticator, CreateUser, Password, Role, TokenConfig};
+use clap::Args;
+
+use crate::cli::BoxError;
+use crate::options::{KeyArgs, PolicyArgs, StoreArgs};
+
+/// The options of `authcore serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the address is printed on stdout).
+    #[arg(long, env = "AUTHCORE_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+
+    #[command(flatten)]
+    pub stores: StoreArgs,
+
+    #[command(flatten)]
+    pub keys: KeyArgs,
+
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+
+    /// The `iss` claim of issued tokens.
+    #[arg(long, env = "AUTHCORE_TOKEN_ISSUER", default_value = "authcore")]
+    pub token_issuer: String,
+}
+
+/// Runs the server until SIGINT or SIGTERM.
+pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
+    let stores = args.stores.open().await?;
+    let mut builder = Authenticator::builder()
+        .lockout_store(stores.lockout_store())
+        .keys(args.keys.key_ring()?)
+        .token_config(TokenConfig {
+            issuer: args.token_issuer.clone(),
+            ..TokenConfig::default()
+        })
+        .policy(args.policy.policy())
+        .allowed_roles(Role::REDIS_MANAGEMENT_ROLES);
+    for store in stores.user_stores() {
+        builder = builder.store(store);
+    }
+    let auth = builder.build()?;
+    // Directory-only servers have no local users to bootstrap.
+    if stores.local_users {
+        bootstrap_admin(&auth).await?;
+    }
+
+    let app = authcore_axum::router(auth);
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let addr = listener.local_addr()?;
+    // On stdout, for scripts and tests that start the server on port 0.
+    println!("listening on http://{addr}");
+    tracing::info!(%addr, "authcore server started");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("authcore server stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Creates the first admin from `AUTHCORE_ADMIN_EMAIL` / `AUTHCORE_ADMIN_PASSWORD` when the
+/// store has no user.
+async fn bootstrap_admin(auth: &Authenticator) -> Result<(), BoxError> {
+    if auth.has_users().await? {
+        return Ok(());
+    }
+    let email = std::env::var("AUTHCORE_ADMIN_EMAIL").ok();
+    let password = std::env::var("AUTHCORE_ADMIN_PASSWORD").ok();
+    let (Some(email), Some(password)) = (email, password) else {
+        tracing::warn!(
+            "the user store is empty: set AUTHCORE_ADMIN_EMAIL and AUTHCORE_ADMIN_PASSWORD to create the first admin"
+        );
+        return Ok(());
+    };
+    let user = auth
+        .create_user_unchecked(CreateUser {
+            email,
+            password: Password::from(password),
+            name: None,
+            role: Role::new(Role::ADMIN),
+        })
+        .await
+        .map_err(|e| format!("cannot create the first admin: {e}"))?;
+    tracing::info!(email = %user.email, "first admin created");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutdown signal received, finishing requests in flight");
+}
