@@ -221,7 +221,11 @@ async fn trace_request(req: Request, next: Next) -> Response {
         let status = res.status().as_u16();
         tracing::Span::current().record("status", status);
         let latency_ms = started.elapsed().as_millis();
-        if status >= 500 {
+        if status == 503 {
+            // Overload refusals come by the thousand in a flood; the hashing engine logs them
+            // in aggregate, a store outage is logged with its cause where it is answered.
+            tracing::debug!(status, latency_ms, "request finished");
+        } else if status >= 500 {
             tracing::warn!(status, latency_ms, "request finished");
         } else {
             tracing::info!(status, latency_ms, "request finished");

@@ -82,7 +82,7 @@ pub enum Error {
     /// Too many password hashing jobs are queued; retry after the given delay.
     #[error("overloaded, retry later")]
     Overloaded {
-        /// A suggested delay before retrying.
+        /// A suggested delay before retrying: the expected wait of the jobs already queued.
         retry_after: Duration,
     },
 

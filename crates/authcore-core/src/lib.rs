@@ -8,7 +8,8 @@
 //!   password rotation and user administration.
 //! - [`UserStore`] / [`UserAdmin`] / [`LockoutStore`]: the store traits. Implementations live
 //!   in `authcore-memory`, `authcore-sql` and `authcore-ldap`.
-//! - [`HashingPool`]: argon2id on blocking threads behind a limit and a bounded queue.
+//! - [`HashingPool`]: the argon2id engine: worker threads with reused memory, admission by
+//!   expected wait ([`HashingPool::admit`]) before any store I/O.
 //! - [`TokenIssuer`] / [`KeyRing`]: HS256, EdDSA and ES256 keys with rotation and JWKS.
 //! - [`Error`]: one error type, a stable `error_code()` and HTTP status for each variant.
 //!
@@ -107,7 +108,10 @@ pub use authenticator::{
 };
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Error, Result, StatusClass};
-pub use hashing::{Argon2Params, HashingConfig, HashingPool, VerifyOutcome};
+pub use hashing::{
+    Admission, Argon2Params, CostEstimate, HashingConfig, HashingPool, VerifyOutcome,
+    WorkerPriority,
+};
 pub use policy::{
     AuthPolicy, LockedUntil, LockoutPolicy, LockoutState, PasswordComplexity, PasswordExpiry,
 };

@@ -65,7 +65,9 @@ impl ApiResponse {
     #[must_use]
     pub fn error(err: &Error) -> Self {
         let status = err.http_status();
-        if status >= 500 {
+        // Overload refusals are counted and logged in aggregate by the hashing engine: one
+        // line each would let a flood fill the disk.
+        if status >= 500 && !matches!(err, Error::Overloaded { .. }) {
             let cause = std::error::Error::source(err).map(ToString::to_string);
             tracing::warn!(error = %err, cause = cause.as_deref().unwrap_or(""), "request failed on the server side");
         }
@@ -76,8 +78,9 @@ impl ApiResponse {
                 .push(("www-authenticate", r#"Bearer realm="authcore""#.to_owned()));
         }
         if let Some(after) = err.retry_after() {
-            out.headers
-                .push(("retry-after", after.as_secs().max(1).to_string()));
+            // Whole seconds, rounded up (an expected wait of 1.05 s is "2"), at least 1.
+            let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+            out.headers.push(("retry-after", secs.max(1).to_string()));
         }
         out
     }
