@@ -476,6 +476,15 @@ impl Authenticator {
     /// [`Error::Forbidden`]; store errors.
     pub async fn list_users(&self, caller: &Claims) -> Result<Vec<UserView>> {
         self.current_admin(caller).await?;
+        self.list_users_as_operator().await
+    }
+
+    /// Lists all users of the stores that manage users, on behalf of the operator of the host
+    /// (see [`Authenticator::update_user_as_operator`]).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn list_users_as_operator(&self) -> Result<Vec<UserView>> {
         let mut out = Vec::new();
         for store in &self.inner.stores {
             if let Some(admin) = store.admin() {
@@ -514,13 +523,46 @@ impl Authenticator {
         uid: &UserId,
         update: UpdateUser,
     ) -> Result<UserView> {
-        let caller = self.current_caller(caller).await?;
-        let is_admin = caller.role.is_admin();
-        let is_self = &caller.uid == uid;
-        let admin_only = update.email.is_some() || update.role.is_some() || update.status.is_some();
-        if !is_admin && (!is_self || admin_only) {
-            return Err(Error::Forbidden);
-        }
+        self.update_user_by(Some(caller), uid, update).await
+    }
+
+    /// Updates a user on behalf of the operator of the host (the `authcore user` commands,
+    /// run on the database): an administrator's rights without a token, and every rule of
+    /// [`Authenticator::update_user`] (validation, complexity, the last admin, a password
+    /// reset unlocks).
+    ///
+    /// # Errors
+    /// As [`Authenticator::update_user`], except [`Error::Forbidden`] and
+    /// [`Error::Unauthorized`].
+    pub async fn update_user_as_operator(
+        &self,
+        uid: &UserId,
+        update: UpdateUser,
+    ) -> Result<UserView> {
+        self.update_user_by(None, uid, update).await
+    }
+
+    /// `caller` is `None` for the operator of the host.
+    async fn update_user_by(
+        &self,
+        caller: Option<&Claims>,
+        uid: &UserId,
+        update: UpdateUser,
+    ) -> Result<UserView> {
+        let is_admin = match caller {
+            None => true,
+            Some(caller) => {
+                let caller = self.current_caller(caller).await?;
+                let is_admin = caller.role.is_admin();
+                let is_self = &caller.uid == uid;
+                let admin_only =
+                    update.email.is_some() || update.role.is_some() || update.status.is_some();
+                if !is_admin && (!is_self || admin_only) {
+                    return Err(Error::Forbidden);
+                }
+                is_admin
+            }
+        };
         let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
         let store = found.admin()?;
         let user = &found.user;
@@ -574,6 +616,15 @@ impl Authenticator {
     /// store errors.
     pub async fn delete_user(&self, caller: &Claims, uid: &UserId) -> Result<()> {
         self.current_admin(caller).await?;
+        self.delete_user_as_operator(uid).await
+    }
+
+    /// Deletes a user on behalf of the operator of the host (see
+    /// [`Authenticator::update_user_as_operator`]); the last admin cannot be deleted.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::ChangeLastAdminRoleNotAllowed`]; store errors.
+    pub async fn delete_user_as_operator(&self, uid: &UserId) -> Result<()> {
         let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
         let store = found.admin()?;
         if found.user.role.is_admin() {
@@ -585,6 +636,32 @@ impl Authenticator {
         self.inner.lockout.clear(uid).await?;
         tracing::info!(target: AUDIT_TARGET, uid = %uid, "user deleted");
         Ok(())
+    }
+
+    /// Unlocks a user on behalf of the operator of the host (see
+    /// [`Authenticator::update_user_as_operator`]): the failed sign-ins are forgotten and a
+    /// stored `locked` status becomes `active` (a `disabled` user stays disabled).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; store errors.
+    pub async fn unlock_user_as_operator(&self, uid: &UserId) -> Result<UserView> {
+        let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
+        let mut user = found.user.clone();
+        if user.status == UserStatus::Locked {
+            user = found
+                .admin()?
+                .update_user(
+                    uid,
+                    UserUpdate {
+                        status: Some(UserStatus::Active),
+                        ..UserUpdate::default()
+                    },
+                )
+                .await?;
+        }
+        self.inner.lockout.clear(uid).await?;
+        tracing::info!(target: AUDIT_TARGET, uid = %uid, "account unlocked by the operator");
+        self.view(&user).await
     }
 
     /// Whether any user exists in a store that manages users (for bootstrapping the first

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::serve;
+use crate::{check_config, hash_calibrate, keygen, serve, user};
 
 /// An error that ends a subcommand with exit status 1; its text is printed on stderr.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -32,6 +32,39 @@ pub enum Command {
     /// admin. SIGINT or SIGTERM stop it gracefully, after the
     /// requests in flight.
     Serve(serve::ServeArgs),
+
+    /// Administer users straight on the database, with or without a server running on it.
+    ///
+    /// The same rules as the API apply (validation, password complexity with
+    /// --password-complexity, the last admin cannot be demoted, disabled or deleted), and a
+    /// server on the same database sees the change at its next request. `passwd` also unlocks
+    /// the account: the way back in for a locked-out or forgotten admin. Passwords are
+    /// prompted for without echo, or read from standard input with --password-stdin; never
+    /// given as an argument. Example:
+    ///
+    ///   echo "$NEW" | authcore user passwd admin@example.com --password-stdin --database-url URL
+    User(user::UserArgs),
+
+    /// Generate a token signing secret (hs256) or private key (ed25519, p256).
+    ///
+    /// The output goes to standard output, or with --out to a new file with mode 0600 (an
+    /// existing file is never overwritten). Pass a secret with --jwt-secret, a key file with
+    /// --jwt-key.
+    Keygen(keygen::KeygenArgs),
+
+    /// Check what `authcore serve` would start with, and connect to the database and directory.
+    ///
+    /// Takes the same options and environment variables as `serve`. Prints one line per
+    /// check (ok, warn, FAIL) and exits with status 1 when a check failed. Changes nothing:
+    /// no migration is applied.
+    CheckConfig(serve::ServeArgs),
+
+    /// Measure argon2id on this host and print the parameters that meet a time target.
+    ///
+    /// Prints the parameters, the flags to pass to `serve` (and `user`), and the sign-ins per
+    /// second one core can then check. Run it on the host that will serve, with nothing else
+    /// busy.
+    HashCalibrate(hash_calibrate::CalibrateArgs),
 }
 
 impl Command {
@@ -39,6 +72,10 @@ impl Command {
     pub async fn run(self) -> Result<ExitCode, BoxError> {
         match self {
             Self::Serve(args) => serve::run(args).await,
+            Self::User(args) => user::run(args).await,
+            Self::Keygen(args) => keygen::run(&args),
+            Self::CheckConfig(args) => check_config::run(args).await,
+            Self::HashCalibrate(args) => hash_calibrate::run(args).await,
         }
     }
 
@@ -47,6 +84,9 @@ impl Command {
     fn default_log_level(&self) -> &'static str {
         match self {
             Self::Serve(_) => "info",
+            Self::User(_) | Self::Keygen(_) | Self::CheckConfig(_) | Self::HashCalibrate(_) => {
+                "warn"
+            }
         }
     }
 }

@@ -9,9 +9,13 @@
 //! administer the same database directly (see `authcore --help`). Every subcommand lives in a
 //! module of its own with its clap arguments and a `run` function; [`cli::Command`] lists them.
 
+mod check_config;
 mod cli;
+mod hash_calibrate;
+mod keygen;
 mod options;
 mod serve;
+mod user;
 
 use std::process::ExitCode;
 
@@ -19,6 +23,7 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let serving = matches!(cli.command, cli::Command::Serve(_));
     cli::init_logging(&cli.command);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -33,7 +38,9 @@ fn main() -> ExitCode {
     match runtime.block_on(cli.command.run()) {
         Ok(code) => code,
         Err(e) => {
-            tracing::error!("{e}");
+            if serving {
+                tracing::error!("{e}");
+            }
             eprintln!("error: {e}");
             ExitCode::FAILURE
         }

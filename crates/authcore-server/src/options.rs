@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use authcore_core::{
-    AuthPolicy, Key, KeyRing, LockoutPolicy, LockoutStore, PasswordComplexity, PasswordExpiry,
-    UserStore,
+    Argon2Params, AuthPolicy, HashingConfig, Key, KeyRing, LockoutPolicy, LockoutStore,
+    PasswordComplexity, PasswordExpiry, UserStore,
 };
 use authcore_sql::SqlStore;
 use clap::Args;
@@ -121,24 +121,29 @@ impl Stores {
 #[derive(Debug, Clone, Args)]
 pub struct PolicyArgs {
     /// Days a password stays valid (0: never expires).
-    #[arg(long, env = "AUTHCORE_PASSWORD_EXPIRATION_DAYS", default_value_t = 0)]
+    #[arg(
+        long,
+        env = "AUTHCORE_PASSWORD_EXPIRATION_DAYS",
+        default_value_t = 0,
+        global = true
+    )]
     pub password_expiration_days: u32,
 
     /// Failed sign-ins that lock an account (0: lockout off).
-    #[arg(long, env = "AUTHCORE_LOGIN_LOCKOUT_THRESHOLD", default_value_t = LockoutPolicy::DEFAULT.threshold)]
+    #[arg(long, env = "AUTHCORE_LOGIN_LOCKOUT_THRESHOLD", default_value_t = LockoutPolicy::DEFAULT.threshold, global = true)]
     pub login_lockout_threshold: u32,
 
     /// Seconds an account stays locked (0: until an admin resets its password).
-    #[arg(long, env = "AUTHCORE_LOGIN_LOCKOUT_DURATION", default_value_t = LockoutPolicy::DEFAULT.duration_secs)]
+    #[arg(long, env = "AUTHCORE_LOGIN_LOCKOUT_DURATION", default_value_t = LockoutPolicy::DEFAULT.duration_secs, global = true)]
     pub login_lockout_duration: u64,
 
     /// Seconds without a failure after which the failure counter starts again.
-    #[arg(long, env = "AUTHCORE_LOGIN_LOCKOUT_COUNTER_RESET_AFTER", default_value_t = LockoutPolicy::DEFAULT.counter_reset_after_secs)]
+    #[arg(long, env = "AUTHCORE_LOGIN_LOCKOUT_COUNTER_RESET_AFTER", default_value_t = LockoutPolicy::DEFAULT.counter_reset_after_secs, global = true)]
     pub login_lockout_counter_reset_after: u64,
 
     /// Enforce Redis's password complexity rules (`--password-complexity` or `=true/false`).
     #[arg(long, env = "AUTHCORE_PASSWORD_COMPLEXITY", default_value_t = false,
-          num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+          num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, global = true)]
     pub password_complexity: bool,
 }
 
@@ -206,5 +211,61 @@ impl KeyArgs {
             "random",
             &SecretSlice::from(random),
         )?)?)
+    }
+}
+
+/// The argon2id parameters of new password hashes (`authcore hash-calibrate` measures them
+/// for this host). Stored hashes keep their own parameters; a weaker one is re-hashed at the
+/// next successful sign-in.
+#[derive(Debug, Clone, Args)]
+pub struct HashArgs {
+    /// argon2id memory per hash, in KiB.
+    #[arg(long, env = "AUTHCORE_ARGON2_MEMORY_KIB", default_value_t = Argon2Params::DEFAULT.m_cost, global = true)]
+    pub argon2_memory_kib: u32,
+
+    /// argon2id iterations.
+    #[arg(long, env = "AUTHCORE_ARGON2_ITERATIONS", default_value_t = Argon2Params::DEFAULT.t_cost, global = true)]
+    pub argon2_iterations: u32,
+
+    /// argon2id lanes.
+    #[arg(long, env = "AUTHCORE_ARGON2_PARALLELISM", default_value_t = Argon2Params::DEFAULT.p_cost, global = true)]
+    pub argon2_parallelism: u32,
+}
+
+impl HashArgs {
+    /// The parameters these flags give.
+    pub fn params(&self) -> Argon2Params {
+        Argon2Params {
+            m_cost: self.argon2_memory_kib,
+            t_cost: self.argon2_iterations,
+            p_cost: self.argon2_parallelism,
+        }
+    }
+
+    /// The hashing configuration: these parameters, the pool's defaults otherwise.
+    ///
+    /// Parameters outside `Argon2Params::MIN..=MAX` are refused here, before any store is
+    /// touched.
+    pub fn config(&self) -> Result<HashingConfig, BoxError> {
+        let params = self.params();
+        if !Argon2Params::MIN.within(&params) || !params.within(&Argon2Params::MAX) {
+            return Err(format!(
+                "argon2 parameters m={} KiB t={} p={} are outside {}..={} KiB, {}..={} iterations, {}..={} lanes",
+                params.m_cost,
+                params.t_cost,
+                params.p_cost,
+                Argon2Params::MIN.m_cost,
+                Argon2Params::MAX.m_cost,
+                Argon2Params::MIN.t_cost,
+                Argon2Params::MAX.t_cost,
+                Argon2Params::MIN.p_cost,
+                Argon2Params::MAX.p_cost,
+            )
+            .into());
+        }
+        Ok(HashingConfig {
+            params,
+            ..HashingConfig::default()
+        })
     }
 }

@@ -6,7 +6,7 @@ use authcore_core::{Authenticator, CreateUser, Password, Role, TokenConfig};
 use clap::Args;
 
 use crate::cli::BoxError;
-use crate::options::{KeyArgs, PolicyArgs, StoreArgs};
+use crate::options::{HashArgs, KeyArgs, PolicyArgs, StoreArgs};
 
 /// The options of `authcore serve`.
 #[derive(Debug, Args)]
@@ -24,6 +24,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub policy: PolicyArgs,
 
+    #[command(flatten)]
+    pub hashing: HashArgs,
+
     /// The `iss` claim of issued tokens.
     #[arg(long, env = "AUTHCORE_TOKEN_ISSUER", default_value = "authcore")]
     pub token_issuer: String,
@@ -40,6 +43,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             ..TokenConfig::default()
         })
         .policy(args.policy.policy())
+        .hashing(args.hashing.config()?)
         .allowed_roles(Role::REDIS_MANAGEMENT_ROLES);
     for store in stores.user_stores() {
         builder = builder.store(store);

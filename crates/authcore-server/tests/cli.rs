@@ -1,0 +1,535 @@
+//! Every admin subcommand, run as the real binary, against a real database (SQLite files;
+//! the PostgreSQL variant runs with `AUTHCORE_TEST_POSTGRES_URL`).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use common::{Server, TempDir, authcore, ok, run, run_with_stdin, stderr, stdout};
+
+const ADMIN: &str = "admin@example.org";
+const ADMIN_PW: &str = "Adm1n-Secret!";
+
+fn add_user(dir: &TempDir, db: &str, email: &str, role: &str, password: &str) {
+    let cmd = authcore(
+        dir,
+        &[
+            "user",
+            "add",
+            email,
+            "--role",
+            role,
+            "--password-stdin",
+            "--database-url",
+            db,
+        ],
+    );
+    ok(&run_with_stdin(cmd, &format!("{password}\n")));
+}
+
+/// Every change made by `authcore user` is in force at once for a server running on the same
+/// database: there is no cache between them.
+#[tokio::test(flavor = "multi_thread")]
+async fn user_commands_act_at_once_on_a_running_server() {
+    let dir = TempDir::new();
+    let db = dir.sqlite_url();
+    add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
+    let server = Server::start(&dir, &["--database-url", &db], &[]);
+    assert_eq!(server.sign_in(ADMIN, ADMIN_PW).await, 200);
+
+    add_user(&dir, &db, "Bob@Example.org", "db_viewer", "Bob-Passw0rd");
+    assert_eq!(server.sign_in("bob@example.org", "Bob-Passw0rd").await, 200);
+
+    let list = ok(&run(authcore(
+        &dir,
+        &["user", "list", "--database-url", &db],
+    )));
+    assert!(
+        list.contains("Bob@Example.org") && list.contains("db_viewer"),
+        "{list}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&ok(&run(authcore(
+        &dir,
+        &["user", "list", "--json", "--database-url", &db],
+    ))))
+    .unwrap();
+    let users = json.as_array().unwrap();
+    assert_eq!(users.len(), 2);
+    assert!(users.iter().all(|u| u.get("password").is_none()), "{json}");
+
+    ok(&run(authcore(
+        &dir,
+        &["user", "disable", "bob@example.org", "--database-url", &db],
+    )));
+    assert_eq!(server.sign_in("bob@example.org", "Bob-Passw0rd").await, 401);
+    ok(&run(authcore(
+        &dir,
+        &["user", "enable", "2", "--database-url", &db],
+    )));
+    assert_eq!(server.sign_in("bob@example.org", "Bob-Passw0rd").await, 200);
+
+    let out = ok(&run(authcore(
+        &dir,
+        &[
+            "user",
+            "set-role",
+            "bob@example.org",
+            "admin",
+            "--database-url",
+            &db,
+        ],
+    )));
+    assert!(out.contains("role admin"), "{out}");
+    // Now there are two admins: the first may be demoted.
+    ok(&run(authcore(
+        &dir,
+        &[
+            "user",
+            "set-role",
+            ADMIN,
+            "db_member",
+            "--database-url",
+            &db,
+        ],
+    )));
+
+    // Bob is now the only admin: he cannot be deleted until there is another.
+    let out = run(authcore(
+        &dir,
+        &["user", "delete", "bob@example.org", "--database-url", &db],
+    ));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    ok(&run(authcore(
+        &dir,
+        &["user", "set-role", ADMIN, "admin", "--database-url", &db],
+    )));
+    ok(&run(authcore(
+        &dir,
+        &["user", "delete", "bob@example.org", "--database-url", &db],
+    )));
+    assert_eq!(server.sign_in("bob@example.org", "Bob-Passw0rd").await, 401);
+    let list = ok(&run(authcore(
+        &dir,
+        &["user", "list", "--database-url", &db],
+    )));
+    assert!(!list.contains("Bob@"), "{list}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_last_admin_cannot_be_demoted_or_deleted_from_the_cli() {
+    let dir = TempDir::new();
+    let db = dir.sqlite_url();
+    add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
+    for args in [
+        vec!["user", "set-role", ADMIN, "db_viewer"],
+        vec!["user", "delete", ADMIN],
+    ] {
+        let mut args = args.clone();
+        args.extend(["--database-url", &db]);
+        let out = run(authcore(&dir, &args));
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stdout(&out));
+        assert!(stderr(&out).contains("admin"), "{}", stderr(&out));
+    }
+    let list = ok(&run(authcore(
+        &dir,
+        &["user", "list", "--database-url", &db],
+    )));
+    assert!(list.contains(ADMIN) && list.contains(" admin "), "{list}");
+}
+
+/// `passwd` is the way back in for an admin locked out for good (lockout duration 0), while
+/// the server keeps running.
+#[tokio::test(flavor = "multi_thread")]
+async fn passwd_recovers_a_locked_out_admin() {
+    let dir = TempDir::new();
+    let db = dir.sqlite_url();
+    add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
+    let server = Server::start(
+        &dir,
+        &[
+            "--database-url",
+            &db,
+            "--login-lockout-threshold",
+            "2",
+            "--login-lockout-duration",
+            "0",
+        ],
+        &[],
+    );
+    assert_eq!(server.sign_in(ADMIN, "wrong").await, 401);
+    assert_eq!(server.sign_in(ADMIN, "wrong").await, 401);
+    assert_eq!(server.sign_in(ADMIN, ADMIN_PW).await, 401, "locked out");
+    let list = ok(&run(authcore(
+        &dir,
+        &["user", "list", "--database-url", &db],
+    )));
+    assert!(list.contains("locked"), "{list}");
+
+    // One trailing newline is stripped; the rest of the line is the password.
+    let cmd = authcore(
+        &dir,
+        &[
+            "user",
+            "passwd",
+            ADMIN,
+            "--password-stdin",
+            "--database-url",
+            &db,
+        ],
+    );
+    ok(&run_with_stdin(cmd, "New Adm1n Secret \n"));
+    assert_eq!(
+        server.sign_in(ADMIN, ADMIN_PW).await,
+        401,
+        "the old password is gone"
+    );
+    assert_eq!(server.sign_in(ADMIN, "New Adm1n Secret ").await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unlock_forgets_failed_sign_ins() {
+    let dir = TempDir::new();
+    let db = dir.sqlite_url();
+    add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
+    let server = Server::start(
+        &dir,
+        &["--database-url", &db, "--login-lockout-threshold", "1"],
+        &[],
+    );
+    assert_eq!(server.sign_in(ADMIN, "wrong").await, 401);
+    assert_eq!(server.sign_in(ADMIN, ADMIN_PW).await, 401, "locked out");
+    let out = ok(&run(authcore(
+        &dir,
+        &["user", "unlock", ADMIN, "--database-url", &db],
+    )));
+    assert!(out.contains("status active"), "{out}");
+    assert_eq!(server.sign_in(ADMIN, ADMIN_PW).await, 200);
+}
+
+#[test]
+fn passwords_follow_the_rules_and_are_never_arguments() {
+    let dir = TempDir::new();
+    let db = dir.sqlite_url();
+    // Complexity, as the API applies it.
+    let cmd = authcore(
+        &dir,
+        &[
+            "user",
+            "add",
+            ADMIN,
+            "--password-stdin",
+            "--password-complexity",
+            "--database-url",
+            &db,
+        ],
+    );
+    let out = run_with_stdin(cmd, "simple\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("complex"), "{}", stderr(&out));
+    // No flag takes a password.
+    let out = run(authcore(
+        &dir,
+        &[
+            "user",
+            "add",
+            ADMIN,
+            "--password",
+            "Adm1n-Secret!",
+            "--database-url",
+            &db,
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    // Not a terminal and no --password-stdin: refused, not read.
+    let out = run(authcore(
+        &dir,
+        &["user", "add", ADMIN, "--database-url", &db],
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("--password-stdin"),
+        "{}",
+        stderr(&out)
+    );
+    // A bad role or e-mail.
+    let cmd = authcore(
+        &dir,
+        &[
+            "user",
+            "add",
+            ADMIN,
+            "--role",
+            "root",
+            "--password-stdin",
+            "--database-url",
+            &db,
+        ],
+    );
+    assert_eq!(
+        run_with_stdin(cmd, "Adm1n-Secret!\n").status.code(),
+        Some(1)
+    );
+    let cmd = authcore(
+        &dir,
+        &[
+            "user",
+            "add",
+            "not an e-mail",
+            "--password-stdin",
+            "--database-url",
+            &db,
+        ],
+    );
+    assert_eq!(
+        run_with_stdin(cmd, "Adm1n-Secret!\n").status.code(),
+        Some(1)
+    );
+    // Unknown users.
+    for action in ["passwd", "unlock", "disable", "enable", "delete"] {
+        let out = run(authcore(
+            &dir,
+            &["user", action, "nobody@example.org", "--database-url", &db],
+        ));
+        assert_eq!(out.status.code(), Some(1), "{action}");
+        assert!(
+            stderr(&out).contains("no user"),
+            "{action}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
+fn user_commands_take_the_database_url_from_the_environment_and_default_to_authcore_db() {
+    let dir = TempDir::new();
+    let mut cmd = authcore(&dir, &["user", "add", ADMIN, "--password-stdin"]);
+    cmd.env("AUTHCORE_DATABASE_URL", dir.sqlite_url());
+    ok(&run_with_stdin(cmd, "Adm1n-Secret!\n"));
+    assert!(dir.path().join("authcore.db").exists());
+    // The default: authcore.db in the working directory, the same file.
+    let list = ok(&run(authcore(&dir, &["user", "list"])));
+    assert!(list.contains(ADMIN), "{list}");
+}
+
+#[test]
+fn every_subcommand_has_help() {
+    let dir = TempDir::new();
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["user", "--help"],
+        vec!["user", "add", "--help"],
+        vec!["user", "list", "--help"],
+        vec!["user", "passwd", "--help"],
+        vec!["user", "unlock", "--help"],
+        vec!["user", "set-role", "--help"],
+        vec!["user", "disable", "--help"],
+        vec!["user", "enable", "--help"],
+        vec!["user", "delete", "--help"],
+        vec!["keygen", "--help"],
+        vec!["check-config", "--help"],
+        vec!["hash-calibrate", "--help"],
+    ] {
+        let text = ok(&run(authcore(&dir, &args)));
+        assert!(text.contains("Usage: authcore"), "{args:?}: {text}");
+    }
+    let text = ok(&run(authcore(&dir, &["user", "--help"])));
+    assert!(text.contains("--password-stdin"), "{text}");
+    assert!(text.contains("--database-url"), "{text}");
+}
+
+#[test]
+fn keygen_writes_private_files_that_serve_accepts_and_never_overwrites() {
+    let dir = TempDir::new();
+    for kind in ["ed25519", "p256"] {
+        let file = format!("{kind}.pem");
+        ok(&run(authcore(&dir, &["keygen", kind, "--out", &file])));
+        let path = dir.path().join(&file);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{kind}");
+        }
+        let pem = std::fs::read_to_string(&path).unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"), "{pem}");
+        // The core takes it as a signing key.
+        let out = ok(&run(authcore(
+            &dir,
+            &[
+                "check-config",
+                "--jwt-key",
+                &file,
+                "--database-url",
+                &dir.sqlite_url(),
+            ],
+        )));
+        assert!(out.contains("ok    token keys"), "{out}");
+        // Refuses to overwrite, and leaves the file alone.
+        let out = run(authcore(&dir, &["keygen", kind, "--out", &file]));
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), pem);
+    }
+    // Two keys are never the same.
+    let a = ok(&run(authcore(&dir, &["keygen", "ed25519"])));
+    let b = ok(&run(authcore(&dir, &["keygen", "ed25519"])));
+    assert_ne!(a, b);
+
+    let secret = ok(&run(authcore(&dir, &["keygen", "hs256"])));
+    let secret = secret.trim_end();
+    assert!(
+        secret.len() >= 32 && !secret.contains(char::is_whitespace),
+        "{secret:?}"
+    );
+    let out = ok(&run(authcore(
+        &dir,
+        &[
+            "check-config",
+            "--jwt-secret",
+            secret,
+            "--database-url",
+            &dir.sqlite_url(),
+        ],
+    )));
+    assert!(out.contains("signing with the HS256 secret"), "{out}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_generated_key_signs_tokens_the_server_publishes() {
+    let dir = TempDir::new();
+    let db = dir.sqlite_url();
+    ok(&run(authcore(
+        &dir,
+        &["keygen", "ed25519", "--out", "k.pem"],
+    )));
+    add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
+    let server = Server::start(&dir, &["--database-url", &db, "--jwt-key", "k.pem"], &[]);
+    assert_eq!(server.sign_in(ADMIN, ADMIN_PW).await, 200);
+    let jwks: serde_json::Value = server
+        .client
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(jwks["keys"][0]["crv"], "Ed25519", "{jwks}");
+}
+
+#[test]
+fn check_config_reports_and_fails_on_each_broken_part() {
+    let dir = TempDir::new();
+    let db = dir.sqlite_url();
+    let out = run(authcore(
+        &dir,
+        &[
+            "check-config",
+            "--database-url",
+            &db,
+            "--jwt-secret",
+            &"s".repeat(32),
+        ],
+    ));
+    let text = ok(&out);
+    assert!(
+        text.contains("ok    database") && text.contains("configuration ok"),
+        "{text}"
+    );
+    // It applies no migration: on a new database it says so.
+    assert!(text.contains("a new database?"), "{text}");
+    // With the schema and no admin, it says how to create one.
+    ok(&run(authcore(
+        &dir,
+        &["user", "list", "--database-url", &db],
+    )));
+    let text = ok(&run(authcore(
+        &dir,
+        &[
+            "check-config",
+            "--database-url",
+            &db,
+            "--jwt-secret",
+            &"s".repeat(32),
+        ],
+    )));
+    assert!(
+        text.contains("no admin: create one with `authcore user add"),
+        "{text}"
+    );
+
+    std::fs::write(dir.path().join("ldap.json"), "{\"uris\": []}").unwrap();
+    for (args, part) in [
+        (vec!["--jwt-secret", "short"], "token keys"),
+        (vec!["--jwt-key", "missing.pem"], "token keys"),
+        (vec!["--database-url", "nosuch://x"], "database"),
+        (
+            vec!["--database-url", "postgres://nobody@127.0.0.1:1/none"],
+            "database",
+        ),
+        (vec!["--ldap-config", "ldap.json"], "LDAP"),
+        (vec!["--ldap-config", "missing.json"], "LDAP"),
+        (vec!["--argon2-memory-kib", "1"], "argon2id"),
+        (vec!["--listen", "nonsense"], "listen"),
+    ] {
+        let mut all = vec!["check-config"];
+        if !args.contains(&"--database-url") {
+            all.extend(["--database-url", &db]);
+        }
+        all.extend(args.iter().copied());
+        let out = run(authcore(&dir, &all));
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stdout(&out));
+        assert!(
+            stdout(&out).contains(&format!("FAIL  {part}")),
+            "{args:?}: {}",
+            stdout(&out)
+        );
+    }
+}
+
+#[test]
+fn hash_calibrate_prints_flags_that_serve_and_user_accept() {
+    let dir = TempDir::new();
+    let out = ok(&run(authcore(
+        &dir,
+        &[
+            "hash-calibrate",
+            "--target-ms",
+            "200",
+            "--max-memory-mib",
+            "8",
+        ],
+    )));
+    assert!(out.contains("sign-ins per second per core"), "{out}");
+    let flags = out
+        .lines()
+        .find_map(|l| l.strip_prefix("flags: "))
+        .unwrap_or_else(|| panic!("no flags line: {out}"));
+    let words: Vec<&str> = flags.split_whitespace().collect();
+    assert_eq!(words[0], "--argon2-memory-kib");
+    let m: u32 = words[1].parse().unwrap();
+    assert!(m <= 8 * 1024, "{out}");
+    // The flags are accepted as they are printed.
+    let mut args = vec!["check-config", "--database-url"];
+    let db = dir.sqlite_url();
+    args.push(&db);
+    args.extend(words.iter().copied());
+    let text = ok(&run(authcore(&dir, &args)));
+    assert!(text.contains(&format!("m={m} KiB")), "{text}");
+    let mut args = vec![
+        "user",
+        "add",
+        ADMIN,
+        "--password-stdin",
+        "--database-url",
+        &db,
+    ];
+    args.extend(words.iter().copied());
+    ok(&run_with_stdin(authcore(&dir, &args), "Adm1n-Secret!\n"));
+
+    for bad in [
+        vec!["hash-calibrate", "--target-ms", "0"],
+        vec!["hash-calibrate", "--max-memory-mib", "100000"],
+    ] {
+        assert_eq!(run(authcore(&dir, &bad)).status.code(), Some(2), "{bad:?}");
+    }
+}
