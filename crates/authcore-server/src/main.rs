@@ -13,6 +13,7 @@ mod check_config;
 mod cli;
 mod hash_calibrate;
 mod keygen;
+mod listener;
 mod options;
 mod serve;
 mod user;

@@ -6,6 +6,7 @@ use authcore_core::{Authenticator, CreateUser, Password, Role, TokenConfig};
 use clap::Args;
 
 use crate::cli::BoxError;
+use crate::listener::{self, ListenerArgs};
 use crate::options::{HashArgs, KeyArgs, PolicyArgs, StoreArgs};
 
 /// The options of `authcore serve`.
@@ -14,6 +15,9 @@ pub struct ServeArgs {
     /// Address to listen on (port 0 picks a free port; the address is printed on stdout).
     #[arg(long, env = "AUTHCORE_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: String,
+
+    #[command(flatten)]
+    pub listener: ListenerArgs,
 
     #[command(flatten)]
     pub stores: StoreArgs,
@@ -54,17 +58,25 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         bootstrap_admin(&auth).await?;
     }
 
-    let app = authcore_axum::router(auth);
-    let listener = tokio::net::TcpListener::bind(&args.listen)
+    let tls = args.listener.tls()?;
+    listener::raise_open_file_limit(&args.listener);
+    let mut app = authcore_axum::router(auth);
+    app = listener::body_timeout(
+        app,
+        std::time::Duration::from_secs(args.listener.body_read_timeout),
+    );
+    if tls.is_some() && args.listener.hsts_max_age > 0 {
+        app = listener::hsts(app, args.listener.hsts_max_age);
+    }
+    let tcp = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
-    let addr = listener.local_addr()?;
+    let addr = tcp.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     // On stdout, for scripts and tests that start the server on port 0.
-    println!("listening on http://{addr}");
-    tracing::info!(%addr, "authcore server started");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    println!("listening on {scheme}://{addr}");
+    tracing::info!(%addr, scheme, "authcore server started");
+    listener::serve(tcp, app, &args.listener, tls, shutdown_signal()).await?;
     tracing::info!("authcore server stopped");
     Ok(ExitCode::SUCCESS)
 }

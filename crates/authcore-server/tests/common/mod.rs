@@ -124,7 +124,11 @@ impl Server {
         BufReader::new(child.stdout.take().unwrap())
             .read_line(&mut line)
             .unwrap();
-        let Some(addr) = line.trim().strip_prefix("listening on http://") else {
+        let line = line.trim();
+        let addr = line
+            .strip_prefix("listening on http://")
+            .or_else(|| line.strip_prefix("listening on https://"));
+        let Some(addr) = addr else {
             let _ = child.kill();
             panic!(
                 "the server did not start ({line:?}); its log:\n{}",
@@ -156,6 +160,19 @@ impl Server {
             .unwrap()
             .status()
             .as_u16()
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (a name such as `HUP`) to the server.
+    pub fn signal(&self, signal: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
     }
 
     pub fn log(&self) -> String {
