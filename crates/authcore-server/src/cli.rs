@@ -15,6 +15,17 @@ pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Parser)]
 #[command(name = "authcore", version, about, long_about = None, propagate_version = true)]
 pub struct Cli {
+    /// Log lines as text or as one JSON object per line (on standard error; `RUST_LOG` sets
+    /// the level, e.g. `info,authcore::audit=info`).
+    #[arg(
+        long,
+        env = "AUTHCORE_LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
+    pub log_format: LogFormat,
+
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -91,14 +102,70 @@ impl Command {
     }
 }
 
-/// Logs on stderr, filtered by `RUST_LOG`.
-pub fn init_logging(command: &Command) {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| EnvFilter::new(command.default_log_level())),
-        )
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (timestamp, level, target, fields, spans).
+    Json,
+}
+
+/// Logs on stderr, filtered by `RUST_LOG`; store and directory errors are counted for
+/// `/metrics` whatever the filter.
+pub fn init_logging(command: &Command, format: LogFormat) {
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
+
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new(command.default_log_level()));
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let fmt = match format {
+        LogFormat::Text => fmt.boxed(),
+        LogFormat::Json => fmt
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .with_span_list(false)
+            .boxed(),
+    };
+    let counter = StoreErrorCounter.with_filter(tracing_subscriber::filter::filter_fn(|m| {
+        *m.level() <= tracing::Level::WARN && StoreErrorCounter::store(m.target()).is_some()
+    }));
+    tracing_subscriber::registry()
+        .with(fmt.with_filter(filter))
+        .with(counter)
         .init();
+}
+
+/// Counts warnings and errors of the SQL store and the directory
+/// (`authcore_store_errors_total{store}`).
+#[derive(Debug)]
+struct StoreErrorCounter;
+
+impl StoreErrorCounter {
+    fn store(target: &str) -> Option<&'static str> {
+        if target.starts_with("authcore_sql") {
+            Some("sql")
+        } else if target.starts_with("authcore_ldap") {
+            Some("ldap")
+        } else {
+            None
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for StoreErrorCounter {
+    fn on_event(
+        &self,
+        event: &tracing::Event<'_>,
+        _ctx: tracing_subscriber::layer::Context<'_, S>,
+    ) {
+        if let Some(store) = Self::store(event.metadata().target()) {
+            metrics::counter!(crate::ops::STORE_ERRORS, "store" => store).increment(1);
+        }
+    }
 }

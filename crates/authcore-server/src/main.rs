@@ -14,6 +14,7 @@ mod cli;
 mod hash_calibrate;
 mod keygen;
 mod listener;
+mod ops;
 mod options;
 mod serve;
 mod user;
@@ -25,7 +26,7 @@ use clap::Parser as _;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let serving = matches!(cli.command, cli::Command::Serve(_));
-    cli::init_logging(&cli.command);
+    cli::init_logging(&cli.command, cli.log_format);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -6,7 +6,10 @@ use authcore_core::{Authenticator, CreateUser, Password, Role, TokenConfig};
 use clap::Args;
 
 use crate::cli::BoxError;
+use std::sync::Arc;
+
 use crate::listener::{self, ListenerArgs};
+use crate::ops::{self, Ops};
 use crate::options::{HashArgs, KeyArgs, PolicyArgs, StoreArgs};
 
 /// The options of `authcore serve`.
@@ -31,6 +34,17 @@ pub struct ServeArgs {
     #[command(flatten)]
     pub hashing: HashArgs,
 
+    /// Serve GET /metrics on this address of its own instead of on --listen (where it needs
+    /// no authentication: keep --listen private or use this).
+    #[arg(long, env = "AUTHCORE_METRICS_LISTEN")]
+    pub metrics_listen: Option<String>,
+
+    /// Milliseconds each part checked by GET /readyz (user store, lockout store, directory)
+    /// has to answer.
+    #[arg(long, env = "AUTHCORE_READY_TIMEOUT_MS", default_value_t = 2000,
+          value_parser = clap::value_parser!(u64).range(1..=60_000))]
+    pub ready_timeout_ms: u64,
+
     /// The `iss` claim of issued tokens.
     #[arg(long, env = "AUTHCORE_TOKEN_ISSUER", default_value = "authcore")]
     pub token_issuer: String,
@@ -38,7 +52,8 @@ pub struct ServeArgs {
 
 /// Runs the server until SIGINT or SIGTERM.
 pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
-    let stores = args.stores.open().await?;
+    let metrics = ops::install_recorder()?;
+    let stores = Arc::new(args.stores.open().await?);
     let mut builder = Authenticator::builder()
         .lockout_store(stores.lockout_store())
         .keys(args.keys.key_ring()?)
@@ -60,7 +75,17 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
 
     let tls = args.listener.tls()?;
     listener::raise_open_file_limit(&args.listener);
-    let mut app = authcore_axum::router(auth);
+    let ops = Ops::new(
+        auth.clone(),
+        Arc::clone(&stores),
+        metrics,
+        std::time::Duration::from_millis(args.ready_timeout_ms),
+    );
+    let mut app = authcore_axum::router(auth).merge(ops.health_router());
+    if args.metrics_listen.is_none() {
+        app = app.merge(ops.metrics_router());
+    }
+    app = app.layer(axum::middleware::from_fn(ops::record));
     app = listener::body_timeout(
         app,
         std::time::Duration::from_secs(args.listener.body_read_timeout),
@@ -76,6 +101,20 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     // On stdout, for scripts and tests that start the server on port 0.
     println!("listening on {scheme}://{addr}");
     tracing::info!(%addr, scheme, "authcore server started");
+    if let Some(metrics_addr) = &args.metrics_listen {
+        let metrics_tcp = tokio::net::TcpListener::bind(metrics_addr)
+            .await
+            .map_err(|e| format!("cannot listen on --metrics-listen {metrics_addr}: {e}"))?;
+        let metrics_addr = metrics_tcp.local_addr()?;
+        println!("metrics on http://{metrics_addr}/metrics");
+        tracing::info!(addr = %metrics_addr, "metrics listener started");
+        let router = ops.metrics_router();
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(metrics_tcp, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
     listener::serve(tcp, app, &args.listener, tls, shutdown_signal()).await?;
     tracing::info!("authcore server stopped");
     Ok(ExitCode::SUCCESS)

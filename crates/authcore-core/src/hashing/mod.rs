@@ -337,6 +337,13 @@ impl HashingPool {
         self.engine.jobs_run()
     }
 
+    /// Jobs admitted and not finished: running on a worker or waiting for one. The workers
+    /// busy are `in_flight().min(config().concurrency)`, the rest is the queue.
+    #[must_use]
+    pub fn in_flight(&self) -> usize {
+        self.engine.in_flight()
+    }
+
     /// Jobs refused with [`Error::Overloaded`] so far.
     #[must_use]
     pub fn jobs_rejected(&self) -> u64 {

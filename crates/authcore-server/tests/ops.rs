@@ -1,0 +1,300 @@
+//! GET /livez, /readyz and /metrics of the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Server, TempDir, authcore, ok, run_with_stdin};
+use serde_json::Value;
+
+const ADMIN: &str = "admin@example.org";
+const ADMIN_PW: &str = "Adm1n-Secret!";
+
+async fn get(server: &Server, path: &str) -> (u16, String) {
+    get_url(&server.client, &server.url(path)).await
+}
+
+async fn get_url(client: &reqwest::Client, url: &str) -> (u16, String) {
+    let res = client.get(url).send().await.unwrap();
+    (res.status().as_u16(), res.text().await.unwrap())
+}
+
+/// The value of the Prometheus sample `name{labels}` (labels as rendered), or 0.
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| {
+            l.strip_prefix(series)
+                .and_then(|rest| rest.strip_prefix(' '))
+        })
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn livez_and_readyz_on_a_healthy_server() {
+    let dir = TempDir::new();
+    let server = Server::start(&dir, &["--database-url", &dir.sqlite_url()], &[]);
+    let (status, body) = get(&server, "/livez").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["status"],
+        "ok"
+    );
+    let (status, body) = get(&server, "/readyz").await;
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "ready");
+    assert_eq!(body["checks"]["user_store"], "ok");
+    assert_eq!(body["checks"]["lockout_store"], "ok");
+    assert!(body["checks"].get("directory").is_none(), "{body}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_count_sign_ins_by_outcome_and_requests_by_route() {
+    let dir = TempDir::new();
+    let db = dir.sqlite_url();
+    let cmd = authcore(
+        &dir,
+        &[
+            "user",
+            "add",
+            ADMIN,
+            "--password-stdin",
+            "--database-url",
+            &db,
+        ],
+    );
+    ok(&run_with_stdin(cmd, &format!("{ADMIN_PW}\n")));
+    let server = Server::start(&dir, &["--database-url", &db], &[]);
+
+    let (status, before) = get(&server, "/metrics").await;
+    assert_eq!(status, 200);
+    let success = r#"authcore_sign_ins_total{outcome="success"}"#;
+    let unauthorized = r#"authcore_sign_ins_total{outcome="unauthorized"}"#;
+    assert_eq!(sample(&before, success), 0.0, "{before}");
+    for line in [
+        "authcore_hashing_workers ",
+        "authcore_hashing_busy ",
+        "authcore_hashing_queue_depth ",
+        "authcore_hashing_rejections_total ",
+        r#"authcore_store_errors_total{store="sql"} 0"#,
+    ] {
+        assert!(before.contains(line), "no {line:?} in\n{before}");
+    }
+
+    assert_eq!(server.sign_in(ADMIN, ADMIN_PW).await, 200);
+    assert_eq!(server.sign_in(ADMIN, ADMIN_PW).await, 200);
+    assert_eq!(server.sign_in(ADMIN, "wrong").await, 401);
+    assert_eq!(server.sign_in("nobody@example.org", "wrong").await, 401);
+    let res = server
+        .client
+        .post(server.url("/v1/users/authorize"))
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 400);
+    // A uid in the path is never a label: the route template is.
+    let (status, _) = get(&server, "/v1/users/12345").await;
+    assert_eq!(status, 401);
+
+    let (_, after) = get(&server, "/metrics").await;
+    assert_eq!(sample(&after, success), 2.0, "{after}");
+    assert_eq!(sample(&after, unauthorized), 2.0, "{after}");
+    assert_eq!(
+        sample(
+            &after,
+            r#"authcore_sign_ins_total{outcome="invalid_request"}"#
+        ),
+        1.0
+    );
+    let count = r#"authcore_http_request_duration_seconds_count{route="/v1/users/authorize",method="POST",status="200"}"#;
+    assert_eq!(sample(&after, count), 2.0, "{after}");
+    assert!(
+        after.contains(r#"authcore_http_request_duration_seconds_bucket{route="/v1/users/authorize",method="POST",status="401",le="#),
+        "{after}"
+    );
+    assert!(after.contains(r#"route="/v1/users/{uid}""#), "{after}");
+    assert!(!after.contains("12345"), "{after}");
+    assert!(
+        sample(&after, "authcore_hashing_jobs_total") >= 4.0,
+        "{after}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn metrics_listen_moves_metrics_off_the_main_listener() {
+    let dir = TempDir::new();
+    let mut child = authcore(
+        &dir,
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--metrics-listen",
+            "127.0.0.1:0",
+            "--database-url",
+            &dir.sqlite_url(),
+        ],
+    )
+    .stdin(std::process::Stdio::null())
+    .stdout(std::process::Stdio::piped())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(child.stdout.take().unwrap()));
+    let main = lines.next().unwrap().unwrap();
+    let metrics = lines.next().unwrap().unwrap();
+    let main = main.strip_prefix("listening on ").unwrap().to_owned();
+    let metrics = metrics.strip_prefix("metrics on ").unwrap().to_owned();
+    let client = reqwest::Client::new();
+    let (status, _) = get_url(&client, &format!("{main}/metrics")).await;
+    assert_eq!(status, 404);
+    let (status, text) = get_url(&client, &metrics).await;
+    assert_eq!(status, 200);
+    assert!(text.contains("authcore_sign_ins_total"), "{text}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+/// An unreachable directory makes the server not ready, naming the directory only.
+#[tokio::test(flavor = "multi_thread")]
+async fn readyz_names_an_unreachable_directory() {
+    let dir = TempDir::new();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    std::fs::write(
+        dir.path().join("ldap.json"),
+        serde_json::json!({
+            "uris": [format!("ldap://127.0.0.1:{port}")],
+            "user_dn_template": "uid=%u,ou=people,dc=example,dc=org",
+            "dn_group_attr": "memberOf",
+            "directory_timeout_s": 5,
+            "ldap_mappings": []
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let server = Server::start(
+        &dir,
+        &[
+            "--database-url",
+            &dir.sqlite_url(),
+            "--ldap-config",
+            "ldap.json",
+        ],
+        &[],
+    );
+    let (status, body) = get(&server, "/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["failing"], serde_json::json!(["directory"]), "{body}");
+    assert_eq!(body["checks"]["user_store"], "ok");
+    let (_, metrics) = get(&server, "/metrics").await;
+    assert!(
+        sample(&metrics, r#"authcore_store_errors_total{store="ldap"}"#) >= 1.0,
+        "{metrics}"
+    );
+}
+
+/// A PostgreSQL server of this test's own (it is stopped and started again).
+struct OwnPostgres {
+    url: String,
+    ctl: String,
+    dir: String,
+}
+
+impl OwnPostgres {
+    fn start() -> Self {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/servers/start-postgres.sh"
+        );
+        let out = Command::new(script).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{script} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let var = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .unwrap_or_else(|| panic!("no {k} in {text}"))
+                .to_owned()
+        };
+        Self {
+            url: var("AUTHCORE_TEST_POSTGRES_URL"),
+            ctl: var("AUTHCORE_TEST_PG_CTL"),
+            dir: var("AUTHCORE_TEST_PG_DIR"),
+        }
+    }
+
+    fn ctl(&self, action: &str) {
+        assert!(
+            Command::new(&self.ctl)
+                .arg(action)
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.ctl).arg("stop").status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "starts PostgreSQL with scripts/servers/start-postgres.sh: run scripts/test"]
+async fn readyz_is_503_naming_the_stores_while_postgres_is_stopped() {
+    let pg = OwnPostgres::start();
+    let dir = TempDir::new();
+    let server = Server::start(
+        &dir,
+        &["--database-url", &pg.url, "--ready-timeout-ms", "3000"],
+        &[],
+    );
+    let (status, body) = get(&server, "/readyz").await;
+    assert_eq!(status, 200, "{body}");
+
+    pg.ctl("stop");
+    let (status, body) = get(&server, "/readyz").await;
+    assert_eq!(status, 503, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(
+        body["failing"],
+        serde_json::json!(["user_store", "lockout_store"]),
+        "{body}"
+    );
+    assert_ne!(body["checks"]["user_store"], "ok");
+    // The process itself is alive.
+    assert_eq!(get(&server, "/livez").await.0, 200);
+    let (_, metrics) = get(&server, "/metrics").await;
+    assert!(
+        sample(&metrics, r#"authcore_store_errors_total{store="sql"}"#) >= 1.0,
+        "{metrics}\nlog:\n{}",
+        server.log()
+    );
+
+    pg.ctl("start");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, body) = get(&server, "/readyz").await;
+        if status == 200 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still not ready: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
