@@ -97,6 +97,7 @@ mod clock;
 mod error;
 mod hashing;
 pub mod http;
+mod legacy_hash;
 mod policy;
 mod store;
 mod token;
@@ -112,6 +113,7 @@ pub use hashing::{
     Admission, Argon2Params, CostEstimate, HashingConfig, HashingPool, VerifyOutcome,
     WorkerPriority,
 };
+pub use legacy_hash::{HashFormat, LegacyLimits, check_hash_format};
 pub use policy::{
     AuthPolicy, LockedUntil, LockoutPolicy, LockoutState, PasswordComplexity, PasswordExpiry,
 };
