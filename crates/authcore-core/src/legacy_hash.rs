@@ -150,11 +150,16 @@ pub enum HashFormat {
     Sha512Crypt,
     /// yescrypt, `$y$`.
     Yescrypt,
+    /// A Redis Enterprise pre-hash (`password_hash_method: "1"`: SHA-256 of
+    /// `username:clustername:password`) wrapped in argon2id, with the username and cluster name
+    /// it was computed with: `$authcore-redis-sha256$u=..,c=..$argon2id$...`. Never a bare
+    /// SHA-256.
+    RedisPrehash,
 }
 
 impl HashFormat {
     /// Every format, argon2 first.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Argon2,
         Self::Bcrypt,
         Self::Pbkdf2Sha256,
@@ -164,6 +169,7 @@ impl HashFormat {
         Self::Sha256Crypt,
         Self::Sha512Crypt,
         Self::Yescrypt,
+        Self::RedisPrehash,
     ];
 
     /// A short, stable name (`bcrypt`, `pbkdf2-sha256-django`, ...).
@@ -179,6 +185,7 @@ impl HashFormat {
             Self::Sha256Crypt => "sha256-crypt",
             Self::Sha512Crypt => "sha512-crypt",
             Self::Yescrypt => "yescrypt",
+            Self::RedisPrehash => "redis-prehash",
         }
     }
 
@@ -193,6 +200,8 @@ impl HashFormat {
     pub fn detect(hash: &str) -> Option<Self> {
         let format = if hash.starts_with("$argon2") {
             Self::Argon2
+        } else if hash.starts_with(REDIS_PREHASH_PREFIX) {
+            Self::RedisPrehash
         } else if ["$2a$", "$2b$", "$2y$"].iter().any(|p| hash.starts_with(p)) {
             Self::Bcrypt
         } else if let Some(rest) = hash.strip_prefix("$pbkdf2-sha256$") {
@@ -296,7 +305,7 @@ impl LegacyHash {
         let format = HashFormat::detect(hash).ok_or(Refusal::Unknown)?;
         let malformed = || Refusal::Malformed(format);
         let kind = match format {
-            HashFormat::Argon2 => return Err(Refusal::Unknown),
+            HashFormat::Argon2 | HashFormat::RedisPrehash => return Err(Refusal::Unknown),
             HashFormat::Bcrypt => parse_bcrypt(hash),
             HashFormat::Pbkdf2Sha256 => parse_pbkdf2_phc(hash),
             HashFormat::Pbkdf2Sha256Passlib => parse_pbkdf2_passlib(hash),
@@ -400,25 +409,118 @@ impl LegacyHash {
 /// [`Error::InvalidRequest`] when the hash is in no supported format or does not parse.
 pub fn check_hash_format(hash: &str) -> Result<HashFormat> {
     match HashFormat::detect(hash) {
-        Some(HashFormat::Argon2) => {
-            let phc = argon2::password_hash::phc::PasswordHash::new(hash).ok();
-            let ok = phc.as_ref().is_some_and(|phc| {
-                argon2::Algorithm::try_from(phc.algorithm.as_str()).is_ok()
-                    && argon2::Params::try_from(phc).is_ok()
-                    && phc.hash.is_some()
-            });
-            if ok {
-                Ok(HashFormat::Argon2)
-            } else {
-                Err(Error::InvalidRequest("malformed argon2 hash".into()))
-            }
-        }
+        Some(HashFormat::Argon2) if argon2_parses(hash) => Ok(HashFormat::Argon2),
+        Some(HashFormat::Argon2) => Err(Error::InvalidRequest("malformed argon2 hash".into())),
+        Some(HashFormat::RedisPrehash) => match RedisPrehashed::parse(hash) {
+            Some(p) if argon2_parses(p.inner()) => Ok(HashFormat::RedisPrehash),
+            _ => Err(Error::InvalidRequest("malformed redis-prehash hash".into())),
+        },
         Some(_) => LegacyHash::parse(hash)
             .map(|h| h.format())
             .map_err(|e| Error::InvalidRequest(e.to_string())),
         None => Err(Error::InvalidRequest(
             "unsupported password hash format".into(),
         )),
+    }
+}
+
+fn argon2_parses(hash: &str) -> bool {
+    let phc = argon2::password_hash::phc::PasswordHash::new(hash).ok();
+    phc.as_ref().is_some_and(|phc| {
+        argon2::Algorithm::try_from(phc.algorithm.as_str()).is_ok()
+            && argon2::Params::try_from(phc).is_ok()
+            && phc.hash.is_some()
+    })
+}
+
+const REDIS_PREHASH_PREFIX: &str = "$authcore-redis-sha256$";
+
+/// Redis Enterprise's password pre-hash (`password_hash_method: "1"`): the lowercase hex
+/// SHA-256 of `username:clustername:password`.
+#[must_use]
+pub fn redis_prehash(username: &str, cluster_name: &str, password: &str) -> String {
+    hex_sha256(username, cluster_name, password.as_bytes()).to_string()
+}
+
+/// Whether `s` has the shape of a Redis pre-hash: 64 hexadecimal digits.
+#[must_use]
+pub fn is_redis_prehash(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+fn hex_sha256(username: &str, cluster_name: &str, password: &[u8]) -> Zeroizing<String> {
+    use pbkdf2::sha2::{Digest as _, Sha256};
+    let mut sha = Sha256::new();
+    sha.update(username.as_bytes());
+    sha.update(b":");
+    sha.update(cluster_name.as_bytes());
+    sha.update(b":");
+    sha.update(password);
+    let digest: Zeroizing<[u8; 32]> = Zeroizing::new(sha.finalize().into());
+    let mut hex = Zeroizing::new(String::with_capacity(64));
+    for b in digest.iter() {
+        for nibble in [b >> 4, b & 0x0f] {
+            hex.push(char::from(b"0123456789abcdef"[usize::from(nibble)]));
+        }
+    }
+    hex
+}
+
+/// A stored Redis pre-hash: argon2id over `hex(SHA-256(username:cluster:password))`, with the
+/// username and cluster name it was computed with (so a later change of e-mail or cluster name
+/// does not lock the user out before their first sign-in replaces it by a plain argon2id hash).
+pub(crate) struct RedisPrehashed {
+    username: String,
+    cluster_name: String,
+    inner: Zeroizing<String>,
+}
+
+impl fmt::Debug for RedisPrehashed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisPrehashed")
+            .field("cluster_name", &self.cluster_name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisPrehashed {
+    /// The stored form of a pre-hash whose argon2id hash (of the hex pre-hash) is `inner`.
+    pub(crate) fn wrap(username: &str, cluster_name: &str, inner: &str) -> String {
+        format!(
+            "{REDIS_PREHASH_PREFIX}u={},c={}${}",
+            PHC_B64.encode(username),
+            PHC_B64.encode(cluster_name),
+            inner.strip_prefix('$').unwrap_or(inner)
+        )
+    }
+
+    pub(crate) fn parse(hash: &str) -> Option<Self> {
+        let rest = hash.strip_prefix(REDIS_PREHASH_PREFIX)?;
+        let (params, inner) = rest.split_once('$')?;
+        let (u, c) = params.split_once(',')?;
+        let text = |field: &str, name: &str| {
+            let b64 = field.strip_prefix(name)?;
+            String::from_utf8(decode(&PHC_B64, b64, 1024)?.to_vec()).ok()
+        };
+        let inner = format!("${inner}");
+        if !inner.starts_with("$argon2id$") {
+            return None;
+        }
+        Some(Self {
+            username: text(u, "u=")?,
+            cluster_name: text(c, "c=")?,
+            inner: Zeroizing::new(inner),
+        })
+    }
+
+    /// The argon2id PHC string inside.
+    pub(crate) fn inner(&self) -> &str {
+        &self.inner
+    }
+
+    /// What the inner argon2id hash was computed over, for `password`.
+    pub(crate) fn prehash_of(&self, password: &[u8]) -> Zeroizing<String> {
+        hex_sha256(&self.username, &self.cluster_name, password)
     }
 }
 
@@ -756,7 +858,10 @@ mod tests {
     #[test]
     fn every_format_has_vectors_within_and_above_the_caps() {
         let vectors = vectors();
-        for format in HashFormat::ALL.iter().filter(|f| f.is_legacy()) {
+        for format in HashFormat::ALL
+            .iter()
+            .filter(|f| f.is_legacy() && **f != HashFormat::RedisPrehash)
+        {
             let of: Vec<_> = vectors.iter().filter(|v| v.format == *format).collect();
             assert!(of.iter().any(|v| v.within_limits), "{format}: none within");
             // SHA-256-crypt and SHA-512-crypt share one cap; bcrypt's 2a/2b/2y one.
@@ -806,7 +911,10 @@ mod tests {
     fn vectors_at_the_caps_verify() {
         let at_cap: Vec<_> = vectors().into_iter().filter(is_at_cap).collect();
         assert_eq!(at_cap.len(), 5, "one per capped cost");
-        for v in at_cap.iter().filter(|v| v.format != HashFormat::Pbkdf2Sha256Django) {
+        for v in at_cap
+            .iter()
+            .filter(|v| v.format != HashFormat::Pbkdf2Sha256Django)
+        {
             let parsed = LegacyHash::parse(&v.hash).unwrap();
             parsed.check_limits(&LegacyLimits::DEFAULT).unwrap();
             assert!(parsed.verify(v.password.as_bytes()), "{}", v.hash);
@@ -988,6 +1096,49 @@ mod tests {
             let tail = v.hash.rsplit('$').next().unwrap();
             assert!(!shown.contains(tail), "{shown}");
         }
+    }
+
+    #[test]
+    fn redis_prehash_matches_sha256_of_the_triple() {
+        // printf 'ann@example.org:cluster.local:pw' | sha256sum
+        assert_eq!(
+            redis_prehash("ann@example.org", "cluster.local", "pw"),
+            "e7fbc1721c9ae0deb97df3bc0915da4a6299afda487b4588693cd417561da075"
+        );
+    }
+
+    #[test]
+    fn redis_prehash_wrapping_round_trips() {
+        let inner = "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA";
+        let stored = RedisPrehashed::wrap("Ann$,:@example.org", "c:l$u", inner);
+        assert_eq!(HashFormat::detect(&stored), Some(HashFormat::RedisPrehash));
+        assert!(!stored.contains("Ann"), "names are encoded: {stored}");
+        let parsed = RedisPrehashed::parse(&stored).unwrap();
+        assert_eq!(parsed.inner(), inner);
+        assert_eq!(parsed.username, "Ann$,:@example.org");
+        assert_eq!(parsed.cluster_name, "c:l$u");
+        assert_eq!(
+            parsed.prehash_of(b"pw").as_str(),
+            redis_prehash("Ann$,:@example.org", "c:l$u", "pw")
+        );
+        assert_eq!(
+            check_hash_format(&stored).unwrap(),
+            HashFormat::RedisPrehash
+        );
+        for bad in [
+            "$authcore-redis-sha256$u=YQ,c=Yg$argon2i$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
+            "$authcore-redis-sha256$u=YQ$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
+            "$authcore-redis-sha256$u=Y!,c=Yg$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaA",
+            "$authcore-redis-sha256$u=YQ,c=Yg$",
+        ] {
+            assert!(
+                RedisPrehashed::parse(bad).is_none() || check_hash_format(bad).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(is_redis_prehash(&redis_prehash("a", "b", "c")));
+        assert!(!is_redis_prehash("abc"));
+        assert!(!is_redis_prehash(&"g".repeat(64)));
     }
 
     #[test]

@@ -113,7 +113,9 @@ pub use hashing::{
     Admission, Argon2Params, CostEstimate, HashingConfig, HashingPool, VerifyOutcome,
     WorkerPriority,
 };
-pub use legacy_hash::{HashFormat, LegacyLimits, check_hash_format};
+pub use legacy_hash::{
+    HashFormat, LegacyLimits, check_hash_format, is_redis_prehash, redis_prehash,
+};
 pub use policy::{
     AuthPolicy, LockedUntil, LockoutPolicy, LockoutState, PasswordComplexity, PasswordExpiry,
 };
