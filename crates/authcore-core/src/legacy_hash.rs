@@ -401,6 +401,35 @@ impl LegacyHash {
     }
 }
 
+/// What the hashing engine does with a stored hash that is not a plain argon2 PHC string.
+pub(crate) enum LegacyVerdict {
+    /// A legacy hash, computed: whether the password matched.
+    Verified(bool),
+    /// A Redis pre-hash: the engine checks the argon2id hash inside against the pre-hash.
+    Prehashed(RedisPrehashed),
+    /// Unknown, malformed or above the caps: not computed (the engine spends one dummy
+    /// evaluation instead, as for an unknown user).
+    Refused,
+}
+
+/// Parses `stored`, checks its cost against `limits` and, if admissible, verifies `password`.
+/// To be called on a hashing thread.
+pub(crate) fn verify_stored(stored: &str, password: &[u8], limits: &LegacyLimits) -> LegacyVerdict {
+    if let Some(pre) = RedisPrehashed::parse(stored) {
+        return LegacyVerdict::Prehashed(pre);
+    }
+    let refused = |e: Refusal| {
+        if matches!(e, Refusal::OverLimit { .. }) {
+            tracing::warn!(reason = %e, "stored password hash refused without being computed");
+        }
+        LegacyVerdict::Refused
+    };
+    match LegacyHash::parse(stored).and_then(|h| h.check_limits(limits).map(|()| h)) {
+        Ok(hash) => LegacyVerdict::Verified(hash.verify(password)),
+        Err(e) => refused(e),
+    }
+}
+
 /// Checks a stored hash fully (argon2 PHC or a legacy format) and names its format: for tools
 /// that take hashes from elsewhere, such as an import. Nothing is computed and no cost cap is
 /// applied.
@@ -485,6 +514,7 @@ impl fmt::Debug for RedisPrehashed {
 
 impl RedisPrehashed {
     /// The stored form of a pre-hash whose argon2id hash (of the hex pre-hash) is `inner`.
+    #[cfg_attr(not(test), allow(dead_code))] // written by the users API (next step)
     pub(crate) fn wrap(username: &str, cluster_name: &str, inner: &str) -> String {
         format!(
             "{REDIS_PREHASH_PREFIX}u={},c={}${}",
@@ -525,7 +555,7 @@ impl RedisPrehashed {
 }
 
 fn scrypt_memory(log_n: u8, r: u32) -> u128 {
-    128u128 * u128::from(r) << log_n
+    (128u128 * u128::from(r)) << log_n
 }
 
 /// PHC base64: the standard alphabet without padding.
@@ -746,7 +776,7 @@ struct YescryptParams {
 
 impl YescryptParams {
     fn memory(&self) -> u128 {
-        128u128 * u128::from(self.r) << self.n_log2
+        (128u128 * u128::from(self.r)) << self.n_log2
     }
 
     /// The variable-width encoding of libxcrypt's `yescrypt-common.c` (`decode64_uint32`).
@@ -1139,6 +1169,110 @@ mod tests {
         assert!(is_redis_prehash(&redis_prehash("a", "b", "c")));
         assert!(!is_redis_prehash("abc"));
         assert!(!is_redis_prehash(&"g".repeat(64)));
+    }
+
+    fn pool() -> crate::HashingPool {
+        crate::HashingPool::new(crate::HashingConfig::insecure_fast()).unwrap()
+    }
+
+    fn current_evaluations(pool: &crate::HashingPool) -> u64 {
+        let params = pool.config().params;
+        pool.evaluations().get(&params).copied().unwrap_or(0)
+    }
+
+    fn pw(s: &str) -> crate::Password {
+        crate::Password::from(s.to_owned())
+    }
+
+    /// Through the hashing engine: each cheap vector matches with its password, asks for a
+    /// re-hash, and refuses a wrong password; none costs an argon2 evaluation.
+    #[tokio::test]
+    async fn the_engine_verifies_legacy_hashes_and_asks_for_a_rehash() {
+        let pool = pool();
+        for v in vectors()
+            .iter()
+            .filter(|v| v.within_limits && !is_at_cap(v))
+        {
+            let other = crate::PasswordHash::new(
+                "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+            );
+            let hashes = vec![other, crate::PasswordHash::new(v.hash.clone())];
+            let out = pool.verify(&pw(&v.password), hashes.clone()).await.unwrap();
+            assert_eq!(out.matched, Some(1), "{}", v.hash);
+            assert!(out.needs_rehash, "{}", v.hash);
+            let out = pool.verify(&pw("wrong password"), hashes).await.unwrap();
+            assert_eq!(out.matched, None, "{}", v.hash);
+        }
+    }
+
+    /// A hash above its cap is refused without being computed, even with the right password,
+    /// and costs exactly one argon2 evaluation at the current parameters, as an unknown user.
+    #[tokio::test]
+    async fn the_engine_refuses_hashes_above_the_caps_at_the_cost_of_an_unknown_user() {
+        let pool = pool();
+        for v in vectors().iter().filter(|v| !v.within_limits) {
+            let before = current_evaluations(&pool);
+            let hashes = vec![crate::PasswordHash::new(v.hash.clone())];
+            let out = pool.verify(&pw(&v.password), hashes).await.unwrap();
+            assert_eq!(out.matched, None, "{}", v.hash);
+            assert_eq!(current_evaluations(&pool), before + 1, "{}", v.hash);
+        }
+        // So does a malformed legacy hash.
+        let before = current_evaluations(&pool);
+        let out = pool
+            .verify(&pw("pw"), vec![crate::PasswordHash::new("$2b$04$garbage")])
+            .await
+            .unwrap();
+        assert_eq!(out.matched, None);
+        assert_eq!(current_evaluations(&pool), before + 1);
+    }
+
+    /// Raised caps let the engine compute what the defaults refuse.
+    #[tokio::test]
+    async fn the_engine_applies_configured_caps() {
+        let v = vectors()
+            .into_iter()
+            .find(|v| !v.within_limits && v.format == HashFormat::Sha256Crypt)
+            .unwrap();
+        let pool = crate::HashingPool::new(crate::HashingConfig {
+            legacy: LegacyLimits {
+                sha_crypt_rounds: 2_000_000,
+                ..LegacyLimits::DEFAULT
+            },
+            ..crate::HashingConfig::insecure_fast()
+        })
+        .unwrap();
+        let out = pool
+            .verify(&pw(&v.password), vec![crate::PasswordHash::new(v.hash)])
+            .await
+            .unwrap();
+        assert_eq!(out.matched, Some(0));
+        let bad = crate::HashingConfig {
+            legacy: LegacyLimits {
+                bcrypt_cost: 25,
+                ..LegacyLimits::DEFAULT
+            },
+            ..crate::HashingConfig::insecure_fast()
+        };
+        assert!(crate::HashingPool::new(bad).is_err());
+    }
+
+    #[tokio::test]
+    async fn the_engine_verifies_a_wrapped_redis_prehash_with_the_plain_password() {
+        let pool = pool();
+        let prehash = redis_prehash("ann@example.org", "cluster.local", "s3cret!");
+        let inner = pool.hash(&pw(&prehash)).await.unwrap();
+        let stored = RedisPrehashed::wrap("ann@example.org", "cluster.local", inner.expose_phc());
+        assert!(!stored.contains(&prehash), "no bare SHA-256 at rest");
+        let hashes = vec![crate::PasswordHash::new(stored)];
+        let out = pool.verify(&pw("s3cret!"), hashes.clone()).await.unwrap();
+        assert_eq!(out.matched, Some(0));
+        assert!(out.needs_rehash);
+        // The pre-hash itself is not the password.
+        let out = pool.verify(&pw(&prehash), hashes.clone()).await.unwrap();
+        assert_eq!(out.matched, None);
+        let out = pool.verify(&pw("s3cret?"), hashes).await.unwrap();
+        assert_eq!(out.matched, None);
     }
 
     #[test]

@@ -199,6 +199,9 @@ impl SqlStore {
         let mut options = SqliteConnectOptions::from_str(url)
             .map_err(|e| config_err(Engine::Sqlite, &e))?
             .foreign_keys(true)
+            // A replaced or deleted password hash is overwritten on disk, not left in free
+            // space where a copy of the file would still hold it.
+            .pragma("secure_delete", "ON")
             .busy_timeout(config.acquire_timeout_value().max(Duration::from_secs(1)));
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let pool = pool_options::<sqlx::Sqlite>(config);

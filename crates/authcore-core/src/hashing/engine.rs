@@ -17,6 +17,7 @@ use zeroize::{Zeroize, Zeroizing};
 
 use super::{Argon2Params, CostEstimate, HashingConfig, VerifyOutcome, WorkerPriority};
 use crate::error::{Error, Result};
+use crate::legacy_hash::{self, LegacyVerdict};
 use crate::user::{Password, PasswordHash};
 
 /// Weight of the newest measurement in the moving average of `t_verify` (1/8).
@@ -332,8 +333,13 @@ impl Shared {
     ) -> VerifyOutcome {
         for (i, stored) in hashes.iter().enumerate() {
             let Some(stored) = Stored::parse(stored, &self.config.max_params) else {
-                // A hash that may not be computed costs what an unknown user costs.
-                self.dummy(memory, password);
+                // Hashes from other systems are replaced by argon2id at the first sign-in.
+                if self.verify_legacy(memory, password, stored) {
+                    return VerifyOutcome {
+                        matched: Some(i),
+                        needs_rehash: true,
+                    };
+                }
                 continue;
             };
             if self.evaluate_stored(memory, password, &stored) {
@@ -346,6 +352,30 @@ impl Shared {
         VerifyOutcome {
             matched: None,
             needs_rehash: false,
+        }
+    }
+
+    /// A hash that is not argon2 (see [`crate::legacy_hash`]); one that may not be computed
+    /// (unknown, malformed, above its caps) costs what an unknown user costs.
+    fn verify_legacy(&self, memory: &mut Memory, password: &[u8], stored: &PasswordHash) -> bool {
+        match legacy_hash::verify_stored(stored.expose_phc(), password, &self.config.legacy) {
+            LegacyVerdict::Verified(matched) => matched,
+            LegacyVerdict::Prehashed(pre) => {
+                let inner = PasswordHash::new(pre.inner());
+                match Stored::parse(&inner, &self.config.max_params) {
+                    Some(inner) => {
+                        self.evaluate_stored(memory, pre.prehash_of(password).as_bytes(), &inner)
+                    }
+                    None => {
+                        self.dummy(memory, password);
+                        false
+                    }
+                }
+            }
+            LegacyVerdict::Refused => {
+                self.dummy(memory, password);
+                false
+            }
         }
     }
 

@@ -41,6 +41,7 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::legacy_hash::LegacyLimits;
 use crate::user::{Password, PasswordHash};
 
 use engine::{Engine, Slot, Work};
@@ -156,6 +157,10 @@ pub struct HashingConfig {
     pub cost_estimate: CostEstimate,
     /// The workers' OS scheduling priority. Default: [`WorkerPriority::Lowered`].
     pub priority: WorkerPriority,
+    /// Cost caps for hashes from other systems (bcrypt, PBKDF2, scrypt, SHA-crypt, yescrypt),
+    /// verified until the first sign-in replaces them by argon2id. Default:
+    /// [`LegacyLimits::DEFAULT`].
+    pub legacy: LegacyLimits,
 }
 
 impl Default for HashingConfig {
@@ -168,6 +173,7 @@ impl Default for HashingConfig {
             max_queued: 4096,
             cost_estimate: CostEstimate::Measured,
             priority: WorkerPriority::Lowered,
+            legacy: LegacyLimits::DEFAULT,
         }
     }
 }
@@ -200,6 +206,7 @@ impl HashingConfig {
         if self.max_queued == 0 {
             return bad("hashing max_queued must be at least 1");
         }
+        self.legacy.validate()?;
         self.params.to_argon2().map(|_| ())
     }
 }
