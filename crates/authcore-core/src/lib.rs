@@ -104,8 +104,7 @@ mod token;
 mod user;
 
 pub use authenticator::{
-    AUDIT_TARGET, Authenticator, AuthenticatorBuilder, CreateUser, MAX_PASSWORD_LEN,
-    MAX_USERNAME_LEN, UidValue, UpdateUser, UserView,
+    AUDIT_TARGET, Authenticator, AuthenticatorBuilder, MAX_PASSWORD_LEN, MAX_USERNAME_LEN,
 };
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Error, Result, StatusClass};
@@ -113,6 +112,7 @@ pub use hashing::{
     Admission, Argon2Params, CostEstimate, HashingConfig, HashingPool, VerifyOutcome,
     WorkerPriority,
 };
+pub use http::{CreateUser, UidValue, UpdateUser, UserView};
 pub use legacy_hash::{
     HashFormat, LegacyLimits, check_hash_format, is_redis_prehash, redis_prehash,
 };

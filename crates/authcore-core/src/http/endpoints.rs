@@ -7,7 +7,8 @@ use super::body::{
 };
 use super::header::{Authorization, parse_authorization};
 use super::response::ApiResponse;
-use crate::authenticator::{Authenticator, CreateUser, UpdateUser};
+use super::view::{CreateUser, UpdateUser};
+use crate::authenticator::Authenticator;
 use crate::error::{Error, Result};
 use crate::token::{Claims, Ttl};
 use crate::user::{Role, UserId};

@@ -22,6 +22,7 @@ mod endpoints;
 mod header;
 mod openapi;
 mod response;
+mod view;
 
 pub use body::{
     AuthorizeBody, CreateUserBody, PasswordChangeBody, TokenResponse, TtlBody, UpdateUserBody,
@@ -33,6 +34,7 @@ pub use endpoints::{
 pub use header::{Authorization, parse_authorization};
 pub use openapi::{openapi, openapi_document};
 pub use response::{ApiResponse, ErrorBody};
+pub use view::{CreateUser, UidValue, UpdateUser, UserView};
 
 /// Default largest request body accepted, in bytes (64 KiB: the largest legitimate body is a
 /// user object with a [`crate::MAX_PASSWORD_LEN`] password).

@@ -1,0 +1,396 @@
+//! User administration: create, list, show, update and delete users, and the client view.
+
+use secrecy::ExposeSecret;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::{AUDIT_TARGET, Authenticator, MAX_USERNAME_LEN, check_password_len};
+use crate::error::{Error, Result};
+use crate::http::{CreateUser, UidValue, UpdateUser, UserView};
+use crate::store::UserAdmin;
+use crate::token::Claims;
+use crate::user::{
+    Credentials, NewUser, Role, StoredPassword, User, UserId, UserStatus, UserUpdate,
+};
+
+impl Authenticator {
+    /// Creates a user (Redis `POST /v1/users`, admin only) in the first store that manages
+    /// users.
+    ///
+    /// Like every administration method, it checks the caller's *current* role in the store
+    /// (the token only names the caller): a caller that no longer exists, is not active or is
+    /// locked out gets [`Error::Unauthorized`].
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] for a caller gone or not active; [`Error::Forbidden`] for a
+    /// non-admin caller; [`Error::InvalidRequest`] for a bad e-mail,
+    /// name or role; [`Error::PasswordNotComplex`]; the duplicate errors; store errors.
+    pub async fn create_user(&self, caller: &Claims, new: CreateUser) -> Result<UserView> {
+        self.current_admin(caller).await?;
+        self.create_user_unchecked(new).await
+    }
+
+    /// Creates a user without an authorization check: for bootstrapping the first admin and
+    /// for tests. Validation and complexity rules still apply.
+    ///
+    /// # Errors
+    /// As [`Authenticator::create_user`], except [`Error::Forbidden`].
+    pub async fn create_user_unchecked(&self, new: CreateUser) -> Result<UserView> {
+        validate_email(&new.email)?;
+        let name = new.name.unwrap_or_else(|| new.email.clone());
+        validate_name(&name)?;
+        self.validate_role(&new.role)?;
+        check_password_len(&new.password)?;
+        self.inner
+            .policy
+            .complexity
+            .check(new.password.expose_secret(), &new.email)?;
+        let stored = StoredPassword {
+            hash: self.inner.hashing.hash(&new.password).await?,
+            issued_at: self.now(),
+        };
+        let admin = self.admin_store()?;
+        let user = admin
+            .create_user(NewUser {
+                email: new.email,
+                name,
+                role: new.role,
+                status: UserStatus::Active,
+                passwords: vec![stored],
+            })
+            .await?;
+        tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "user created");
+        self.view(&user).await
+    }
+
+    /// Lists all users of the stores that manage users (admin only).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`]; store errors.
+    pub async fn list_users(&self, caller: &Claims) -> Result<Vec<UserView>> {
+        self.current_admin(caller).await?;
+        self.list_users_as_operator().await
+    }
+
+    /// Lists all users of the stores that manage users, on behalf of the operator of the host
+    /// (see [`Authenticator::update_user_as_operator`]).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn list_users_as_operator(&self) -> Result<Vec<UserView>> {
+        let mut out = Vec::new();
+        for store in &self.inner.stores {
+            if let Some(admin) = store.admin() {
+                for user in admin.list_users().await? {
+                    out.push(self.view(&user).await?);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Shows one user (an admin, or the user themself).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`]; [`Error::NotFound`]; store errors.
+    pub async fn get_user(&self, caller: &Claims, uid: &UserId) -> Result<UserView> {
+        let caller = self.current_caller(caller).await?;
+        if !caller.role.is_admin() && &caller.uid != uid {
+            return Err(Error::Forbidden);
+        }
+        let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
+        self.view(&found.user).await
+    }
+
+    /// Updates a user (Redis `PUT /v1/users/{uid}`). An admin may change anything; a user may
+    /// change their own name and password. An admin password reset unlocks the account. The
+    /// last admin cannot be demoted.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::ChangeLastAdminRoleNotAllowed`];
+    /// [`Error::NewPasswordSameAsCurrent`]; [`Error::PasswordNotComplex`]; duplicates; store
+    /// errors.
+    pub async fn update_user(
+        &self,
+        caller: &Claims,
+        uid: &UserId,
+        update: UpdateUser,
+    ) -> Result<UserView> {
+        self.update_user_by(Some(caller), uid, update).await
+    }
+
+    /// Updates a user on behalf of the operator of the host (the `authcore user` commands,
+    /// run on the database): an administrator's rights without a token, and every rule of
+    /// [`Authenticator::update_user`] (validation, complexity, the last admin, a password
+    /// reset unlocks).
+    ///
+    /// # Errors
+    /// As [`Authenticator::update_user`], except [`Error::Forbidden`] and
+    /// [`Error::Unauthorized`].
+    pub async fn update_user_as_operator(
+        &self,
+        uid: &UserId,
+        update: UpdateUser,
+    ) -> Result<UserView> {
+        self.update_user_by(None, uid, update).await
+    }
+
+    /// `caller` is `None` for the operator of the host.
+    async fn update_user_by(
+        &self,
+        caller: Option<&Claims>,
+        uid: &UserId,
+        update: UpdateUser,
+    ) -> Result<UserView> {
+        let is_admin = match caller {
+            None => true,
+            Some(caller) => {
+                let caller = self.current_caller(caller).await?;
+                let is_admin = caller.role.is_admin();
+                let is_self = &caller.uid == uid;
+                let admin_only =
+                    update.email.is_some() || update.role.is_some() || update.status.is_some();
+                if !is_admin && (!is_self || admin_only) {
+                    return Err(Error::Forbidden);
+                }
+                is_admin
+            }
+        };
+        let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
+        let store = found.admin()?;
+        let user = &found.user;
+        if let Some(email) = &update.email {
+            validate_email(email)?;
+        }
+        if let Some(name) = &update.name {
+            validate_name(name)?;
+        }
+        if let Some(role) = &update.role {
+            self.validate_role(role)?;
+            if user.role.is_admin() && !role.is_admin() {
+                self.ensure_other_admin(store).await?;
+            }
+        }
+        let new_password = match &update.password {
+            Some(p) => Some(self.new_password(user, p).await?),
+            None => None,
+        };
+        let admin_reset = new_password.is_some() && is_admin;
+        let mut status = update.status;
+        if admin_reset && status.is_none() && user.status == UserStatus::Locked {
+            status = Some(UserStatus::Active);
+        }
+        let profile = UserUpdate {
+            email: update.email,
+            name: update.name,
+            role: update.role,
+            status,
+        };
+        let mut updated = if profile == UserUpdate::default() {
+            user.clone()
+        } else {
+            store.update_user(uid, profile).await?
+        };
+        if let Some(stored) = new_password {
+            store.set_passwords(uid, vec![stored]).await?;
+            if admin_reset {
+                self.inner.lockout.clear(uid).await?;
+                tracing::info!(target: AUDIT_TARGET, uid = %uid, "password reset by an admin; account unlocked");
+            }
+            updated = store.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
+        }
+        self.view(&updated).await
+    }
+
+    /// Deletes a user (admin only); the last admin cannot be deleted.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::ChangeLastAdminRoleNotAllowed`];
+    /// store errors.
+    pub async fn delete_user(&self, caller: &Claims, uid: &UserId) -> Result<()> {
+        self.current_admin(caller).await?;
+        self.delete_user_as_operator(uid).await
+    }
+
+    /// Deletes a user on behalf of the operator of the host (see
+    /// [`Authenticator::update_user_as_operator`]); the last admin cannot be deleted.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; [`Error::ChangeLastAdminRoleNotAllowed`]; store errors.
+    pub async fn delete_user_as_operator(&self, uid: &UserId) -> Result<()> {
+        let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
+        let store = found.admin()?;
+        if found.user.role.is_admin() {
+            self.ensure_other_admin(store).await?;
+        }
+        if !store.delete_user(uid).await? {
+            return Err(Error::NotFound);
+        }
+        self.inner.lockout.clear(uid).await?;
+        tracing::info!(target: AUDIT_TARGET, uid = %uid, "user deleted");
+        Ok(())
+    }
+
+    /// Unlocks a user on behalf of the operator of the host (see
+    /// [`Authenticator::update_user_as_operator`]): the failed sign-ins are forgotten and a
+    /// stored `locked` status becomes `active` (a `disabled` user stays disabled).
+    ///
+    /// # Errors
+    /// [`Error::NotFound`]; store errors.
+    pub async fn unlock_user_as_operator(&self, uid: &UserId) -> Result<UserView> {
+        let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
+        let mut user = found.user.clone();
+        if user.status == UserStatus::Locked {
+            user = found
+                .admin()?
+                .update_user(
+                    uid,
+                    UserUpdate {
+                        status: Some(UserStatus::Active),
+                        ..UserUpdate::default()
+                    },
+                )
+                .await?;
+        }
+        self.inner.lockout.clear(uid).await?;
+        tracing::info!(target: AUDIT_TARGET, uid = %uid, "account unlocked by the operator");
+        self.view(&user).await
+    }
+
+    /// Whether any user exists in a store that manages users (for bootstrapping the first
+    /// admin).
+    ///
+    /// # Errors
+    /// Store errors.
+    pub async fn has_users(&self) -> Result<bool> {
+        for store in &self.inner.stores {
+            if let Some(admin) = store.admin()
+                && !admin.is_empty().await?
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// The client-facing view of a user, with its effective status.
+    ///
+    /// # Errors
+    /// Lockout store errors.
+    pub async fn view(&self, user: &User) -> Result<UserView> {
+        let status = if user.status == UserStatus::Active && self.locked(&user.uid).await? {
+            UserStatus::Locked
+        } else {
+            user.status
+        };
+        Ok(UserView {
+            uid: UidValue::from(&user.uid),
+            email: user.email.clone(),
+            name: user.name.clone(),
+            role: user.role.clone(),
+            status,
+            password_issue_date: user.password_issue_date().and_then(rfc3339),
+            auth_method: match user.credentials {
+                Credentials::Passwords(_) => "regular",
+                Credentials::External => "external",
+            },
+        })
+    }
+
+    // ---- internals ----
+
+    /// The caller as the stores know it now. Administration decides on the caller's current
+    /// role, not the role in its token, so a demoted, disabled, locked-out or deleted admin
+    /// loses its rights at once instead of when its token expires.
+    async fn current_caller(&self, claims: &Claims) -> Result<User> {
+        let found = self
+            .find_by_uid(&claims.uid())
+            .await?
+            .ok_or(Error::Unauthorized)?;
+        if found.user.status != UserStatus::Active || self.locked(&found.user.uid).await? {
+            return Err(Error::Unauthorized);
+        }
+        Ok(found.user)
+    }
+
+    async fn current_admin(&self, claims: &Claims) -> Result<User> {
+        let caller = self.current_caller(claims).await?;
+        if caller.role.is_admin() {
+            Ok(caller)
+        } else {
+            Err(Error::Forbidden)
+        }
+    }
+
+    fn admin_store(&self) -> Result<&dyn UserAdmin> {
+        self.inner
+            .stores
+            .iter()
+            .find_map(|s| s.admin())
+            .ok_or(Error::Unsupported("no configured store manages users"))
+    }
+
+    fn validate_role(&self, role: &Role) -> Result<()> {
+        let ok = match &self.inner.allowed_roles {
+            Some(allowed) => allowed.contains(role),
+            None => !role.as_str().is_empty(),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Error::InvalidRequest(format!(
+                "unknown role {:?}",
+                role.as_str()
+            )))
+        }
+    }
+
+    /// Refuses to demote or delete an admin when it is the last one (the one being changed
+    /// is counted, so another exists when there are two or more).
+    async fn ensure_other_admin(&self, store: &dyn UserAdmin) -> Result<()> {
+        if store.count_with_role(&Role::new(Role::ADMIN)).await? > 1 {
+            Ok(())
+        } else {
+            Err(Error::ChangeLastAdminRoleNotAllowed)
+        }
+    }
+}
+
+fn rfc3339(t: OffsetDateTime) -> Option<String> {
+    t.replace_nanosecond(0)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+}
+
+fn validate_email(email: &str) -> Result<()> {
+    let ok = !email.is_empty()
+        && email.len() <= MAX_USERNAME_LEN
+        && email.is_ascii()
+        && !email
+            .chars()
+            .any(|c| c.is_ascii_whitespace() || c.is_ascii_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidRequest(
+            "email must be non-empty printable ASCII without spaces".into(),
+        ))
+    }
+}
+
+fn validate_name(name: &str) -> Result<()> {
+    // Redis: no non-ASCII and none of & < > ".
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && name.is_ascii()
+        && !name
+            .chars()
+            .any(|c| matches!(c, '&' | '<' | '>' | '"') || c.is_ascii_control());
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::InvalidRequest(
+            "name must be 1-255 ASCII characters without & < > \"".into(),
+        ))
+    }
+}

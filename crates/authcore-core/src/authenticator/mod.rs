@@ -1,0 +1,277 @@
+//! The [`Authenticator`]: sign-in, tokens, refresh, password rotation and user administration.
+//!
+//! The builder and the shared lookups live here; `signin` holds the credential check,
+//! sign-in and refresh, `passwords` the password operations, `admin` the user administration.
+
+mod admin;
+mod passwords;
+mod signin;
+
+use std::fmt;
+use std::sync::Arc;
+
+use secrecy::ExposeSecret;
+use time::OffsetDateTime;
+
+use crate::clock::{Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::hashing::{HashingConfig, HashingPool};
+use crate::policy::AuthPolicy;
+use crate::store::{LockoutStore, UserAdmin, UserStore};
+use crate::token::{KeyRing, TokenConfig, TokenIssuer};
+use crate::user::{Password, Role, User, UserId};
+
+/// Longest password accepted, in bytes. Longer ones are an [`Error::InvalidRequest`] before
+/// any lookup, so they reveal nothing about users.
+pub const MAX_PASSWORD_LEN: usize = 4096;
+/// Longest username (e-mail) accepted, in bytes.
+pub const MAX_USERNAME_LEN: usize = 320;
+
+/// The audit target of sign-in events (`tracing`): success, failure and lockout, with the
+/// uid and never a secret.
+pub const AUDIT_TARGET: &str = "authcore::audit";
+
+/// Checks credentials against the stores, applies policy and issues tokens.
+///
+/// Cheap to clone: clones share the stores, the hashing pool and the key ring.
+///
+/// ```
+/// # async fn demo(auth: authcore_core::Authenticator) -> authcore_core::Result<()> {
+/// use authcore_core::{Password, Ttl};
+/// let issued = auth
+///     .authorize("ann@example.org", &Password::from("correct horse".to_owned()), Ttl::DEFAULT)
+///     .await?;
+/// let claims = auth.verify_token(&issued.token)?;
+/// assert_eq!(claims.username, "ann@example.org");
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct Authenticator {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    stores: Vec<Arc<dyn UserStore>>,
+    lockout: Arc<dyn LockoutStore>,
+    hashing: HashingPool,
+    tokens: TokenIssuer,
+    policy: AuthPolicy,
+    clock: Arc<dyn Clock>,
+    allowed_roles: Option<Vec<Role>>,
+}
+
+impl fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("stores", &self.inner.stores)
+            .field("lockout", &self.inner.lockout)
+            .field("hashing", &self.inner.hashing)
+            .field("tokens", &self.inner.tokens)
+            .field("policy", &self.inner.policy)
+            .field("clock", &self.inner.clock)
+            .finish()
+    }
+}
+
+/// Builds an [`Authenticator`].
+#[derive(Debug, Default)]
+pub struct AuthenticatorBuilder {
+    stores: Vec<Arc<dyn UserStore>>,
+    lockout: Option<Arc<dyn LockoutStore>>,
+    hashing: Option<HashingConfig>,
+    keys: Option<KeyRing>,
+    token_config: TokenConfig,
+    policy: AuthPolicy,
+    clock: Option<Arc<dyn Clock>>,
+    allowed_roles: Option<Vec<Role>>,
+}
+
+impl AuthenticatorBuilder {
+    /// Adds a user store. Stores are consulted in the order added: the first that knows a
+    /// username decides (local users before a directory, as Redis Enterprise does), and a
+    /// failing store is an error, never skipped.
+    #[must_use]
+    pub fn store(mut self, store: Arc<dyn UserStore>) -> Self {
+        self.stores.push(store);
+        self
+    }
+
+    /// Sets where failed sign-ins are counted (required).
+    #[must_use]
+    pub fn lockout_store(mut self, store: Arc<dyn LockoutStore>) -> Self {
+        self.lockout = Some(store);
+        self
+    }
+
+    /// Sets the argon2 parameters and pool limits (default: [`HashingConfig::default`]).
+    #[must_use]
+    pub fn hashing(mut self, config: HashingConfig) -> Self {
+        self.hashing = Some(config);
+        self
+    }
+
+    /// Sets the signing and verification keys (required).
+    #[must_use]
+    pub fn keys(mut self, keys: KeyRing) -> Self {
+        self.keys = Some(keys);
+        self
+    }
+
+    /// Sets the token issuer and leeway.
+    #[must_use]
+    pub fn token_config(mut self, config: TokenConfig) -> Self {
+        self.token_config = config;
+        self
+    }
+
+    /// Sets expiry, lockout and complexity policy (default: Redis's defaults).
+    #[must_use]
+    pub fn policy(mut self, policy: AuthPolicy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Sets the clock (default: [`SystemClock`]).
+    #[must_use]
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = Some(clock);
+        self
+    }
+
+    /// Restricts the roles user administration accepts (default: any non-empty string).
+    #[must_use]
+    pub fn allowed_roles<I, R>(mut self, roles: I) -> Self
+    where
+        I: IntoIterator<Item = R>,
+        R: Into<String>,
+    {
+        self.allowed_roles = Some(roles.into_iter().map(|r| Role::new(r)).collect());
+        self
+    }
+
+    /// Builds the authenticator.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] when no store, no lockout store or no keys were given, or a
+    /// setting is out of range.
+    pub fn build(self) -> Result<Authenticator> {
+        let missing = |what: &str| Error::Configuration(format!("no {what} configured"));
+        if self.stores.is_empty() {
+            return Err(missing("user store"));
+        }
+        self.policy.lockout.validate()?;
+        Ok(Authenticator {
+            inner: Arc::new(Inner {
+                stores: self.stores,
+                lockout: self.lockout.ok_or_else(|| missing("lockout store"))?,
+                hashing: HashingPool::new(self.hashing.unwrap_or_default())?,
+                tokens: TokenIssuer::new(
+                    self.keys.ok_or_else(|| missing("signing key"))?,
+                    self.token_config,
+                )?,
+                policy: self.policy,
+                clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
+                allowed_roles: self.allowed_roles,
+            }),
+        })
+    }
+}
+
+/// A user found in one of the stores, with the store that owns it.
+struct Found {
+    user: User,
+    store: Arc<dyn UserStore>,
+}
+
+impl Found {
+    /// The owning store's administration interface; directory users have none.
+    fn admin(&self) -> Result<&dyn UserAdmin> {
+        self.store.admin().ok_or(Error::Unsupported(
+            "directory users are managed (and change passwords) in the directory",
+        ))
+    }
+}
+
+/// The result of checking a password against a found user.
+struct Checked {
+    found: Found,
+    /// Index of the matching local password (`None` for directory users).
+    matched: Option<usize>,
+}
+
+impl Authenticator {
+    /// Starts building an authenticator.
+    #[must_use]
+    pub fn builder() -> AuthenticatorBuilder {
+        AuthenticatorBuilder::default()
+    }
+
+    /// The policy in force.
+    #[must_use]
+    pub fn policy(&self) -> &AuthPolicy {
+        &self.inner.policy
+    }
+
+    /// The token issuer (keys, JWKS, issuer name).
+    #[must_use]
+    pub fn tokens(&self) -> &TokenIssuer {
+        &self.inner.tokens
+    }
+
+    /// The hashing pool.
+    #[must_use]
+    pub fn hashing(&self) -> &HashingPool {
+        &self.inner.hashing
+    }
+
+    /// The clock.
+    #[must_use]
+    pub fn clock(&self) -> &Arc<dyn Clock> {
+        &self.inner.clock
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        self.inner.clock.now()
+    }
+
+    async fn locked(&self, uid: &UserId) -> Result<bool> {
+        let now = self.now();
+        Ok(self
+            .inner
+            .lockout
+            .state(uid)
+            .await?
+            .is_some_and(|s| s.is_locked(now)))
+    }
+
+    async fn find_by_username(&self, username: &str) -> Result<Option<Found>> {
+        for store in &self.inner.stores {
+            if let Some(user) = store.find_by_username(username).await? {
+                return Ok(Some(Found {
+                    user,
+                    store: Arc::clone(store),
+                }));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn find_by_uid(&self, uid: &UserId) -> Result<Option<Found>> {
+        for store in &self.inner.stores {
+            if let Some(user) = store.find_by_uid(uid).await? {
+                return Ok(Some(Found {
+                    user,
+                    store: Arc::clone(store),
+                }));
+            }
+        }
+        Ok(None)
+    }
+}
+
+fn check_password_len(password: &Password) -> Result<()> {
+    if password.expose_secret().len() > MAX_PASSWORD_LEN {
+        return Err(Error::InvalidRequest("password too long".into()));
+    }
+    Ok(())
+}

@@ -1,0 +1,85 @@
+//! Password operations: replace, add and remove a password, and the checks on a new one.
+
+use secrecy::ExposeSecret;
+
+use super::{AUDIT_TARGET, Authenticator, check_password_len};
+use crate::error::{Error, Result};
+use crate::user::{Password, StoredPassword, User};
+
+impl Authenticator {
+    /// Replaces all of a user's passwords with `new` (Redis `PUT /v1/users/password`).
+    /// `old` may be any current password, also an expired one.
+    ///
+    /// # Errors
+    /// [`Error::Unauthorized`] for bad credentials; [`Error::NewPasswordSameAsCurrent`];
+    /// [`Error::PasswordNotComplex`]; [`Error::Unsupported`] for directory users; store errors.
+    pub async fn replace_passwords(
+        &self,
+        username: &str,
+        old: &Password,
+        new: &Password,
+    ) -> Result<()> {
+        let checked = self.check_credentials_inner(username, old, true).await?;
+        let (user, admin) = (&checked.found.user, checked.found.admin()?);
+        let stored = self.new_password(user, new).await?;
+        admin.set_passwords(&user.uid, vec![stored]).await?;
+        tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "passwords replaced");
+        Ok(())
+    }
+
+    /// Adds `new` to a user's passwords (Redis `POST /v1/users/password`); both work until
+    /// the old one is removed.
+    ///
+    /// # Errors
+    /// As [`Authenticator::replace_passwords`].
+    pub async fn add_password(&self, username: &str, old: &Password, new: &Password) -> Result<()> {
+        let checked = self.check_credentials_inner(username, old, true).await?;
+        let (user, admin) = (&checked.found.user, checked.found.admin()?);
+        let stored = self.new_password(user, new).await?;
+        admin.add_password(&user.uid, stored).await?;
+        tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "password added");
+        Ok(())
+    }
+
+    /// Removes the password `old` from a user's passwords (Redis `DELETE /v1/users/password`).
+    ///
+    /// # Errors
+    /// [`Error::CannotDeleteLastPassword`]; otherwise as
+    /// [`Authenticator::replace_passwords`].
+    pub async fn remove_password(&self, username: &str, old: &Password) -> Result<()> {
+        let checked = self.check_credentials_inner(username, old, true).await?;
+        let (user, admin) = (&checked.found.user, checked.found.admin()?);
+        let hash = checked
+            .matched
+            .and_then(|i| user.passwords().get(i))
+            .map(|p| p.hash.clone())
+            .ok_or(Error::Unauthorized)?;
+        admin.remove_password(&user.uid, &hash).await?;
+        tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "password removed");
+        Ok(())
+    }
+
+    /// Checks a new password for `user` and hashes it.
+    pub(super) async fn new_password(&self, user: &User, new: &Password) -> Result<StoredPassword> {
+        check_password_len(new)?;
+        self.inner
+            .policy
+            .complexity
+            .check(new.expose_secret(), &user.email)?;
+        let current = user.passwords().iter().map(|p| p.hash.clone()).collect();
+        if self
+            .inner
+            .hashing
+            .verify(new, current)
+            .await?
+            .matched
+            .is_some()
+        {
+            return Err(Error::NewPasswordSameAsCurrent);
+        }
+        Ok(StoredPassword {
+            hash: self.inner.hashing.hash(new).await?,
+            issued_at: self.now(),
+        })
+    }
+}

@@ -1,0 +1,126 @@
+//! Minting and verifying tokens.
+
+use jsonwebtoken::{Header, Validation};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use super::{Claims, IssuedToken, KeyRing, Ttl};
+use crate::error::{Error, Result};
+use crate::user::User;
+
+/// Token settings: issuer, clock leeway.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TokenConfig {
+    /// The `iss` claim minted and required.
+    pub issuer: String,
+    /// Seconds of clock skew tolerated on `exp` and `nbf`. Default 5, at most 300.
+    pub leeway_secs: u32,
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self {
+            issuer: "authcore".to_owned(),
+            leeway_secs: 5,
+        }
+    }
+}
+
+/// Mints and verifies access tokens.
+#[derive(Debug)]
+pub struct TokenIssuer {
+    keys: KeyRing,
+    config: TokenConfig,
+}
+
+impl TokenIssuer {
+    /// Longest leeway accepted.
+    pub const MAX_LEEWAY_SECS: u32 = 300;
+
+    /// A token issuer.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for an empty issuer or a leeway over [`Self::MAX_LEEWAY_SECS`].
+    pub fn new(keys: KeyRing, config: TokenConfig) -> Result<Self> {
+        if config.issuer.is_empty() {
+            return Err(Error::Configuration("the token issuer is empty".into()));
+        }
+        if config.leeway_secs > Self::MAX_LEEWAY_SECS {
+            return Err(Error::Configuration("token leeway over 300 s".into()));
+        }
+        Ok(Self { keys, config })
+    }
+
+    /// The key ring.
+    #[must_use]
+    pub fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+
+    /// The configuration.
+    #[must_use]
+    pub fn config(&self) -> &TokenConfig {
+        &self.config
+    }
+
+    /// Mints a token for `user`, issued at `now`, valid for `ttl`.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if encoding fails.
+    pub fn mint(&self, user: &User, now: OffsetDateTime, ttl: Ttl) -> Result<IssuedToken> {
+        let iat = now.unix_timestamp();
+        let claims = Claims {
+            sub: user.uid.as_str().to_owned(),
+            username: user.email.clone(),
+            role: user.role.clone(),
+            iat,
+            nbf: iat,
+            exp: iat + i64::from(ttl.secs()),
+            jti: uuid::Uuid::new_v4().to_string(),
+            iss: self.config.issuer.clone(),
+        };
+        let key = &self.keys.signing;
+        let encoding = key
+            .encoding
+            .as_ref()
+            .ok_or_else(|| Error::Internal("signing key without private part".into()))?;
+        let mut header = Header::new(key.alg.jwt());
+        header.kid = Some(key.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, encoding)
+            .map_err(|e| Error::Internal(format!("token encoding failed: {e}")))?;
+        Ok(IssuedToken { token, claims })
+    }
+
+    /// Verifies a token's signature (with the key its `kid` names, under that key's algorithm
+    /// only), then `iss`, `nbf` and `exp` against `now` with the configured leeway.
+    ///
+    /// # Errors
+    /// [`Error::InvalidToken`] for anything wrong with the token.
+    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Claims> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
+        let key = match &header.kid {
+            Some(kid) => self.keys.keys().find(|k| &k.kid == kid),
+            None => None,
+        }
+        .ok_or(Error::InvalidToken)?;
+        // Pin the algorithm to the key: a token cannot pick its own (no `none`, no HS/RS swap).
+        let mut validation = Validation::new(key.alg.jwt());
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
+        validation.validate_aud = false;
+        validation.required_spec_claims.clear();
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
+            .map_err(|_| Error::InvalidToken)?;
+        let claims = data.claims;
+        let leeway = i64::from(self.config.leeway_secs);
+        let now = now.unix_timestamp();
+        if claims.iss != self.config.issuer
+            || now >= claims.exp + leeway
+            || now + leeway < claims.nbf
+        {
+            return Err(Error::InvalidToken);
+        }
+        Ok(claims)
+    }
+}

@@ -1,0 +1,215 @@
+//! Signing and verification keys, the key ring with rotation, and the JWKS document.
+
+use std::fmt;
+
+use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
+use secrecy::{ExposeSecret, SecretSlice};
+
+use crate::error::{Error, Result};
+
+/// Shortest HS256 secret accepted (bytes).
+pub const MIN_HMAC_SECRET_LEN: usize = 32;
+
+/// The signature algorithms authcore signs with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SigningAlgorithm {
+    /// HMAC-SHA256 with a shared secret of at least 32 bytes.
+    Hs256,
+    /// Ed25519.
+    EdDsa,
+    /// ECDSA P-256 with SHA-256.
+    Es256,
+}
+
+impl SigningAlgorithm {
+    pub(super) fn jwt(self) -> Algorithm {
+        match self {
+            Self::Hs256 => Algorithm::HS256,
+            Self::EdDsa => Algorithm::EdDSA,
+            Self::Es256 => Algorithm::ES256,
+        }
+    }
+}
+
+/// One key: a `kid`, its pinned algorithm, and the material to verify (and maybe sign).
+pub struct Key {
+    pub(super) kid: String,
+    pub(super) alg: SigningAlgorithm,
+    pub(super) encoding: Option<EncodingKey>,
+    pub(super) decoding: DecodingKey,
+    pub(super) public_jwk: Option<Jwk>,
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Key")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .field("can_sign", &self.encoding.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn key_error(what: &str) -> impl FnOnce(jsonwebtoken::errors::Error) -> Error + '_ {
+    move |e| Error::Configuration(format!("{what}: {e}"))
+}
+
+impl Key {
+    /// An HS256 key from a shared secret.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] when the secret is shorter than [`MIN_HMAC_SECRET_LEN`].
+    pub fn hs256(kid: impl Into<String>, secret: &SecretSlice<u8>) -> Result<Self> {
+        let bytes = secret.expose_secret();
+        if bytes.len() < MIN_HMAC_SECRET_LEN {
+            return Err(Error::Configuration(format!(
+                "the HS256 secret must be at least {MIN_HMAC_SECRET_LEN} bytes"
+            )));
+        }
+        Ok(Self {
+            kid: kid.into(),
+            alg: SigningAlgorithm::Hs256,
+            encoding: Some(EncodingKey::from_secret(bytes)),
+            decoding: DecodingKey::from_secret(bytes),
+            public_jwk: None,
+        })
+    }
+
+    /// A signing key from a PKCS#8 PEM private key: Ed25519 (EdDSA) or P-256 (ES256), detected
+    /// from the key.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] when the PEM is neither.
+    pub fn from_private_pem(kid: impl Into<String>, pem: &[u8]) -> Result<Self> {
+        let kid = kid.into();
+        let (alg, encoding) = if let Ok(k) = EncodingKey::from_ed_pem(pem) {
+            (SigningAlgorithm::EdDsa, k)
+        } else {
+            let k = EncodingKey::from_ec_pem(pem).map_err(key_error(
+                "the private key is neither an Ed25519 nor a P-256 PKCS#8 PEM key",
+            ))?;
+            (SigningAlgorithm::Es256, k)
+        };
+        let mut jwk = Jwk::from_encoding_key(&encoding, alg.jwt())
+            .map_err(key_error("cannot derive the public key"))?;
+        let decoding = DecodingKey::from_jwk(&jwk).map_err(key_error("public key"))?;
+        jwk.common.key_id = Some(kid.clone());
+        jwk.common.public_key_use = Some(PublicKeyUse::Signature);
+        Ok(Self {
+            kid,
+            alg,
+            encoding: Some(encoding),
+            decoding,
+            public_jwk: Some(jwk),
+        })
+    }
+
+    /// A verify-only key from a public JWK (an asymmetric key retired from signing but whose
+    /// tokens are still valid). The JWK's `kid` and `alg` must be set.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] for an unsupported or incomplete JWK.
+    pub fn from_public_jwk(jwk: &Jwk) -> Result<Self> {
+        let kid = jwk
+            .common
+            .key_id
+            .clone()
+            .ok_or_else(|| Error::Configuration("the JWK has no kid".into()))?;
+        let alg = match jwk.common.key_algorithm {
+            Some(KeyAlgorithm::EdDSA) => SigningAlgorithm::EdDsa,
+            Some(KeyAlgorithm::ES256) => SigningAlgorithm::Es256,
+            _ => {
+                return Err(Error::Configuration(
+                    "only EdDSA and ES256 public JWKs are supported".into(),
+                ));
+            }
+        };
+        Ok(Self {
+            kid,
+            alg,
+            encoding: None,
+            decoding: DecodingKey::from_jwk(jwk).map_err(key_error("public JWK"))?,
+            public_jwk: Some(jwk.clone()),
+        })
+    }
+
+    /// Drops the private half: the key then only verifies (rotation).
+    #[must_use]
+    pub fn verify_only(mut self) -> Self {
+        self.encoding = None;
+        self
+    }
+
+    /// The key id.
+    #[must_use]
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// The key's algorithm.
+    #[must_use]
+    pub fn algorithm(&self) -> SigningAlgorithm {
+        self.alg
+    }
+}
+
+/// The signing key plus older keys that still verify.
+#[derive(Debug)]
+pub struct KeyRing {
+    pub(super) signing: Key,
+    verify_only: Vec<Key>,
+}
+
+impl KeyRing {
+    /// A ring that signs with `signing`.
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] if `signing` is verify-only.
+    pub fn new(signing: Key) -> Result<Self> {
+        if signing.encoding.is_none() {
+            return Err(Error::Configuration(
+                "the signing key has no private part".into(),
+            ));
+        }
+        Ok(Self {
+            signing,
+            verify_only: Vec::new(),
+        })
+    }
+
+    /// Adds an older key whose tokens stay valid (it never signs).
+    ///
+    /// # Errors
+    /// [`Error::Configuration`] if its kid is already in the ring.
+    pub fn with_verify_only(mut self, key: Key) -> Result<Self> {
+        if self.keys().any(|k| k.kid == key.kid) {
+            return Err(Error::Configuration(format!(
+                "duplicate kid {:?} in the key ring",
+                key.kid
+            )));
+        }
+        self.verify_only.push(key.verify_only());
+        Ok(self)
+    }
+
+    pub(super) fn keys(&self) -> impl Iterator<Item = &Key> {
+        std::iter::once(&self.signing).chain(&self.verify_only)
+    }
+
+    /// The public keys, as a JWKS document (`/.well-known/jwks.json`). Shared HS256 secrets
+    /// are never exported: with only HS256 keys the set is empty.
+    #[must_use]
+    pub fn jwks(&self) -> JwkSet {
+        JwkSet {
+            keys: self.keys().filter_map(|k| k.public_jwk.clone()).collect(),
+        }
+    }
+
+    /// Whether any key is asymmetric (so a JWKS is worth publishing).
+    #[must_use]
+    pub fn has_public_keys(&self) -> bool {
+        self.keys().any(|k| k.public_jwk.is_some())
+    }
+}

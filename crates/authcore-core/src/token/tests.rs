@@ -1,0 +1,229 @@
+//! Tests of minting, verification, rotation and every supported algorithm.
+
+use base64::Engine as _;
+use jsonwebtoken::jwk::Jwk;
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use secrecy::SecretSlice;
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+use super::*;
+use crate::error::Error;
+use crate::user::{Credentials, Role, User, UserId, UserStatus};
+
+const NOW: OffsetDateTime = datetime!(2026-06-01 12:00 UTC);
+// Test-only keys made with `openssl genpkey -algorithm ed25519` and
+// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`.
+const ED25519_PEM: &[u8] = include_bytes!("../../testdata/ed25519.pem");
+const ED25519_OLD_PEM: &[u8] = include_bytes!("../../testdata/ed25519-old.pem");
+const P256_PEM: &[u8] = include_bytes!("../../testdata/p256.pem");
+
+fn user() -> User {
+    User {
+        uid: UserId::new("7"),
+        email: "ann@example.org".into(),
+        name: "Ann".into(),
+        role: Role::new("db_viewer"),
+        status: UserStatus::Active,
+        credentials: Credentials::External,
+    }
+}
+
+fn secret(b: &[u8]) -> SecretSlice<u8> {
+    SecretSlice::from(b.to_vec())
+}
+
+fn hs(kid: &str, byte: u8) -> Key {
+    Key::hs256(kid, &secret(&[byte; 32])).unwrap()
+}
+
+fn issuer(ring: KeyRing) -> TokenIssuer {
+    TokenIssuer::new(ring, TokenConfig::default()).unwrap()
+}
+
+#[test]
+fn hs256_round_trip_and_claims() {
+    let t = issuer(KeyRing::new(hs("k1", 1)).unwrap());
+    let issued = t.mint(&user(), NOW, Ttl::new(60).unwrap()).unwrap();
+    let c = t.verify(&issued.token, NOW).unwrap();
+    assert_eq!(c, issued.claims);
+    assert_eq!(c.sub, "7");
+    assert_eq!(c.username, "ann@example.org");
+    assert_eq!(c.exp - c.iat, 60);
+    assert_eq!(c.iss, "authcore");
+    assert!(!format!("{issued:?}").contains(&issued.token));
+}
+
+#[test]
+fn short_secret_is_a_configuration_error() {
+    assert!(matches!(
+        Key::hs256("k", &secret(&[0; 31])),
+        Err(Error::Configuration(_))
+    ));
+}
+
+#[test]
+fn ttl_bounds() {
+    assert!(Ttl::new(0).is_err());
+    assert!(Ttl::new(86_401).is_err());
+    assert!(Ttl::new(-5).is_err());
+    assert_eq!(Ttl::new(86_400).unwrap().secs(), 86_400);
+    assert_eq!(Ttl::or_default(None).unwrap(), Ttl::DEFAULT);
+}
+
+#[test]
+fn expiry_nbf_and_leeway_follow_the_given_clock() {
+    let t = issuer(KeyRing::new(hs("k1", 1)).unwrap());
+    let issued = t.mint(&user(), NOW, Ttl::new(10).unwrap()).unwrap();
+    let at = |s: i64| NOW + time::Duration::seconds(s);
+    assert!(t.verify(&issued.token, at(14)).is_ok(), "within leeway");
+    assert!(matches!(
+        t.verify(&issued.token, at(15)),
+        Err(Error::InvalidToken)
+    ));
+    assert!(t.verify(&issued.token, at(-5)).is_ok());
+    assert!(t.verify(&issued.token, at(-6)).is_err(), "not yet valid");
+}
+
+#[test]
+fn rejects_tampering_foreign_issuer_unknown_kid_and_alg_none() {
+    let t = issuer(KeyRing::new(hs("k1", 1)).unwrap());
+    let token = t.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token;
+    let parts: Vec<&str> = token.split('.').collect();
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    // Payload swapped for an admin one, signature kept.
+    let forged_payload = b64.encode(
+        String::from_utf8(b64.decode(parts[1]).unwrap())
+            .unwrap()
+            .replace("db_viewer", "admin"),
+    );
+    let forged = format!("{}.{}.{}", parts[0], forged_payload, parts[2]);
+    assert!(t.verify(&forged, NOW).is_err());
+
+    // alg none, no signature.
+    let none_header = b64.encode(r#"{"alg":"none","typ":"JWT","kid":"k1"}"#);
+    assert!(
+        t.verify(&format!("{none_header}.{}.", parts[1]), NOW)
+            .is_err()
+    );
+
+    // Same secret under another kid, or another issuer.
+    let other = issuer(KeyRing::new(hs("k2", 1)).unwrap());
+    assert!(
+        t.verify(&other.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token, NOW)
+            .is_err()
+    );
+    let foreign = TokenIssuer::new(
+        KeyRing::new(hs("k1", 1)).unwrap(),
+        TokenConfig {
+            issuer: "someone-else".into(),
+            ..TokenConfig::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        t.verify(
+            &foreign.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token,
+            NOW
+        )
+        .is_err()
+    );
+    assert!(t.verify("not.a.token", NOW).is_err());
+    assert!(t.verify("", NOW).is_err());
+}
+
+#[test]
+fn rotation_keeps_old_tokens_valid() {
+    let old = issuer(KeyRing::new(hs("2025", 1)).unwrap());
+    let old_token = old.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token;
+    let new = issuer(
+        KeyRing::new(hs("2026", 2))
+            .unwrap()
+            .with_verify_only(hs("2025", 1))
+            .unwrap(),
+    );
+    assert!(new.verify(&old_token, NOW).is_ok());
+    let fresh = new.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token;
+    assert_eq!(
+        jsonwebtoken::decode_header(&fresh).unwrap().kid.as_deref(),
+        Some("2026")
+    );
+    assert!(old.verify(&fresh, NOW).is_err());
+    assert!(
+        KeyRing::new(hs("a", 1))
+            .unwrap()
+            .with_verify_only(hs("a", 2))
+            .is_err()
+    );
+}
+
+#[test]
+fn eddsa_and_es256_sign_verify_and_publish_jwks() {
+    for (pem, alg, kty) in [
+        (ED25519_PEM, SigningAlgorithm::EdDsa, "OKP"),
+        (P256_PEM, SigningAlgorithm::Es256, "EC"),
+    ] {
+        let key = Key::from_private_pem("main", pem).unwrap();
+        assert_eq!(key.algorithm(), alg);
+        let t = issuer(KeyRing::new(key).unwrap());
+        let issued = t.mint(&user(), NOW, Ttl::DEFAULT).unwrap();
+        assert_eq!(t.verify(&issued.token, NOW).unwrap(), issued.claims);
+
+        // A client holding only the published JWKS verifies the token independently.
+        let jwks = serde_json::to_value(t.keys().jwks()).unwrap();
+        assert_eq!(jwks["keys"][0]["kty"], kty);
+        assert_eq!(jwks["keys"][0]["kid"], "main");
+        assert!(
+            jwks["keys"][0].get("d").is_none(),
+            "no private part in the JWKS"
+        );
+        let jwk: Jwk = serde_json::from_value(jwks["keys"][0].clone()).unwrap();
+        let verifier = issuer(
+            KeyRing::new(hs("hs", 1))
+                .unwrap()
+                .with_verify_only(Key::from_public_jwk(&jwk).unwrap())
+                .unwrap(),
+        );
+        assert!(verifier.verify(&issued.token, NOW).is_ok());
+    }
+    assert!(Key::from_private_pem("x", b"not a key").is_err());
+}
+
+#[test]
+fn hs256_is_never_exported_and_alg_confusion_fails() {
+    let hs_ring = KeyRing::new(hs("k", 1)).unwrap();
+    assert!(hs_ring.jwks().keys.is_empty());
+    assert!(!hs_ring.has_public_keys());
+
+    // An attacker signs HS256 with the *public* Ed25519 key as the HMAC secret, under the
+    // Ed25519 key's kid: the key is pinned to EdDSA, so this must fail.
+    let ed = Key::from_private_pem("ed", ED25519_PEM).unwrap();
+    let jwks = serde_json::to_value(
+        KeyRing::new(Key::from_private_pem("ed", ED25519_PEM).unwrap())
+            .unwrap()
+            .jwks(),
+    )
+    .unwrap();
+    let x = jwks["keys"][0]["x"].as_str().unwrap().to_owned();
+    let t = issuer(KeyRing::new(ed).unwrap());
+    let mut header = Header::new(Algorithm::HS256);
+    header.kid = Some("ed".into());
+    let claims = t.mint(&user(), NOW, Ttl::DEFAULT).unwrap().claims;
+    let forged =
+        jsonwebtoken::encode(&header, &claims, &EncodingKey::from_secret(x.as_bytes())).unwrap();
+    assert!(matches!(t.verify(&forged, NOW), Err(Error::InvalidToken)));
+}
+
+#[test]
+fn asymmetric_rotation() {
+    let old = issuer(KeyRing::new(Key::from_private_pem("old", ED25519_OLD_PEM).unwrap()).unwrap());
+    let old_token = old.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token;
+    let ring = KeyRing::new(Key::from_private_pem("new", P256_PEM).unwrap())
+        .unwrap()
+        .with_verify_only(Key::from_private_pem("old", ED25519_OLD_PEM).unwrap())
+        .unwrap();
+    assert_eq!(ring.jwks().keys.len(), 2);
+    let t = issuer(ring);
+    assert!(t.verify(&old_token, NOW).is_ok());
+}
