@@ -7,6 +7,7 @@ mod config;
 mod connection;
 mod error;
 mod escape;
+mod mapping;
 mod store;
 
 pub use config::{LdapConfig, LdapMapping, LdapQuery, LdapScope};

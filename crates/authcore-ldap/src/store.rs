@@ -9,10 +9,11 @@ use authcore_core::{
 use secrecy::ExposeSecret;
 
 use crate::cache::TtlCache;
-use crate::config::{Groups, LdapConfig, LdapScope, Settings, UserDn};
+use crate::config::{LdapConfig, LdapScope, Settings};
 use crate::connection::{BindOutcome, Connector, Directory, RawEntry};
 use crate::error::DirectoryError;
 use crate::escape::{Dn, normalize_dn};
+use crate::mapping::{Groups, UserDn};
 
 /// noSuchObject: the base or entry does not exist.
 const NO_SUCH_OBJECT: u32 = 32;
