@@ -1,0 +1,199 @@
+//! Password rotation, lockout and admin unlock, expiry, complexity.
+
+use serde_json::json;
+
+use crate::request::{Requests, user_path};
+use crate::server_harness::Backend;
+use crate::{ADMIN, ADMIN_PW, start};
+
+pub(crate) async fn password_rotation(backend: Backend) {
+    let s = start(&backend, &[]).await;
+    let admin = format!("JWT {}", s.token(ADMIN, ADMIN_PW).await);
+    s.post("/v1/users")
+        .auth(&admin)
+        .json(
+            json!({"email": "dan@example.test", "password": "old-Passw0rd!", "role": "db_viewer"}),
+        )
+        .status(200)
+        .await;
+    let change = |old: &str, new: Option<&str>| {
+        let mut v = json!({"username": "dan@example.test", "old_password": old});
+        if let Some(n) = new {
+            v["new_password"] = json!(n);
+        }
+        v
+    };
+    let works = |pw: &'static str| {
+        let s = &s;
+        async move {
+            let (st, _) = s.authorize("dan@example.test", pw).await;
+            st == 200
+        }
+    };
+
+    // Add a second password: both work.
+    let (st, body) = s
+        .post("/v1/users/password")
+        .json(change("old-Passw0rd!", Some("new-Passw0rd!")))
+        .send()
+        .await;
+    assert_eq!((st, &body), (200, &json!({})));
+    assert!(works("old-Passw0rd!").await && works("new-Passw0rd!").await);
+    // Adding one already held is refused.
+    s.post("/v1/users/password")
+        .json(change("old-Passw0rd!", Some("new-Passw0rd!")))
+        .expect(400, "new_password_same_as_current")
+        .await;
+    // Remove the old one: only the new works.
+    s.delete("/v1/users/password")
+        .json(change("old-Passw0rd!", None))
+        .status(200)
+        .await;
+    assert!(!works("old-Passw0rd!").await && works("new-Passw0rd!").await);
+    // The last one cannot be removed.
+    s.delete("/v1/users/password")
+        .json(change("new-Passw0rd!", None))
+        .expect(400, "cannot_delete_last_password")
+        .await;
+    // Replace all.
+    s.post("/v1/users/password")
+        .json(change("new-Passw0rd!", Some("third-Passw0rd!")))
+        .status(200)
+        .await;
+    s.put("/v1/users/password")
+        .json(change("new-Passw0rd!", Some("fourth-Passw0rd!")))
+        .status(200)
+        .await;
+    assert!(
+        !works("new-Passw0rd!").await
+            && !works("third-Passw0rd!").await
+            && works("fourth-Passw0rd!").await
+    );
+    s.put("/v1/users/password")
+        .json(change("fourth-Passw0rd!", Some("fourth-Passw0rd!")))
+        .expect(400, "new_password_same_as_current")
+        .await;
+
+    // Wrong old password and unknown user: the same 401 on every method.
+    for method in ["PUT", "POST", "DELETE"] {
+        let (st1, wrong) = s
+            .call(method, "/v1/users/password")
+            .json(change("nope", Some("x-Passw0rd!")))
+            .send()
+            .await;
+        let mut ghost = change("nope", Some("x-Passw0rd!"));
+        ghost["username"] = json!("ghost@example.test");
+        let (st2, unknown) = s
+            .call(method, "/v1/users/password")
+            .json(ghost)
+            .send()
+            .await;
+        assert_eq!((st1, st2), (401, 401), "{method}");
+        assert_eq!(wrong, unknown, "{method}");
+        assert_eq!(wrong["error_code"], "unauthorized");
+    }
+}
+
+pub(crate) async fn lockout_and_admin_unlock(backend: Backend) {
+    let s = start(
+        &backend,
+        &[
+            "--login-lockout-threshold",
+            "3",
+            "--login-lockout-duration",
+            "0",
+        ],
+    )
+    .await;
+    let admin = format!("JWT {}", s.token(ADMIN, ADMIN_PW).await);
+    let user = s
+        .post("/v1/users")
+        .auth(&admin)
+        .json(
+            json!({"email": "eve@example.test", "password": "Eve-Passw0rd!", "role": "db_viewer"}),
+        )
+        .status(200)
+        .await;
+    let uid = user["uid"].as_u64().unwrap();
+    for _ in 0..3 {
+        let (st, _) = s.authorize("eve@example.test", "wrong").await;
+        assert_eq!(st, 401);
+    }
+    // Locked: even the right password is refused, with the same answer as a wrong one.
+    let (st, body) = s.authorize("eve@example.test", "Eve-Passw0rd!").await;
+    assert_eq!(
+        (st, body["error_code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    let (st, body) = s.get(&user_path(uid)).auth(&admin).send().await;
+    assert_eq!((st, body["status"].as_str()), (200, Some("locked")));
+    // An admin password reset unlocks.
+    let (st, body) = s
+        .put(&user_path(uid))
+        .auth(&admin)
+        .json(json!({"password": "Eve-Passw0rd-2!"}))
+        .send()
+        .await;
+    assert_eq!(
+        (st, body["status"].as_str()),
+        (200, Some("active")),
+        "{body}"
+    );
+    s.token("eve@example.test", "Eve-Passw0rd-2!").await;
+}
+
+pub(crate) async fn expiry_and_rotation_of_expired(backend: Backend) {
+    let s = start(&backend, &["--password-expiration-days", "90"]).await;
+    let admin = format!("JWT {}", s.token(ADMIN, ADMIN_PW).await);
+    s.post("/v1/users")
+        .auth(&admin)
+        .json(
+            json!({"email": "fay@example.test", "password": "Fay-Passw0rd!", "role": "db_viewer"}),
+        )
+        .status(200)
+        .await;
+    let fay = s.token("fay@example.test", "Fay-Passw0rd!").await;
+    // Age Fay's password by 91 days, in the database.
+    s.sql(&format!(
+        "UPDATE authcore_passwords SET issued_at = {} \
+         WHERE uid = (SELECT uid FROM authcore_users WHERE email_key = 'fay@example.test')",
+        backend.old_timestamp()
+    ))
+    .await;
+    let (st, body) = s.authorize("fay@example.test", "Fay-Passw0rd!").await;
+    assert_eq!(
+        (st, body["error_code"].as_str()),
+        (401, Some("password_expired"))
+    );
+    s.post("/v1/users/refresh_jwt")
+        .auth(&format!("JWT {fay}"))
+        .expect(401, "password_expired")
+        .await;
+    // A wrong password still says only "unauthorized".
+    let (st, body) = s.authorize("fay@example.test", "nope").await;
+    assert_eq!(
+        (st, body["error_code"].as_str()),
+        (401, Some("unauthorized"))
+    );
+    // The expired password still changes the password.
+    s.put("/v1/users/password").json(json!({"username": "fay@example.test", "old_password": "Fay-Passw0rd!", "new_password": "Fay-Passw0rd-2!"})).status(200).await;
+    s.token("fay@example.test", "Fay-Passw0rd-2!").await;
+}
+
+pub(crate) async fn complexity(backend: Backend) {
+    let s = start(&backend, &["--password-complexity"]).await;
+    let admin = format!("JWT {}", s.token(ADMIN, ADMIN_PW).await);
+    s.post("/v1/users")
+        .auth(&admin)
+        .json(json!({"email": "gus@example.test", "password": "weak", "role": "db_viewer"}))
+        .expect(400, "password_not_complex")
+        .await;
+    s.post("/v1/users")
+        .auth(&admin)
+        .json(
+            json!({"email": "gus@example.test", "password": "Str0ng-Enough!", "role": "db_viewer"}),
+        )
+        .status(200)
+        .await;
+    s.post("/v1/users/password").json(json!({"username": "gus@example.test", "old_password": "Str0ng-Enough!", "new_password": "weak"})).expect(400, "password_not_complex").await;
+}
