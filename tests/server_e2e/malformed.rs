@@ -19,7 +19,14 @@ pub(crate) async fn malformed_inputs(backend: Backend) {
     let with_ttl =
         |ttl: Value| json!({"username": ADMIN, "password": ADMIN_PW, "ttl": ttl}).to_string();
     // (path, content type, body, Authorization, expected status and error code)
-    let cases: [(&str, Option<&str>, &str, Option<&str>, (u16, &str)); 24] = [
+    type Case<'a> = (
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+        Option<&'a str>,
+        (u16, &'a str),
+    );
+    let cases: [Case; 24] = [
         (AUTHORIZE, JSON, "{", None, INVALID),
         (AUTHORIZE, JSON, "[]", None, INVALID),
         (AUTHORIZE, Some("text/plain"), &creds, None, INVALID),
