@@ -1,4 +1,4 @@
-//! End-to-end tests of the reference server: the real `examples/server` binary on a free port,
+//! End-to-end tests of the reference server: the real `authcore serve` binary on a free port,
 //! driven over HTTP with reqwest. Tokens are checked with an independent HS256 decoder (hmac +
 //! sha2) as well as by the server itself.
 //!
