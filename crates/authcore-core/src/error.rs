@@ -86,6 +86,14 @@ pub enum Error {
         retry_after: Duration,
     },
 
+    /// This client made too many password checks (a per-client rate limit, in front of the
+    /// sign-in); retry after the given delay.
+    #[error("too many requests, retry later")]
+    TooManyRequests {
+        /// When the client may try again.
+        retry_after: Duration,
+    },
+
     /// A store's backend (database, directory) failed or is unreachable.
     ///
     /// This is never reported as [`Error::Unauthorized`]: a database outage must not look like
@@ -118,6 +126,8 @@ pub enum StatusClass {
     NotAcceptable,
     /// 409
     Conflict,
+    /// 429, with a `Retry-After` hint.
+    TooManyRequests,
     /// 500
     Internal,
     /// 503, with a `Retry-After` hint.
@@ -135,6 +145,7 @@ impl StatusClass {
             Self::NotFound => 404,
             Self::NotAcceptable => 406,
             Self::Conflict => 409,
+            Self::TooManyRequests => 429,
             Self::Internal => 500,
             Self::Unavailable => 503,
         }
@@ -166,6 +177,7 @@ impl Error {
             Self::ChangeLastAdminRoleNotAllowed => "change_last_admin_role_not_allowed",
             Self::Unsupported(_) => "unsupported_operation",
             Self::Overloaded { .. } | Self::StoreUnavailable(_) => "service_unavailable",
+            Self::TooManyRequests { .. } => "too_many_requests",
             Self::Configuration(_) | Self::Internal(_) => "internal_error",
         }
     }
@@ -187,6 +199,7 @@ impl Error {
             Self::ChangeLastAdminRoleNotAllowed => StatusClass::NotAcceptable,
             Self::EmailAlreadyExists | Self::NameAlreadyExists => StatusClass::Conflict,
             Self::Overloaded { .. } | Self::StoreUnavailable(_) => StatusClass::Unavailable,
+            Self::TooManyRequests { .. } => StatusClass::TooManyRequests,
             Self::Configuration(_) | Self::Internal(_) => StatusClass::Internal,
         }
     }
@@ -201,7 +214,9 @@ impl Error {
     #[must_use]
     pub const fn retry_after(&self) -> Option<Duration> {
         match self {
-            Self::Overloaded { retry_after } => Some(*retry_after),
+            Self::Overloaded { retry_after } | Self::TooManyRequests { retry_after } => {
+                Some(*retry_after)
+            }
             Self::StoreUnavailable(_) => Some(STORE_RETRY_AFTER),
             _ => None,
         }
@@ -269,6 +284,13 @@ mod tests {
                 503,
             ),
             (Error::store("db down"), "service_unavailable", 503),
+            (
+                Error::TooManyRequests {
+                    retry_after: Duration::from_secs(3),
+                },
+                "too_many_requests",
+                429,
+            ),
             (Error::Configuration("x".into()), "internal_error", 500),
             (Error::Internal("x".into()), "internal_error", 500),
         ];

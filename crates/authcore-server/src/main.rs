@@ -16,6 +16,7 @@ mod keygen;
 mod listener;
 mod ops;
 mod options;
+mod ratelimit;
 mod serve;
 mod user;
 

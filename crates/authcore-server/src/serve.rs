@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::listener::{self, ListenerArgs};
 use crate::ops::{self, Ops};
 use crate::options::{HashArgs, KeyArgs, PolicyArgs, StoreArgs};
+use crate::ratelimit::{self, RateLimitArgs};
 
 /// The options of `authcore serve`.
 #[derive(Debug, Args)]
@@ -33,6 +34,9 @@ pub struct ServeArgs {
 
     #[command(flatten)]
     pub hashing: HashArgs,
+
+    #[command(flatten)]
+    pub rate_limit: RateLimitArgs,
 
     /// Serve GET /metrics on this address of its own instead of on --listen (where it needs
     /// no authentication: keep --listen private or use this).
@@ -84,6 +88,12 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     let mut app = authcore_axum::router(auth).merge(ops.health_router());
     if args.metrics_listen.is_none() {
         app = app.merge(ops.metrics_router());
+    }
+    if let Some(limiter) = args.rate_limit.limiter()? {
+        app = app.layer(axum::middleware::from_fn_with_state(
+            limiter,
+            ratelimit::limit,
+        ));
     }
     app = app.layer(axum::middleware::from_fn(ops::record));
     app = listener::body_timeout(

@@ -61,6 +61,7 @@ fn password_op(summary: &str, body_schema: &str, extra_400: &str) -> Value {
             "200": json_response("Done", &json!({"type": "object"})),
             "400": error_response(&format!("`invalid_request`{extra_400}")),
             "401": error_response("`unauthorized`: wrong username or password"),
+            "429": error_response("`too_many_requests`: this client's password checks are rate limited (when the server limits them), with `Retry-After`"),
             "413": error_response("`payload_too_large`"),
         })),
     })
@@ -104,6 +105,7 @@ pub fn openapi_document(with_jwks: bool) -> Value {
                 "200": json_response("A token", &token),
                 "400": error_response("`invalid_request`: malformed body or header, missing fields, ttl outside 1..=86400"),
                 "401": error_response("`unauthorized` (wrong or unknown credentials, locked or disabled account) or `password_expired`"),
+                "429": error_response("`too_many_requests`: this client's password checks are rate limited (when the server limits them), with `Retry-After`"),
                 "413": error_response("`payload_too_large`"),
             })),
         }

@@ -1,0 +1,203 @@
+//! The per-client sign-in rate limit of the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use std::sync::Arc;
+
+use common::{Server, TempDir};
+use serde_json::json;
+use tokio::sync::Barrier;
+
+async fn sign_in_from(server: &Server, forwarded_for: Option<&str>) -> reqwest::Response {
+    let mut req = server
+        .client
+        .post(server.url("/v1/users/authorize"))
+        .json(&json!({"username": "nobody@example.org", "password": "guess"}));
+    if let Some(xff) = forwarded_for {
+        req = req.header("x-forwarded-for", xff);
+    }
+    req.send().await.unwrap()
+}
+
+/// Released at the same instant, exactly `burst` requests get through; the rest get 429 with
+/// `Retry-After` and `too_many_requests`, counted in the metrics.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_burst_beyond_the_limit_gets_429_with_retry_after() {
+    let dir = TempDir::new();
+    let server = Arc::new(Server::start(
+        &dir,
+        &[
+            "--database-url",
+            &dir.sqlite_url(),
+            "--rate-limit-per-minute",
+            "1",
+            "--rate-limit-burst",
+            "3",
+            "--rate-limit-loopback",
+        ],
+        &[],
+    ));
+    let n = 12;
+    let barrier = Arc::new(Barrier::new(n));
+    let mut tasks = Vec::new();
+    for _ in 0..n {
+        let (server, barrier) = (Arc::clone(&server), Arc::clone(&barrier));
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let res = sign_in_from(&server, None).await;
+            let status = res.status().as_u16();
+            let retry = res
+                .headers()
+                .get("retry-after")
+                .map(|v| v.to_str().unwrap().to_owned());
+            let body: serde_json::Value = res.json().await.unwrap();
+            (status, retry, body)
+        }));
+    }
+    let mut limited = 0;
+    for t in tasks {
+        let (status, retry, body) = t.await.unwrap();
+        if status == 429 {
+            limited += 1;
+            assert_eq!(body["error_code"], "too_many_requests", "{body}");
+            let secs: u64 = retry.expect("Retry-After").parse().unwrap();
+            assert!((1..=60).contains(&secs), "{secs}");
+        } else {
+            assert_eq!(status, 401, "{body}");
+        }
+    }
+    assert_eq!(limited, n - 3);
+
+    // Password changes draw on the same bucket; other routes are not limited.
+    let res = server
+        .client
+        .put(server.url("/v1/users/password"))
+        .json(&json!({"username": "x@example.org", "old_password": "a", "new_password": "b"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 429);
+    let res = server
+        .client
+        .get(server.url("/livez"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let metrics = server
+        .client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(&format!(
+            "authcore_sign_ins_total{{outcome=\"rate_limited\"}} {}",
+            n - 3
+        )),
+        "{metrics}"
+    );
+
+    let doc: serde_json::Value = server
+        .client
+        .get(server.url("/v1/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["paths"]["/v1/users/authorize"]["post"]["responses"]
+            .get("429")
+            .is_some(),
+        "{doc}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn loopback_is_exempt_by_default_and_zero_turns_the_limit_off() {
+    let dir = TempDir::new();
+    for args in [
+        vec!["--rate-limit-per-minute", "1", "--rate-limit-burst", "1"],
+        vec![
+            "--rate-limit-per-minute",
+            "0",
+            "--rate-limit-burst",
+            "1",
+            "--rate-limit-loopback",
+        ],
+        vec![
+            "--rate-limit-per-minute",
+            "1",
+            "--rate-limit-burst",
+            "0",
+            "--rate-limit-loopback",
+        ],
+    ] {
+        let db = dir.sqlite_url();
+        let mut all = vec!["--database-url", db.as_str()];
+        all.extend(args.iter().copied());
+        let server = Server::start(&dir, &all, &[]);
+        for _ in 0..4 {
+            // Not even a forged X-Forwarded-For changes that without --trusted-proxies.
+            let res = sign_in_from(&server, Some("203.0.113.9")).await;
+            assert_eq!(res.status().as_u16(), 401, "{args:?}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
+    let dir = TempDir::new();
+    let server = Server::start(
+        &dir,
+        &[
+            "--database-url",
+            &dir.sqlite_url(),
+            "--rate-limit-per-minute",
+            "1",
+            "--rate-limit-burst",
+            "1",
+            "--trusted-proxies",
+            "127.0.0.0/8,::1",
+        ],
+        &[],
+    );
+    assert_eq!(
+        sign_in_from(&server, Some("203.0.113.9"))
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+    assert_eq!(
+        sign_in_from(&server, Some("203.0.113.9"))
+            .await
+            .status()
+            .as_u16(),
+        429
+    );
+    // A forged entry to the left does not help: the proxy appended the real address.
+    assert_eq!(
+        sign_in_from(&server, Some("198.51.100.1, 203.0.113.9"))
+            .await
+            .status()
+            .as_u16(),
+        429
+    );
+    assert_eq!(
+        sign_in_from(&server, Some("203.0.113.10"))
+            .await
+            .status()
+            .as_u16(),
+        401
+    );
+    // The proxy's own requests (no header) are loopback: exempt.
+    assert_eq!(sign_in_from(&server, None).await.status().as_u16(), 401);
+    assert_eq!(sign_in_from(&server, None).await.status().as_u16(), 401);
+}
