@@ -464,6 +464,36 @@ fn argon2_parses(hash: &str) -> bool {
 
 const REDIS_PREHASH_PREFIX: &str = "$authcore-redis-sha256$";
 
+/// How a password given to user administration is to be read: Redis's
+/// `password_hash_method` (absent, or `"1"`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PasswordForm {
+    /// The password itself (no `password_hash_method`).
+    #[default]
+    Plain,
+    /// `password_hash_method: "1"`: the lowercase hex SHA-256 of
+    /// `username:clustername:password` (see [`redis_prehash`]). It is stored wrapped in
+    /// argon2id, never bare, and the user signs in with the plain password.
+    RedisPrehash,
+}
+
+impl PasswordForm {
+    /// Reads Redis's `password_hash_method` field: absent is [`PasswordForm::Plain`], `"1"`
+    /// is [`PasswordForm::RedisPrehash`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] for any other value.
+    pub fn from_redis_method(method: Option<&str>) -> Result<Self> {
+        match method {
+            None => Ok(Self::Plain),
+            Some("1") => Ok(Self::RedisPrehash),
+            Some(_) => Err(Error::InvalidRequest(
+                "password_hash_method must be \"1\" (a SHA-256 pre-hash) when given".into(),
+            )),
+        }
+    }
+}
+
 /// Redis Enterprise's password pre-hash (`password_hash_method: "1"`): the lowercase hex
 /// SHA-256 of `username:clustername:password`.
 #[must_use]
@@ -514,7 +544,6 @@ impl fmt::Debug for RedisPrehashed {
 
 impl RedisPrehashed {
     /// The stored form of a pre-hash whose argon2id hash (of the hex pre-hash) is `inner`.
-    #[cfg_attr(not(test), allow(dead_code))] // written by the users API (next step)
     pub(crate) fn wrap(username: &str, cluster_name: &str, inner: &str) -> String {
         format!(
             "{REDIS_PREHASH_PREFIX}u={},c={}${}",

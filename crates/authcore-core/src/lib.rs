@@ -114,7 +114,7 @@ pub use hashing::{
 };
 pub use http::{CreateUser, UidValue, UpdateUser, UserView};
 pub use legacy_hash::{
-    HashFormat, LegacyLimits, check_hash_format, is_redis_prehash, redis_prehash,
+    HashFormat, LegacyLimits, PasswordForm, check_hash_format, is_redis_prehash, redis_prehash,
 };
 pub use policy::{
     AuthPolicy, LockedUntil, LockoutPolicy, LockoutState, PasswordComplexity, PasswordExpiry,

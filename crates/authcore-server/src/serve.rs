@@ -52,6 +52,12 @@ pub struct ServeArgs {
     /// The `iss` claim of issued tokens.
     #[arg(long, env = "AUTHCORE_TOKEN_ISSUER", default_value = "authcore")]
     pub token_issuer: String,
+
+    /// The cluster name in Redis's password pre-hash (`password_hash_method: "1"` on
+    /// POST/PUT /v1/users: SHA-256 of `username:clustername:password`). Without it such
+    /// requests are refused with 400.
+    #[arg(long, env = "AUTHCORE_CLUSTER_NAME")]
+    pub cluster_name: Option<String>,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -68,6 +74,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         .policy(args.policy.policy())
         .hashing(args.hashing.config()?)
         .allowed_roles(Role::REDIS_MANAGEMENT_ROLES);
+    if let Some(name) = &args.cluster_name {
+        builder = builder.cluster_name(name.clone());
+    }
     for store in stores.user_stores() {
         builder = builder.store(store);
     }

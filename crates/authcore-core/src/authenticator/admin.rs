@@ -7,6 +7,7 @@ use time::format_description::well_known::Rfc3339;
 use super::{AUDIT_TARGET, Authenticator, MAX_USERNAME_LEN, check_password_len};
 use crate::error::{Error, Result};
 use crate::http::{CreateUser, UidValue, UpdateUser, UserView};
+use crate::legacy_hash::{PasswordForm, RedisPrehashed, is_redis_prehash};
 use crate::store::UserAdmin;
 use crate::token::Claims;
 use crate::user::{
@@ -26,8 +27,24 @@ impl Authenticator {
     /// non-admin caller; [`Error::InvalidRequest`] for a bad e-mail,
     /// name or role; [`Error::PasswordNotComplex`]; the duplicate errors; store errors.
     pub async fn create_user(&self, caller: &Claims, new: CreateUser) -> Result<UserView> {
+        self.create_user_with(caller, new, PasswordForm::Plain)
+            .await
+    }
+
+    /// [`Authenticator::create_user`] with the password in the given form (Redis's
+    /// `password_hash_method`).
+    ///
+    /// # Errors
+    /// As [`Authenticator::create_user`]; [`Error::InvalidRequest`] for a pre-hash that is not
+    /// 64 hexadecimal digits or when no cluster name is configured.
+    pub async fn create_user_with(
+        &self,
+        caller: &Claims,
+        new: CreateUser,
+        form: PasswordForm,
+    ) -> Result<UserView> {
         self.current_admin(caller).await?;
-        self.create_user_unchecked(new).await
+        self.create_user_unchecked_with(new, form).await
     }
 
     /// Creates a user without an authorization check: for bootstrapping the first admin and
@@ -36,18 +53,34 @@ impl Authenticator {
     /// # Errors
     /// As [`Authenticator::create_user`], except [`Error::Forbidden`].
     pub async fn create_user_unchecked(&self, new: CreateUser) -> Result<UserView> {
+        self.create_user_unchecked_with(new, PasswordForm::Plain)
+            .await
+    }
+
+    async fn create_user_unchecked_with(
+        &self,
+        new: CreateUser,
+        form: PasswordForm,
+    ) -> Result<UserView> {
         validate_email(&new.email)?;
         let name = new.name.unwrap_or_else(|| new.email.clone());
         validate_name(&name)?;
         self.validate_role(&new.role)?;
         check_password_len(&new.password)?;
-        self.inner
-            .policy
-            .complexity
-            .check(new.password.expose_secret(), &new.email)?;
-        let stored = StoredPassword {
-            hash: self.inner.hashing.hash(&new.password).await?,
-            issued_at: self.now(),
+        let stored = match form {
+            PasswordForm::Plain => {
+                self.inner
+                    .policy
+                    .complexity
+                    .check(new.password.expose_secret(), &new.email)?;
+                StoredPassword {
+                    hash: self.inner.hashing.hash(&new.password).await?,
+                    issued_at: self.now(),
+                }
+            }
+            PasswordForm::RedisPrehash => {
+                self.prehashed_password(&new.email, &new.password).await?
+            }
         };
         let admin = self.admin_store()?;
         let user = admin
@@ -116,7 +149,25 @@ impl Authenticator {
         uid: &UserId,
         update: UpdateUser,
     ) -> Result<UserView> {
-        self.update_user_by(Some(caller), uid, update).await
+        self.update_user_by(Some(caller), uid, update, PasswordForm::Plain)
+            .await
+    }
+
+    /// [`Authenticator::update_user`] with the new password in the given form (Redis's
+    /// `password_hash_method`). A pre-hash is computed over the user's e-mail as it is after
+    /// the update.
+    ///
+    /// # Errors
+    /// As [`Authenticator::update_user`]; [`Error::InvalidRequest`] for a pre-hash that is not
+    /// 64 hexadecimal digits or when no cluster name is configured.
+    pub async fn update_user_with(
+        &self,
+        caller: &Claims,
+        uid: &UserId,
+        update: UpdateUser,
+        form: PasswordForm,
+    ) -> Result<UserView> {
+        self.update_user_by(Some(caller), uid, update, form).await
     }
 
     /// Updates a user on behalf of the operator of the host (the `authcore user` commands,
@@ -132,7 +183,8 @@ impl Authenticator {
         uid: &UserId,
         update: UpdateUser,
     ) -> Result<UserView> {
-        self.update_user_by(None, uid, update).await
+        self.update_user_by(None, uid, update, PasswordForm::Plain)
+            .await
     }
 
     /// `caller` is `None` for the operator of the host.
@@ -141,6 +193,7 @@ impl Authenticator {
         caller: Option<&Claims>,
         uid: &UserId,
         update: UpdateUser,
+        form: PasswordForm,
     ) -> Result<UserView> {
         let is_admin = match caller {
             None => true,
@@ -171,9 +224,13 @@ impl Authenticator {
                 self.ensure_other_admin(store).await?;
             }
         }
-        let new_password = match &update.password {
-            Some(p) => Some(self.new_password(user, p).await?),
-            None => None,
+        let new_password = match (&update.password, form) {
+            (Some(p), PasswordForm::Plain) => Some(self.new_password(user, p).await?),
+            (Some(p), PasswordForm::RedisPrehash) => {
+                let username = update.email.as_deref().unwrap_or(&user.email);
+                Some(self.prehashed_password(username, p).await?)
+            }
+            (None, _) => None,
         };
         let admin_reset = new_password.is_some() && is_admin;
         let mut status = update.status;
@@ -295,6 +352,47 @@ impl Authenticator {
                 Credentials::External => "external",
             },
         })
+    }
+
+    /// Wraps a Redis pre-hash (hex SHA-256 of `username:clustername:password`) in argon2id,
+    /// with the username and cluster name it was computed with. The complexity policy cannot
+    /// apply: the password itself is not known.
+    async fn prehashed_password(
+        &self,
+        username: &str,
+        prehash: &crate::user::Password,
+    ) -> Result<StoredPassword> {
+        let cluster = self.inner.cluster_name.as_deref().ok_or_else(|| {
+            Error::InvalidRequest(
+                "password_hash_method \"1\" needs a cluster name (--cluster-name)".into(),
+            )
+        })?;
+        let hex = prehash.expose_secret();
+        if !is_redis_prehash(hex) {
+            return Err(Error::InvalidRequest(
+                "with password_hash_method \"1\" the password must be a SHA-256 in 64 hex digits"
+                    .into(),
+            ));
+        }
+        let inner = self
+            .inner
+            .hashing
+            .hash(&crate::user::Password::from(hex.to_ascii_lowercase()))
+            .await?;
+        Ok(StoredPassword {
+            hash: crate::user::PasswordHash::new(RedisPrehashed::wrap(
+                username,
+                cluster,
+                inner.expose_phc(),
+            )),
+            issued_at: self.now(),
+        })
+    }
+
+    /// The cluster name of Redis's password pre-hash, when configured.
+    #[must_use]
+    pub fn cluster_name(&self) -> Option<&str> {
+        self.inner.cluster_name.as_deref()
     }
 
     // ---- internals ----

@@ -58,6 +58,7 @@ struct Inner {
     policy: AuthPolicy,
     clock: Arc<dyn Clock>,
     allowed_roles: Option<Vec<Role>>,
+    cluster_name: Option<String>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -84,6 +85,7 @@ pub struct AuthenticatorBuilder {
     policy: AuthPolicy,
     clock: Option<Arc<dyn Clock>>,
     allowed_roles: Option<Vec<Role>>,
+    cluster_name: Option<String>,
 }
 
 impl AuthenticatorBuilder {
@@ -149,6 +151,15 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Sets the cluster name of Redis's password pre-hash (`password_hash_method: "1"`:
+    /// SHA-256 of `username:clustername:password`). Without it, pre-hashed passwords are
+    /// refused.
+    #[must_use]
+    pub fn cluster_name(mut self, name: impl Into<String>) -> Self {
+        self.cluster_name = Some(name.into());
+        self
+    }
+
     /// Builds the authenticator.
     ///
     /// # Errors
@@ -172,6 +183,7 @@ impl AuthenticatorBuilder {
                 policy: self.policy,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 allowed_roles: self.allowed_roles,
+                cluster_name: self.cluster_name,
             }),
         })
     }

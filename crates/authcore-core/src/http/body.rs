@@ -1,7 +1,9 @@
 //! Request and response bodies of the users API (Redis Enterprise field names).
 //!
-//! Unknown fields are ignored, as clients written for Redis send more of the user object
-//! (`email_alerts`, ...) than authcore keeps.
+//! The user bodies (`POST /v1/users`, `PUT /v1/users/{uid}`) know three kinds of fields: the
+//! ones authcore implements; Redis's other documented fields of the user object
+//! ([`IGNORED_USER_FIELDS`]), accepted and ignored, as clients written for Redis send them;
+//! anything else, refused with 400 naming the field.
 
 use serde::{Deserialize, Serialize};
 
@@ -54,8 +56,22 @@ pub struct PasswordChangeBody {
     pub new_password: Option<Password>,
 }
 
+/// Redis's documented user-object fields that authcore does not keep: accepted in user bodies
+/// and ignored (`uid`, `auth_method` and `password_issue_date` are read-only in Redis).
+pub const IGNORED_USER_FIELDS: [&str; 8] = [
+    "email_alerts",
+    "bdbs_email_alerts",
+    "cluster_email_alerts",
+    "account_id",
+    "action_uid",
+    "uid",
+    "auth_method",
+    "password_issue_date",
+];
+
 /// `POST /v1/users` body.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateUserBody {
     /// E-mail: the login name.
     pub email: String,
@@ -65,10 +81,14 @@ pub struct CreateUserBody {
     pub name: Option<String>,
     /// Management role.
     pub role: String,
+    /// `"1"`: `password` is Redis's pre-hash, the hex SHA-256 of
+    /// `username:clustername:password`. Any other value is refused.
+    pub password_hash_method: Option<String>,
 }
 
 /// `PUT /v1/users/{uid}` body; absent fields stay unchanged.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct UpdateUserBody {
     /// New e-mail (admin only).
     pub email: Option<String>,
@@ -80,4 +100,6 @@ pub struct UpdateUserBody {
     pub status: Option<UserStatus>,
     /// New password, replacing all current ones; an admin reset unlocks the account.
     pub password: Option<Password>,
+    /// `"1"`: `password` is Redis's pre-hash (see [`CreateUserBody::password_hash_method`]).
+    pub password_hash_method: Option<String>,
 }

@@ -3,13 +3,15 @@
 use serde::de::DeserializeOwned;
 
 use super::body::{
-    AuthorizeBody, CreateUserBody, PasswordChangeBody, TokenResponse, TtlBody, UpdateUserBody,
+    AuthorizeBody, CreateUserBody, IGNORED_USER_FIELDS, PasswordChangeBody, TokenResponse, TtlBody,
+    UpdateUserBody,
 };
 use super::header::{Authorization, parse_authorization};
 use super::response::ApiResponse;
 use super::view::{CreateUser, UpdateUser};
 use crate::authenticator::Authenticator;
 use crate::error::{Error, Result};
+use crate::legacy_hash::PasswordForm;
 use crate::token::{Claims, Ttl};
 use crate::user::{Role, UserId};
 
@@ -72,6 +74,19 @@ fn json_body<T: DeserializeOwned>(req: &RequestParts<'_>, default: Option<fn() -
         ));
     }
     serde_json::from_slice(req.body)
+        .map_err(|e| Error::InvalidRequest(format!("malformed JSON body: {e}")))
+}
+
+/// A user body: Redis's other documented user fields are dropped, anything unknown is a 400
+/// naming the field.
+fn user_body<T: DeserializeOwned>(req: &RequestParts<'_>) -> Result<T> {
+    let mut value: serde_json::Value = json_body(req, None)?;
+    if let serde_json::Value::Object(map) = &mut value {
+        for field in IGNORED_USER_FIELDS {
+            map.remove(field);
+        }
+    }
+    serde_json::from_value(value)
         .map_err(|e| Error::InvalidRequest(format!("malformed JSON body: {e}")))
 }
 
@@ -200,9 +215,10 @@ async fn create_user_inner(auth: &Authenticator, req: &RequestParts<'_>) -> Resu
     if !caller.is_admin() {
         return Err(Error::Forbidden);
     }
-    let body: CreateUserBody = json_body(req, None)?;
+    let body: CreateUserBody = user_body(req)?;
+    let form = PasswordForm::from_redis_method(body.password_hash_method.as_deref())?;
     let view = auth
-        .create_user(
+        .create_user_with(
             &caller,
             CreateUser {
                 email: body.email,
@@ -210,6 +226,7 @@ async fn create_user_inner(auth: &Authenticator, req: &RequestParts<'_>) -> Resu
                 name: body.name,
                 role: Role::new(body.role),
             },
+            form,
         )
         .await?;
     Ok(ApiResponse::json(200, &view))
@@ -244,7 +261,8 @@ pub async fn update_user(auth: &Authenticator, uid: &str, req: &RequestParts<'_>
     into_response(
         async {
             let caller = authenticate(auth, req.authorization).await?;
-            let body: UpdateUserBody = json_body(req, None)?;
+            let body: UpdateUserBody = user_body(req)?;
+            let form = PasswordForm::from_redis_method(body.password_hash_method.as_deref())?;
             let update = UpdateUser {
                 email: body.email,
                 name: body.name,
@@ -252,7 +270,9 @@ pub async fn update_user(auth: &Authenticator, uid: &str, req: &RequestParts<'_>
                 status: body.status,
                 password: body.password,
             };
-            let view = auth.update_user(&caller, &UserId::new(uid), update).await?;
+            let view = auth
+                .update_user_with(&caller, &UserId::new(uid), update, form)
+                .await?;
             Ok(ApiResponse::json(200, &view))
         }
         .await,

@@ -3,11 +3,40 @@
 
 use serde_json::{Value, json};
 
+use super::body::IGNORED_USER_FIELDS;
 use super::response::ApiResponse;
 use super::{
     AUTHORIZE_PATH, JWKS_PATH, OPENAPI_PATH, PASSWORD_PATH, REFRESH_JWT_PATH, USER_PATH, USERS_PATH,
 };
 use crate::authenticator::Authenticator;
+
+const IGNORED_DOC: &str = "Redis's other documented user fields (email_alerts, \
+bdbs_email_alerts, cluster_email_alerts, account_id, action_uid, and the read-only uid, \
+auth_method, password_issue_date) are accepted and ignored; any other field is refused with \
+400 naming it.";
+
+fn prehash_doc() -> Value {
+    json!({
+        "type": "string", "enum": ["1"],
+        "description": "\"1\": `password` is Redis's pre-hash, the lowercase hex SHA-256 of \
+            `username:clustername:password` (cluster name: the server's --cluster-name). It is \
+            stored wrapped in argon2id; the user signs in with the plain password. Any other \
+            value: 400."
+    })
+}
+
+/// Adds [`IGNORED_USER_FIELDS`] to a body's properties, each marked as ignored.
+fn with_ignored(mut properties: Value) -> Value {
+    if let Some(map) = properties.as_object_mut() {
+        for field in IGNORED_USER_FIELDS {
+            map.insert(
+                field.to_owned(),
+                json!({"description": "Accepted for Redis compatibility and ignored."}),
+            );
+        }
+    }
+    properties
+}
 
 fn error_response(description: &str) -> Value {
     json!({
@@ -248,19 +277,25 @@ pub fn openapi_document(with_jwks: bool) -> Value {
                 },
                 "CreateUser": {
                     "type": "object", "required": ["email", "password", "role"],
-                    "properties": {
+                    "additionalProperties": false,
+                    "description": IGNORED_DOC,
+                    "properties": with_ignored(json!({
                         "email": {"type": "string"}, "password": {"type": "string"},
-                        "name": {"type": "string"}, "role": {"type": "string"}
-                    }
+                        "name": {"type": "string"}, "role": {"type": "string"},
+                        "password_hash_method": prehash_doc()
+                    }))
                 },
                 "UpdateUser": {
                     "type": "object",
-                    "properties": {
+                    "additionalProperties": false,
+                    "description": IGNORED_DOC,
+                    "properties": with_ignored(json!({
                         "email": {"type": "string"}, "name": {"type": "string"},
                         "role": {"type": "string"},
                         "status": {"type": "string", "enum": ["active", "locked", "disabled"]},
-                        "password": {"type": "string"}
-                    }
+                        "password": {"type": "string"},
+                        "password_hash_method": prehash_doc()
+                    }))
                 },
                 "User": {
                     "type": "object",
