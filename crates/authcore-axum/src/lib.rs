@@ -118,6 +118,7 @@ pub struct UsersApi {
     auth: Authenticator,
     body_limit: usize,
     fallback: bool,
+    request_span: bool,
 }
 
 /// The users API with default options: `UsersApi::new(auth).into_router()`.
@@ -133,6 +134,7 @@ impl UsersApi {
             auth,
             body_limit: DEFAULT_BODY_LIMIT,
             fallback: true,
+            request_span: true,
         }
     }
 
@@ -151,6 +153,14 @@ impl UsersApi {
         self
     }
 
+    /// Leaves out the request span and the "request finished" event, for an application that
+    /// traces requests itself (the `authcore` server uses tower-http's `TraceLayer`).
+    #[must_use]
+    pub fn without_request_span(mut self) -> Self {
+        self.request_span = false;
+        self
+    }
+
     /// The router, with its state applied: merge it into an application or serve it alone.
     pub fn into_router(self) -> Router {
         let state = ApiState {
@@ -164,10 +174,11 @@ impl UsersApi {
         if self.fallback {
             router = router.fallback(not_found);
         }
-        router
-            .layer(DefaultBodyLimit::max(self.body_limit))
-            .layer(middleware::from_fn(trace_request))
-            .with_state(state)
+        router = router.layer(DefaultBodyLimit::max(self.body_limit));
+        if self.request_span {
+            router = router.layer(middleware::from_fn(trace_request));
+        }
+        router.with_state(state)
     }
 }
 

@@ -95,9 +95,9 @@ impl Command {
     fn default_log_level(&self) -> &'static str {
         match self {
             Self::Serve(_) => "info",
-            Self::User(_) | Self::Keygen(_) | Self::CheckConfig(_) | Self::HashCalibrate(_) => {
-                "warn"
-            }
+            // Administrative acts leave an audit event.
+            Self::User(_) => "warn,authcore::audit=info",
+            Self::Keygen(_) | Self::CheckConfig(_) | Self::HashCalibrate(_) => "warn",
         }
     }
 }

@@ -14,6 +14,7 @@ mod cli;
 mod hash_calibrate;
 mod keygen;
 mod listener;
+mod observe;
 mod ops;
 mod options;
 mod ratelimit;

@@ -62,10 +62,24 @@ fn parse_net(text: &str) -> Result<IpNet, String> {
 pub struct SignInLimiter {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     loopback: bool,
+    clients: ClientResolver,
+}
+
+/// Finds a request's client address: the peer, or with a trusted proxy as the peer the
+/// rightmost untrusted address of X-Forwarded-For.
+#[derive(Debug, Clone, Default)]
+pub struct ClientResolver {
     trusted: Vec<IpNet>,
 }
 
 impl RateLimitArgs {
+    /// How client addresses are found (`--trusted-proxies`).
+    pub fn client_resolver(&self) -> ClientResolver {
+        ClientResolver {
+            trusted: self.trusted_proxies.clone(),
+        }
+    }
+
     /// The limiter, or `None` when the rate or the burst is 0.
     pub fn limiter(&self) -> Result<Option<Arc<SignInLimiter>>, BoxError> {
         let (Some(rate), Some(burst)) = (
@@ -78,7 +92,7 @@ impl RateLimitArgs {
         let limiter = Arc::new(SignInLimiter {
             limiter: governor::RateLimiter::keyed(quota),
             loopback: self.rate_limit_loopback,
-            trusted: self.trusted_proxies.clone(),
+            clients: self.client_resolver(),
         });
         // Forget clients whose bucket is full again, so memory follows the active clients.
         let weak = Arc::downgrade(&limiter);
@@ -95,10 +109,10 @@ impl RateLimitArgs {
     }
 }
 
-impl SignInLimiter {
+impl ClientResolver {
     /// The client's address: the peer, or with a trusted peer the rightmost untrusted address
     /// of X-Forwarded-For.
-    fn client(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
+    pub fn client(&self, peer: IpAddr, headers: &axum::http::HeaderMap) -> IpAddr {
         let mut client = canonical(peer);
         if !self.is_trusted(client) {
             return client;
@@ -127,7 +141,9 @@ impl SignInLimiter {
     fn is_trusted(&self, addr: IpAddr) -> bool {
         self.trusted.iter().any(|net| net.contains(&addr))
     }
+}
 
+impl SignInLimiter {
     /// `Err` with the wait when `client` has no token left.
     fn check(&self, client: IpAddr) -> Result<(), Duration> {
         if client.is_loopback() && !self.loopback {
@@ -187,7 +203,7 @@ pub async fn limit(
     let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() else {
         return next.run(req).await;
     };
-    let client = limiter.client(peer.ip(), req.headers());
+    let client = limiter.clients.client(peer.ip(), req.headers());
     match limiter.check(client) {
         Ok(()) => next.run(req).await,
         Err(wait) => {
@@ -211,7 +227,9 @@ mod tests {
         SignInLimiter {
             limiter: governor::RateLimiter::keyed(Quota::per_minute(NonZeroU32::MIN)),
             loopback: false,
-            trusted: trusted.iter().map(|t| parse_net(t).unwrap()).collect(),
+            clients: ClientResolver {
+                trusted: trusted.iter().map(|t| parse_net(t).unwrap()).collect(),
+            },
         }
     }
 
@@ -229,32 +247,36 @@ mod tests {
         let l = limiter(&["10.0.0.0/8", "192.0.2.7"]);
         // An untrusted peer: its header is ignored.
         assert_eq!(
-            l.client(ip("198.51.100.1"), &xff(&["203.0.113.9"])),
+            l.clients.client(ip("198.51.100.1"), &xff(&["203.0.113.9"])),
             ip("198.51.100.1")
         );
         // A trusted peer: the rightmost untrusted hop; a client cannot hide behind a
         // forged leftmost entry.
         assert_eq!(
-            l.client(ip("10.1.2.3"), &xff(&["1.1.1.1, 203.0.113.9, 10.9.9.9"])),
+            l.clients
+                .client(ip("10.1.2.3"), &xff(&["1.1.1.1, 203.0.113.9, 10.9.9.9"])),
             ip("203.0.113.9")
         );
         assert_eq!(
-            l.client(ip("192.0.2.7"), &xff(&["203.0.113.9", "10.0.0.1"])),
+            l.clients
+                .client(ip("192.0.2.7"), &xff(&["203.0.113.9", "10.0.0.1"])),
             ip("203.0.113.9")
         );
         // Every hop trusted: the leftmost; garbage: the last trusted hop.
         assert_eq!(
-            l.client(ip("10.1.2.3"), &xff(&["10.0.0.5"])),
+            l.clients.client(ip("10.1.2.3"), &xff(&["10.0.0.5"])),
             ip("10.0.0.5")
         );
         assert_eq!(
-            l.client(ip("10.1.2.3"), &xff(&["nonsense, 10.0.0.5"])),
+            l.clients
+                .client(ip("10.1.2.3"), &xff(&["nonsense, 10.0.0.5"])),
             ip("10.0.0.5")
         );
-        assert_eq!(l.client(ip("10.1.2.3"), &xff(&[])), ip("10.1.2.3"));
+        assert_eq!(l.clients.client(ip("10.1.2.3"), &xff(&[])), ip("10.1.2.3"));
         // IPv4-mapped IPv6 is IPv4.
         assert_eq!(
-            l.client(ip("::ffff:10.1.2.3"), &xff(&["203.0.113.9"])),
+            l.clients
+                .client(ip("::ffff:10.1.2.3"), &xff(&["203.0.113.9"])),
             ip("203.0.113.9")
         );
     }

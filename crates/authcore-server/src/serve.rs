@@ -9,6 +9,7 @@ use crate::cli::BoxError;
 use std::sync::Arc;
 
 use crate::listener::{self, ListenerArgs};
+use crate::observe;
 use crate::ops::{self, Ops};
 use crate::options::{HashArgs, KeyArgs, PolicyArgs, StoreArgs};
 use crate::ratelimit::{self, RateLimitArgs};
@@ -94,7 +95,14 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         metrics,
         std::time::Duration::from_millis(args.ready_timeout_ms),
     );
-    let mut app = authcore_axum::router(auth).merge(ops.health_router());
+    let audit = observe::Audit {
+        auth: auth.clone(),
+        clients: Arc::new(args.rate_limit.client_resolver()),
+    };
+    let mut app = authcore_axum::UsersApi::new(auth)
+        .without_request_span()
+        .into_router()
+        .merge(ops.health_router());
     if args.metrics_listen.is_none() {
         app = app.merge(ops.metrics_router());
     }
@@ -104,7 +112,13 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             ratelimit::limit,
         ));
     }
-    app = app.layer(axum::middleware::from_fn(ops::record));
+    // Innermost first: the request id is set before the span opens, the span covers the
+    // audit event and the metrics.
+    app = app
+        .layer(axum::middleware::from_fn(ops::record))
+        .layer(axum::middleware::from_fn_with_state(audit, observe::audit))
+        .layer(observe::trace_layer())
+        .layer(axum::middleware::from_fn(observe::request_id));
     app = listener::body_timeout(
         app,
         std::time::Duration::from_secs(args.listener.body_read_timeout),

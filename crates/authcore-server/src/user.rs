@@ -131,6 +131,33 @@ pub async fn run(args: UserArgs) -> Result<ExitCode, BoxError> {
         .keys(throwaway_keys()?)
         .allowed_roles(Role::REDIS_MANAGEMENT_ROLES)
         .build()?;
+    let (act, target) = args.action.describe();
+    let actor = format!(
+        "operator {}",
+        std::env::var("USER").unwrap_or_else(|_| "(unknown OS user)".to_owned())
+    );
+    let result = act_on(&auth, &stores, args.action).await;
+    match &result {
+        Ok(()) => tracing::info!(
+            target: "authcore::audit",
+            act, actor = %actor, target = %target, client = "local", outcome = "success",
+            "administrative act"
+        ),
+        Err(e) => tracing::info!(
+            target: "authcore::audit",
+            act, actor = %actor, target = %target, client = "local", outcome = "refused",
+            error = %e,
+            "administrative act"
+        ),
+    }
+    result.map(|()| ExitCode::SUCCESS)
+}
+
+async fn act_on(
+    auth: &Authenticator,
+    stores: &crate::options::Stores,
+    action: UserAction,
+) -> Result<(), BoxError> {
     let find = |user: String| {
         let sql = stores.sql.clone();
         async move {
@@ -143,7 +170,7 @@ pub async fn run(args: UserArgs) -> Result<ExitCode, BoxError> {
                 .ok_or_else(|| BoxError::from(format!("no user {user:?} in the database")))
         }
     };
-    match args.action {
+    match action {
         UserAction::Add {
             email,
             role,
@@ -194,11 +221,11 @@ pub async fn run(args: UserArgs) -> Result<ExitCode, BoxError> {
             println!("role set: {}", describe(&view));
         }
         UserAction::Disable { user } => {
-            let view = set_status(&auth, find(user).await?, UserStatus::Disabled).await?;
+            let view = set_status(auth, find(user).await?, UserStatus::Disabled).await?;
             println!("disabled {}", describe(&view));
         }
         UserAction::Enable { user } => {
-            let view = set_status(&auth, find(user).await?, UserStatus::Active).await?;
+            let view = set_status(auth, find(user).await?, UserStatus::Active).await?;
             println!("enabled {}", describe(&view));
         }
         UserAction::Delete { user } => {
@@ -207,7 +234,23 @@ pub async fn run(args: UserArgs) -> Result<ExitCode, BoxError> {
             println!("deleted user {uid} ({user})");
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(())
+}
+
+impl UserAction {
+    /// The act and its target, for the audit event (never a password).
+    fn describe(&self) -> (&'static str, String) {
+        match self {
+            Self::Add { email, role, .. } => ("user add", format!("{email} as {role}")),
+            Self::List { .. } => ("user list", "-".to_owned()),
+            Self::Passwd { user, .. } => ("user passwd", user.clone()),
+            Self::Unlock { user } => ("user unlock", user.clone()),
+            Self::SetRole { user, role } => ("user set-role", format!("{user} to {role}")),
+            Self::Disable { user } => ("user disable", user.clone()),
+            Self::Enable { user } => ("user enable", user.clone()),
+            Self::Delete { user } => ("user delete", user.clone()),
+        }
+    }
 }
 
 fn throwaway_keys() -> Result<KeyRing, BoxError> {
