@@ -14,7 +14,8 @@ impl Authenticator {
     ///   account (all alike, and at the same cost);
     /// - [`Error::PasswordExpired`] for a correct but expired password;
     /// - [`Error::InvalidRequest`] for an oversized username or password;
-    /// - [`Error::Overloaded`] when the hashing queue is full;
+    /// - [`Error::Overloaded`] when the hashing engine refuses the job (checked first, before any
+    ///   store I/O; `retry_after` is the expected wait);
     /// - [`Error::StoreUnavailable`] when a store fails.
     pub async fn authorize(
         &self,
@@ -89,9 +90,12 @@ impl Authenticator {
             return Err(Error::InvalidRequest("username too long".into()));
         }
         check_password_len(password)?;
+        // Admission first: a sign-in the hashing engine would refuse is refused here, in
+        // microseconds, before any store I/O.
+        let admission = self.inner.hashing.admit()?;
         let username = normalize_username(username);
         let Some(found) = self.find_by_username(&username).await? else {
-            self.inner.hashing.verify_dummy(password).await?;
+            admission.verify_dummy(password).await?;
             tracing::info!(target: AUDIT_TARGET, "sign-in failed: unknown user");
             return Err(Error::Unauthorized);
         };
@@ -103,7 +107,7 @@ impl Authenticator {
         let (verified, matched) = match &found.user.credentials {
             Credentials::Passwords(list) => {
                 let hashes = list.iter().map(|p| p.hash.clone()).collect();
-                let outcome = self.inner.hashing.verify(password, hashes).await?;
+                let outcome = admission.verify(password, hashes).await?;
                 if let (Some(i), true) = (outcome.matched, outcome.needs_rehash && !locked) {
                     self.rehash(&found, i, password).await;
                 }

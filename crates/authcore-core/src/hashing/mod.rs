@@ -17,7 +17,7 @@
 //!   [`WorkerPriority::Normal`] turns this off.
 //! - **Admission by expected wait.** A job is admitted while the time it is expected to wait,
 //!   `queued x t_verify / workers`, stays within [`HashingConfig::max_wait`] (2 s by default);
-//!   `t_verify` is measured on recent jobs ([`CostEstimate::Measured`]). A burst of clients thus
+//!   `t_verify` is the CPU time of recent evaluations ([`CostEstimate::Measured`]). A burst of clients thus
 //!   waits its turn instead of spinning on refusals, and a refusal ([`Error::Overloaded`], HTTP
 //!   503) carries the expected wait as its `Retry-After`.
 //! - **Admission first.** [`HashingPool::admit`] takes a ticket without blocking, in
@@ -115,9 +115,11 @@ impl Argon2Params {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum CostEstimate {
-    /// A moving average of the evaluations run at the current parameters (wall time on the
-    /// worker, so a busy machine shows as a longer wait). Until the first is measured, a
-    /// prior from the parameters (about 0.4 µs per KiB and pass).
+    /// A moving average of the evaluations run at the current parameters: the CPU time of
+    /// each on its worker (Linux; wall time elsewhere). CPU time, not wall time, so that a
+    /// flood of refusals competing with the workers for the cores does not make the queue
+    /// shrink and refuse even more. Until the first is measured, a prior from the parameters
+    /// (about 0.4 µs per KiB and pass).
     Measured,
     /// A fixed duration: deterministic admission, for tests and for operators who want it.
     Fixed(Duration),

@@ -1,0 +1,216 @@
+//! Admission first (#10): a sign-in that the hashing engine will refuse is refused before any
+//! store I/O, with 503 and `Retry-After` = the expected wait.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failures are panics
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use authcore::http::{RequestParts, authorize as http_authorize};
+use authcore::memory::MemoryStore;
+use authcore::{
+    Authenticator, CostEstimate, CreateUser, Error, HashingConfig, LockoutPolicy, LockoutState,
+    LockoutStore, Password, Result, Role, Ttl, User, UserId, UserStore,
+};
+use authcore_testkit::fixtures::{fast_hashing, password, test_keys};
+use time::OffsetDateTime;
+
+/// Counts every call that reaches the user store or the lockout store.
+#[derive(Debug)]
+struct Counting {
+    inner: Arc<MemoryStore>,
+    calls: AtomicU64,
+}
+
+impl Counting {
+    fn calls(&self) -> u64 {
+        self.calls.load(Ordering::SeqCst)
+    }
+    fn hit(&self) {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+#[async_trait]
+impl UserStore for Counting {
+    async fn find_by_username(&self, username: &str) -> Result<Option<User>> {
+        self.hit();
+        self.inner.find_by_username(username).await
+    }
+    async fn find_by_uid(&self, uid: &UserId) -> Result<Option<User>> {
+        self.hit();
+        self.inner.find_by_uid(uid).await
+    }
+}
+
+#[async_trait]
+impl LockoutStore for Counting {
+    async fn state(&self, uid: &UserId) -> Result<Option<LockoutState>> {
+        self.hit();
+        self.inner.state(uid).await
+    }
+    async fn record_failure(
+        &self,
+        uid: &UserId,
+        now: OffsetDateTime,
+        policy: &LockoutPolicy,
+    ) -> Result<LockoutState> {
+        self.hit();
+        self.inner.record_failure(uid, now, policy).await
+    }
+    async fn clear(&self, uid: &UserId) -> Result<()> {
+        self.hit();
+        self.inner.clear(uid).await
+    }
+}
+
+/// An authenticator whose reads and lockout writes go through counting stores, with one
+/// hashing worker, a fixed 1 s estimate per job and the given deadline.
+async fn setup(max_wait: Duration) -> (Authenticator, Arc<Counting>, Arc<Counting>) {
+    let memory = Arc::new(MemoryStore::new());
+    // The user is created through an authenticator on the bare store (admin calls are not
+    // what is counted).
+    let admin = Authenticator::builder()
+        .store(memory.clone())
+        .lockout_store(memory.clone())
+        .hashing(fast_hashing())
+        .keys(test_keys().unwrap())
+        .build()
+        .unwrap();
+    admin
+        .create_user_unchecked(CreateUser {
+            email: "ann@example.org".into(),
+            password: password("ann-pass"),
+            name: None,
+            role: Role::new(Role::ADMIN),
+        })
+        .await
+        .unwrap();
+    let users = Arc::new(Counting {
+        inner: memory.clone(),
+        calls: AtomicU64::new(0),
+    });
+    let lockout = Arc::new(Counting {
+        inner: memory,
+        calls: AtomicU64::new(0),
+    });
+    let auth = Authenticator::builder()
+        .store(users.clone())
+        .lockout_store(lockout.clone())
+        .hashing(HashingConfig {
+            concurrency: 1,
+            cost_estimate: CostEstimate::Fixed(Duration::from_secs(1)),
+            max_wait,
+            ..fast_hashing()
+        })
+        .keys(test_keys().unwrap())
+        .build()
+        .unwrap();
+    (auth, users, lockout)
+}
+
+#[tokio::test]
+async fn an_overloaded_sign_in_touches_no_store() {
+    // One worker, 1 s a job, deadline 1 s: with 2 jobs in flight a new one would wait 2 s.
+    let (auth, users, lockout) = setup(Duration::from_secs(1)).await;
+    auth.authorize("ann@example.org", &password("ann-pass"), Ttl::DEFAULT)
+        .await
+        .expect("admitted while the queue is empty");
+    let (users_before, lockout_before) = (users.calls(), lockout.calls());
+    assert!(users_before > 0, "an admitted sign-in reads the store");
+
+    let held = [
+        auth.hashing().admit().unwrap(),
+        auth.hashing().admit().unwrap(),
+    ];
+    for (user, pw) in [
+        ("ann@example.org", "ann-pass"),
+        ("ann@example.org", "wrong"),
+        ("nobody@example.org", "x"),
+    ] {
+        let err = auth
+            .authorize(user, &password(pw), Ttl::DEFAULT)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Overloaded { .. }), "{err:?}");
+        assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
+    }
+    // Through the HTTP layer: 503, Retry-After = the expected wait.
+    let body = br#"{"username":"ann@example.org","password":"ann-pass"}"#;
+    let res = http_authorize(
+        &auth,
+        &RequestParts {
+            authorization: None,
+            content_type: Some(b"application/json"),
+            body,
+        },
+    )
+    .await;
+    assert_eq!(res.status, 503);
+    assert_eq!(res.header("retry-after"), Some("2"));
+    assert_eq!(users.calls(), users_before, "no user lookup when refused");
+    assert_eq!(
+        lockout.calls(),
+        lockout_before,
+        "no lockout read or write when refused"
+    );
+    assert_eq!(auth.hashing().jobs_rejected(), 4);
+
+    // The places given back, sign-ins go through again.
+    drop(held);
+    auth.authorize("ann@example.org", &password("ann-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap();
+    assert!(users.calls() > users_before);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn under_a_burst_only_admitted_sign_ins_reach_the_store() {
+    let (auth, users, _lockout) = setup(Duration::from_secs(1)).await;
+    // One place held: exactly one more job fits (a second would wait 2 s).
+    let _held = auth.hashing().admit().unwrap();
+    let barrier = Arc::new(tokio::sync::Barrier::new(64));
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..64 {
+        let (auth, barrier) = (auth.clone(), barrier.clone());
+        tasks.spawn(async move {
+            barrier.wait().await;
+            auth.authorize("ann@example.org", &password("ann-pass"), Ttl::DEFAULT)
+                .await
+        });
+    }
+    let (mut ok, mut refused) = (0u64, 0u64);
+    while let Some(r) = tasks.join_next().await {
+        match r.unwrap() {
+            Ok(_) => ok += 1,
+            Err(Error::Overloaded { .. }) => refused += 1,
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(ok + refused, 64);
+    assert!(ok >= 1);
+    assert_eq!(refused, auth.hashing().jobs_rejected());
+    // Each admitted sign-in looks the user up once; a refused one never does.
+    assert_eq!(users.calls(), ok);
+}
+
+#[tokio::test]
+async fn refused_sign_ins_do_not_count_as_failures() {
+    // Deadline zero: only a job that starts at once is admitted; one place held fills it.
+    let (auth, _users, lockout) = setup(Duration::ZERO).await;
+    let _held = auth.hashing().admit().unwrap();
+    for _ in 0..20 {
+        let err = auth
+            .authorize(
+                "ann@example.org",
+                &Password::from("wrong".to_owned()),
+                Ttl::DEFAULT,
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(err, Error::Overloaded { .. }));
+    }
+    assert_eq!(lockout.calls(), 0, "no failure recorded, no lockout");
+}
