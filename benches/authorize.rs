@@ -6,9 +6,13 @@
 //!   store: lookup, lockout bookkeeping, the same verification on a blocking thread through
 //!   the bounded pool, and minting an HS256 token. The ratio to the baseline is the overhead
 //!   of everything that is not argon2.
-//! - `token/*`: verifying a token with each algorithm, with HS256 as the baseline.
+//! - `token/<alg>/verify_path` is what every protected request costs: the `Authorization`
+//!   header parsed as the extractors do, the key chosen from the ring by `kid` with its
+//!   algorithm pinned, the claims checked; its baseline `token/<alg>/bare_decode` is a bare
+//!   `jsonwebtoken::decode` with the default validation, for HS256, EdDSA and ES256.
 //!
-//! Run: `cargo bench --bench authorize`. Results: `benches/README.md`.
+//! Run: `cargo bench --bench authorize` (or `scripts/bench`, which runs it with the HTTP
+//! flood). Results: `BENCHMARKS.md`.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)] // bench code
 
@@ -17,14 +21,14 @@ use std::sync::Arc;
 use argon2::Argon2;
 use argon2::password_hash::PasswordVerifier as _;
 use argon2::password_hash::phc::PasswordHash as Phc;
+use authcore::http::{Authorization, parse_authorization};
 use authcore::memory::MemoryStore;
 use authcore::secrecy::{ExposeSecret, SecretSlice};
 use authcore::{
-    Authenticator, CreateUser, HashingConfig, Key, KeyRing, Password, Role, TokenConfig,
-    TokenIssuer, Ttl, User, UserStore, normalize_username,
+    Authenticator, CreateUser, HashingConfig, JwkSet, Key, KeyRing, Password, Role, Ttl, User,
+    UserStore, normalize_username,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
-use time::OffsetDateTime;
 
 const ED25519_PEM: &[u8] = include_bytes!("../crates/authcore-core/testdata/ed25519.pem");
 const P256_PEM: &[u8] = include_bytes!("../crates/authcore-core/testdata/p256.pem");
@@ -80,34 +84,77 @@ fn sign_in(c: &mut Criterion) {
     group.finish();
 }
 
-fn tokens(c: &mut Criterion) {
-    let user = User {
-        uid: authcore::UserId::from(1),
+/// An authenticator on the memory store with one user and the given signing key, and a token
+/// it issued (cheap hashing: only the token path is measured here).
+fn token_fixture(rt: &tokio::runtime::Runtime, key: Key) -> (Authenticator, String, JwkSet) {
+    let ring = KeyRing::new(key).unwrap();
+    let jwks = ring.jwks();
+    let store = Arc::new(MemoryStore::new());
+    let auth = Authenticator::builder()
+        .store(store.clone())
+        .lockout_store(store)
+        .hashing(HashingConfig::insecure_fast())
+        .keys(ring)
+        .build()
+        .unwrap();
+    let pw = Password::from("Correct-Horse-9".to_owned());
+    rt.block_on(auth.create_user_unchecked(CreateUser {
         email: "bench@example.org".into(),
-        name: "Bench".into(),
+        password: pw.clone(),
+        name: None,
         role: Role::new(Role::ADMIN),
-        status: authcore::UserStatus::Active,
-        credentials: authcore::Credentials::External,
-    };
-    let now = OffsetDateTime::now_utc();
+    }))
+    .unwrap();
+    let token = rt
+        .block_on(auth.authorize("bench@example.org", &pw, Ttl::DEFAULT))
+        .unwrap()
+        .token;
+    (auth, token, jwks)
+}
+
+fn tokens(c: &mut Criterion) {
+    let rt = runtime();
     let mut group = c.benchmark_group("token");
-    for (name, key) in [
+    let secret = vec![7u8; 32];
+    for (name, key, alg) in [
         (
-            "verify_hs256",
-            Key::hs256("k", &SecretSlice::from(vec![1u8; 32])).unwrap(),
+            "hs256",
+            Key::hs256("k", &SecretSlice::from(secret.clone())).unwrap(),
+            jsonwebtoken::Algorithm::HS256,
         ),
         (
-            "verify_eddsa",
+            "eddsa",
             Key::from_private_pem("k", ED25519_PEM).unwrap(),
+            jsonwebtoken::Algorithm::EdDSA,
         ),
         (
-            "verify_es256",
+            "es256",
             Key::from_private_pem("k", P256_PEM).unwrap(),
+            jsonwebtoken::Algorithm::ES256,
         ),
     ] {
-        let issuer = TokenIssuer::new(KeyRing::new(key).unwrap(), TokenConfig::default()).unwrap();
-        let token = issuer.mint(&user, now, Ttl::DEFAULT).unwrap().token;
-        group.bench_function(name, |b| b.iter(|| issuer.verify(&token, now).unwrap()));
+        let (auth, token, jwks) = token_fixture(&rt, key);
+        let decoding = match alg {
+            jsonwebtoken::Algorithm::HS256 => jsonwebtoken::DecodingKey::from_secret(&secret),
+            _ => jsonwebtoken::DecodingKey::from_jwk(&jwks.keys[0]).unwrap(),
+        };
+        // Baseline: a bare decode with jsonwebtoken's default validation (signature, exp).
+        let validation = jsonwebtoken::Validation::new(alg);
+        group.bench_function(format!("{name}/bare_decode"), |b| {
+            b.iter(|| {
+                jsonwebtoken::decode::<serde_json::Value>(&token, &decoding, &validation).unwrap()
+            });
+        });
+        // The path of every protected request: the Authorization header parsed as the
+        // extractors do, the key picked from the ring by kid with its algorithm pinned, the
+        // claims checked (iss, nbf, exp with leeway).
+        let header = format!("Bearer {token}");
+        group.bench_function(format!("{name}/verify_path"), |b| {
+            b.iter(|| match parse_authorization(header.as_bytes()).unwrap() {
+                Authorization::Token(t) => auth.verify_token(&t).unwrap(),
+                Authorization::Basic { .. } => unreachable!(),
+            });
+        });
     }
     group.finish();
 }
