@@ -164,53 +164,103 @@ impl PolicyArgs {
     }
 }
 
-/// The token signing keys.
+/// The token signing keys. Every key's `kid` names that key and no other: the RFC 7638
+/// thumbprint of a public key, a keyed digest (`hs256-...`) of a secret, or the name given
+/// with --jwt-key-id / --jwt-secret-id.
 #[derive(Debug, Clone, Args)]
 pub struct KeyArgs {
-    /// HS256 secret (at least 32 bytes). Without it and without --jwt-key a random key is
-    /// used and tokens die with the process.
+    /// HS256 secret (at least 32 bytes; `authcore keygen hs256` makes one). Without it and
+    /// without --jwt-key a random key is used and tokens die with the process.
     #[arg(long, env = "AUTHCORE_JWT_SECRET", hide_env_values = true)]
     pub jwt_secret: Option<String>,
 
-    /// PKCS#8 PEM private key (Ed25519 or P-256) to sign tokens with (EdDSA / ES256); its
-    /// public key is served at /.well-known/jwks.json. With --jwt-secret too, tokens signed
-    /// with the secret stay valid.
+    /// PKCS#8 PEM private key (Ed25519 or P-256; `authcore keygen ed25519`) to sign tokens
+    /// with (EdDSA / ES256); its public key is served at /.well-known/jwks.json. With
+    /// --jwt-secret too, tokens signed with the secret stay valid.
     #[arg(long, env = "AUTHCORE_JWT_KEY")]
     pub jwt_key: Option<PathBuf>,
+
+    /// The `kid` of --jwt-key [default: its RFC 7638 thumbprint].
+    #[arg(long, env = "AUTHCORE_JWT_KEY_ID", requires = "jwt_key")]
+    pub jwt_key_id: Option<String>,
+
+    /// The `kid` of --jwt-secret [default: hs256- and a keyed digest of the secret].
+    #[arg(long, env = "AUTHCORE_JWT_SECRET_ID", requires = "jwt_secret")]
+    pub jwt_secret_id: Option<String>,
+
+    /// A retired PEM private key whose tokens stay valid (verify only; repeatable; the
+    /// variable takes a comma-separated list). Its public key stays in the JWKS.
+    #[arg(long, env = "AUTHCORE_JWT_PREVIOUS_KEY", value_delimiter = ',')]
+    pub jwt_previous_key: Vec<PathBuf>,
+
+    /// A retired HS256 secret whose tokens stay valid (verify only; repeatable; the variable
+    /// takes a comma-separated list).
+    #[arg(
+        long,
+        env = "AUTHCORE_JWT_PREVIOUS_SECRET",
+        hide_env_values = true,
+        value_delimiter = ','
+    )]
+    pub jwt_previous_secret: Vec<String>,
 }
 
 impl KeyArgs {
     /// The key ring: the PEM key signs when given, the secret otherwise; with both, the
-    /// secret is verify-only. With neither, a random secret.
+    /// secret is verify-only; previous keys and secrets are verify-only. With neither, a
+    /// random secret.
     pub fn key_ring(&self) -> Result<KeyRing, BoxError> {
+        let secret = |text: &str, id: Option<&String>| -> Result<Key, BoxError> {
+            let bytes = SecretSlice::from(text.as_bytes().to_vec());
+            Ok(match id {
+                Some(id) => Key::hs256(id.clone(), &bytes)?,
+                None => Key::hs256_with_derived_kid(&bytes)?,
+            })
+        };
+        let pem_key = |path: &PathBuf, id: Option<&String>| -> Result<Key, BoxError> {
+            let pem =
+                std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            let key = match id {
+                Some(id) => Key::from_private_pem(id.clone(), &pem),
+                None => Key::from_private_pem_with_derived_kid(&pem),
+            };
+            Ok(key.map_err(|e| format!("{}: {e}", path.display()))?)
+        };
         let secret_key = match &self.jwt_secret {
-            Some(secret) => Some(Key::hs256(
-                "hs256",
-                &SecretSlice::from(secret.as_bytes().to_vec()),
-            )?),
+            Some(text) => Some(secret(text, self.jwt_secret_id.as_ref())?),
             None => None,
         };
-        if let Some(path) = &self.jwt_key {
-            let pem = std::fs::read(path)
-                .map_err(|e| format!("cannot read --jwt-key {}: {e}", path.display()))?;
-            let ring = KeyRing::new(Key::from_private_pem("key-1", &pem)?)?;
-            return Ok(match secret_key {
-                Some(old) => ring.with_verify_only(old)?,
-                None => ring,
-            });
+        let mut ring = match (&self.jwt_key, secret_key) {
+            (Some(path), secret_key) => {
+                let ring = KeyRing::new(
+                    pem_key(path, self.jwt_key_id.as_ref())
+                        .map_err(|e| format!("--jwt-key {e}"))?,
+                )?;
+                match secret_key {
+                    Some(old) => ring.with_verify_only(old)?,
+                    None => ring,
+                }
+            }
+            (None, Some(key)) => KeyRing::new(key)?,
+            (None, None) => {
+                let mut random = vec![0u8; 32];
+                getrandom::fill(&mut random)
+                    .map_err(|e| format!("no randomness for a JWT key: {e}"))?;
+                tracing::warn!(
+                    "no --jwt-secret or --jwt-key: signing with a random key, tokens die with the process"
+                );
+                KeyRing::new(Key::hs256_with_derived_kid(&SecretSlice::from(random))?)?
+            }
+        };
+        for path in &self.jwt_previous_key {
+            let key = pem_key(path, None).map_err(|e| format!("--jwt-previous-key {e}"))?;
+            ring = ring.with_verify_only(key)?;
         }
-        if let Some(key) = secret_key {
-            return Ok(KeyRing::new(key)?);
+        for text in &self.jwt_previous_secret {
+            ring = ring.with_verify_only(
+                secret(text, None).map_err(|e| format!("--jwt-previous-secret: {e}"))?,
+            )?;
         }
-        let mut random = vec![0u8; 32];
-        getrandom::fill(&mut random).map_err(|e| format!("no randomness for a JWT key: {e}"))?;
-        tracing::warn!(
-            "no --jwt-secret or --jwt-key: signing with a random key, tokens die with the process"
-        );
-        Ok(KeyRing::new(Key::hs256(
-            "random",
-            &SecretSlice::from(random),
-        )?)?)
+        Ok(ring)
     }
 }
 

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey};
 use secrecy::{ExposeSecret, SecretSlice};
@@ -104,6 +106,58 @@ impl Key {
             decoding,
             public_jwk: Some(jwk),
         })
+    }
+
+    /// An HS256 key whose `kid` is derived from the secret: `hs256-` and the first 128 bits of
+    /// HMAC-SHA-256 of a fixed label under the secret, base64url. Two secrets never share a
+    /// kid, and the kid reveals nothing of the secret.
+    ///
+    /// # Errors
+    /// As [`Key::hs256`].
+    pub fn hs256_with_derived_kid(secret: &SecretSlice<u8>) -> Result<Self> {
+        use hmac::Mac as _;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret.expose_secret())
+            .map_err(|e| Error::Configuration(format!("HS256 secret: {e}")))?;
+        mac.update(b"authcore key id v1");
+        let digest = mac.finalize().into_bytes();
+        let kid = format!("hs256-{}", URL_SAFE_NO_PAD.encode(&digest[..16]));
+        Self::hs256(kid, secret)
+    }
+
+    /// A signing key from a PKCS#8 PEM private key (as [`Key::from_private_pem`]) whose `kid`
+    /// is the RFC 7638 thumbprint (SHA-256, base64url) of its public key.
+    ///
+    /// # Errors
+    /// As [`Key::from_private_pem`].
+    pub fn from_private_pem_with_derived_kid(pem: &[u8]) -> Result<Self> {
+        let mut key = Self::from_private_pem("", pem)?;
+        let kid = key
+            .thumbprint()
+            .ok_or_else(|| Error::Configuration("cannot compute the key's thumbprint".into()))?;
+        key.kid.clone_from(&kid);
+        if let Some(jwk) = &mut key.public_jwk {
+            jwk.common.key_id = Some(kid);
+        }
+        Ok(key)
+    }
+
+    /// The RFC 7638 thumbprint (SHA-256, base64url) of the public key; `None` for HS256.
+    #[must_use]
+    pub fn thumbprint(&self) -> Option<String> {
+        use sha2::Digest as _;
+        let jwk = serde_json::to_value(self.public_jwk.as_ref()?).ok()?;
+        let member = |name: &str| jwk.get(name).and_then(serde_json::Value::as_str);
+        // The required members only, in lexicographic order, no whitespace (RFC 7638 §3.2).
+        let canonical = match member("kty")? {
+            "EC" => serde_json::json!({
+                "crv": member("crv")?, "kty": "EC", "x": member("x")?, "y": member("y")?
+            }),
+            "OKP" => serde_json::json!({"crv": member("crv")?, "kty": "OKP", "x": member("x")?}),
+            _ => return None,
+        };
+        // serde_json's map is ordered by key, so this is the canonical form.
+        let text = serde_json::to_string(&canonical).ok()?;
+        Some(URL_SAFE_NO_PAD.encode(sha2::Sha256::digest(text.as_bytes())))
     }
 
     /// A verify-only key from a public JWK (an asymmetric key retired from signing but whose

@@ -227,3 +227,53 @@ fn asymmetric_rotation() {
     let t = issuer(ring);
     assert!(t.verify(&old_token, NOW).is_ok());
 }
+
+/// RFC 8037 appendix A: the Ed25519 key of A.1 has the RFC 7638 thumbprint of A.3.
+#[test]
+fn derived_kid_of_an_ed25519_key_is_its_rfc7638_thumbprint() {
+    let d = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode("nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A")
+        .unwrap();
+    // PKCS#8 v1 wrapping of an Ed25519 private key (RFC 8410).
+    let mut der = vec![
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+    der.extend_from_slice(&d);
+    let pem = format!(
+        "-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n",
+        base64::engine::general_purpose::STANDARD.encode(&der)
+    );
+    let key = Key::from_private_pem_with_derived_kid(pem.as_bytes()).unwrap();
+    assert_eq!(key.kid(), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k");
+    let ring = KeyRing::new(key).unwrap();
+    assert_eq!(
+        ring.jwks().keys[0].common.key_id.as_deref(),
+        Some("kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k")
+    );
+}
+
+#[test]
+fn derived_kids_differ_per_key_and_never_show_a_secret() {
+    let a = Key::from_private_pem_with_derived_kid(ED25519_PEM).unwrap();
+    let b = Key::from_private_pem_with_derived_kid(ED25519_OLD_PEM).unwrap();
+    let c = Key::from_private_pem_with_derived_kid(P256_PEM).unwrap();
+    assert!(a.kid() != b.kid() && b.kid() != c.kid() && a.kid() != c.kid());
+    assert_eq!(a.kid(), a.thumbprint().unwrap());
+    let s1 = SecretSlice::from(vec![1u8; 32]);
+    let s2 = SecretSlice::from(vec![2u8; 32]);
+    let k1 = Key::hs256_with_derived_kid(&s1).unwrap();
+    let k1_again = Key::hs256_with_derived_kid(&s1).unwrap();
+    let k2 = Key::hs256_with_derived_kid(&s2).unwrap();
+    assert_eq!(k1.kid(), k1_again.kid());
+    assert_ne!(k1.kid(), k2.kid());
+    assert!(
+        k1.kid().starts_with("hs256-") && k1.kid().len() == 6 + 22,
+        "{}",
+        k1.kid()
+    );
+    assert!(k1.thumbprint().is_none());
+    // A token of one secret names its key: a ring with both verifies it with the right one.
+    let ring = KeyRing::new(k2).unwrap().with_verify_only(k1).unwrap();
+    assert!(!ring.has_public_keys());
+}

@@ -1,0 +1,184 @@
+//! Key ids and key rotation from the command line, with the real binary.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+mod common;
+
+use base64::Engine as _;
+use common::{Server, TempDir, authcore, ok, run, run_with_stdin};
+use serde_json::{Value, json};
+
+const ADMIN: &str = "admin@example.org";
+const ADMIN_PW: &str = "Adm1n-Secret!";
+
+fn setup() -> (TempDir, String) {
+    let dir = TempDir::new();
+    let db = dir.sqlite_url();
+    let cmd = authcore(
+        &dir,
+        &[
+            "user",
+            "add",
+            ADMIN,
+            "--password-stdin",
+            "--database-url",
+            &db,
+        ],
+    );
+    ok(&run_with_stdin(cmd, &format!("{ADMIN_PW}\n")));
+    (dir, db)
+}
+
+async fn token(server: &Server) -> String {
+    let res = server
+        .client
+        .post(server.url("/v1/users/authorize"))
+        .json(&json!({"username": ADMIN, "password": ADMIN_PW}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    res.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+fn kid(token: &str) -> String {
+    let header = token.split('.').next().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .unwrap(),
+    )
+    .unwrap();
+    header["kid"].as_str().unwrap().to_owned()
+}
+
+async fn refresh(server: &Server, token: &str) -> u16 {
+    server
+        .client
+        .post(server.url("/v1/users/refresh_jwt"))
+        .header("authorization", format!("JWT {token}"))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+async fn jwks_kids(server: &Server) -> Vec<String> {
+    let jwks: Value = server
+        .client
+        .get(server.url("/.well-known/jwks.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_previous_secret_keeps_tokens_valid_across_a_rotation() {
+    let (dir, db) = setup();
+    let s1 = "first-secret-of-at-least-32-bytes-long";
+    let s2 = "second-secret-of-at-least-32-bytes-long";
+    let t1 = {
+        let server = Server::start(&dir, &["--database-url", &db, "--jwt-secret", s1], &[]);
+        token(&server).await
+    };
+    let k1 = kid(&t1);
+    assert!(k1.starts_with("hs256-") && k1.len() > 6, "{k1}");
+    assert!(!k1.contains(s1));
+
+    let server = Server::start(
+        &dir,
+        &[
+            "--database-url",
+            &db,
+            "--jwt-secret",
+            s2,
+            "--jwt-previous-secret",
+            s1,
+        ],
+        &[],
+    );
+    assert_eq!(
+        refresh(&server, &t1).await,
+        200,
+        "an old token survives the rotation"
+    );
+    let t2 = token(&server).await;
+    assert_ne!(kid(&t2), k1, "each secret has its own kid");
+    drop(server);
+
+    let server = Server::start(&dir, &["--database-url", &db, "--jwt-secret", s2], &[]);
+    assert_eq!(
+        refresh(&server, &t1).await,
+        401,
+        "the retired secret is gone"
+    );
+    assert_eq!(refresh(&server, &t2).await, 200);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn key_ids_are_thumbprints_or_names_and_previous_keys_stay_in_the_jwks() {
+    let (dir, db) = setup();
+    ok(&run(authcore(
+        &dir,
+        &["keygen", "ed25519", "--out", "k1.pem"],
+    )));
+    ok(&run(authcore(&dir, &["keygen", "p256", "--out", "k2.pem"])));
+    let t1 = {
+        let server = Server::start(&dir, &["--database-url", &db, "--jwt-key", "k1.pem"], &[]);
+        let kids = jwks_kids(&server).await;
+        assert_eq!(kids.len(), 1);
+        assert_eq!(
+            kids[0].len(),
+            43,
+            "a SHA-256 thumbprint, base64url: {kids:?}"
+        );
+        let t = token(&server).await;
+        assert_eq!(kid(&t), kids[0]);
+        t
+    };
+    let server = Server::start(
+        &dir,
+        &[
+            "--database-url",
+            &db,
+            "--jwt-key",
+            "k2.pem",
+            "--jwt-key-id",
+            "2026-11",
+            "--jwt-previous-key",
+            "k1.pem",
+        ],
+        &[],
+    );
+    let kids = jwks_kids(&server).await;
+    assert_eq!(kids, vec!["2026-11".to_owned(), kid(&t1)]);
+    assert_eq!(refresh(&server, &t1).await, 200);
+    assert_eq!(kid(&token(&server).await), "2026-11");
+
+    // The same key twice is refused (one kid, one key).
+    let out = run(authcore(
+        &dir,
+        &[
+            "check-config",
+            "--database-url",
+            &db,
+            "--jwt-key",
+            "k1.pem",
+            "--jwt-previous-key",
+            "k1.pem",
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(1));
+}
