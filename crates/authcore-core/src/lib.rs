@@ -48,6 +48,10 @@
 //!     async fn state(&self, _: &UserId) -> Result<Option<LockoutState>> { Ok(None) }
 //!     async fn record_failure(&self, _: &UserId, now: OffsetDateTime, p: &LockoutPolicy)
 //!         -> Result<LockoutState> { Ok(p.next_state(None, now)) }
+//!     async fn reserve(&self, _: &Reservation, _: &LockoutPolicy, _: &ReservationPolicy)
+//!         -> Result<Reserve> { Ok(Reserve::Granted) }
+//!     async fn settle(&self, _: &Reservation, _: AttemptOutcome, _: OffsetDateTime,
+//!         _: &LockoutPolicy) -> Result<Option<LockoutState>> { Ok(None) }
 //!     async fn clear(&self, _: &UserId) -> Result<()> { Ok(()) }
 //! }
 //!
@@ -98,6 +102,7 @@ mod error;
 mod hashing;
 pub mod http;
 mod legacy_hash;
+pub mod lockout;
 mod policy;
 mod store;
 mod token;
@@ -115,6 +120,9 @@ pub use hashing::{
 pub use http::{CreateUser, UidValue, UpdateUser, UserView};
 pub use legacy_hash::{
     HashFormat, LegacyLimits, PasswordForm, check_hash_format, is_redis_prehash, redis_prehash,
+};
+pub use lockout::{
+    AttemptOutcome, DEFAULT_RESERVATION_STALE_AFTER, Reservation, ReservationPolicy, Reserve,
 };
 pub use policy::{
     AuthPolicy, LockedUntil, LockoutPolicy, LockoutState, PasswordComplexity, PasswordExpiry,

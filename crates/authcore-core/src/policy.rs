@@ -85,9 +85,13 @@ impl Default for LockoutPolicy {
 }
 
 /// Upper bound for the lockout durations (a year), so time arithmetic never overflows.
-const MAX_LOCKOUT_SECS: u64 = 366 * 24 * 3600;
+const MAX_LOCKOUT_SECS: u64 = LockoutPolicy::MAX_DURATION_SECS;
 
 impl LockoutPolicy {
+    /// The longest lockout duration or counter reset accepted (a year): every store bounds
+    /// its time arithmetic with it.
+    pub const MAX_DURATION_SECS: u64 = 366 * 24 * 3600;
+
     /// Redis's defaults: 5 failures within 15 minutes lock the account for 30 minutes.
     pub const DEFAULT: Self = Self {
         threshold: 5,

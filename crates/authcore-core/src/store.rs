@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use crate::error::Result;
+use crate::lockout::{AttemptOutcome, Reservation, ReservationPolicy, Reserve};
 use crate::policy::{LockoutPolicy, LockoutState};
 use crate::user::{
     NewUser, Password, PasswordHash, Role, StoredPassword, User, UserId, UserUpdate,
@@ -148,10 +149,46 @@ pub trait UserAdmin: UserStore {
 /// Failed sign-in bookkeeping, kept apart from users so that read-only directories can still be
 /// locked.
 ///
-/// Keys are canonical [`UserId`]s. [`LockoutStore::record_failure`] must be atomic: `N`
-/// concurrent calls for one user count exactly `N`, also across processes sharing a database.
+/// Keys are canonical [`UserId`]s (and the authenticator's decoy keys for unknown names).
+/// Every method is atomic per key, also across processes sharing a database:
+/// [`LockoutStore::record_failure`]: `N` concurrent calls for one user count exactly `N`;
+/// [`LockoutStore::reserve`] and [`LockoutStore::settle`] follow the reference semantics of
+/// [`LockoutPolicy::expire_stale`], [`LockoutPolicy::decide`] and [`LockoutPolicy::settled`]
+/// under one lock per key (see [`crate::lockout`]), so that at most `threshold` wrong passwords
+/// are ever judged before an account locks, however many checks arrive at once.
 #[async_trait]
 pub trait LockoutStore: Send + Sync + Debug {
+    /// Reserves one attempt for `reservation.uid` at `reservation.started_at`, in one atomic
+    /// step: first every unsettled reservation of that key that is stale
+    /// ([`ReservationPolicy::stale_before`]) is removed and counted as a failure
+    /// ([`LockoutPolicy::expire_stale`]); then [`LockoutPolicy::decide`] on the state and the
+    /// remaining reservations; on [`Reserve::Granted`] the reservation is recorded (it counts
+    /// as in flight until settled).
+    ///
+    /// # Errors
+    /// Store failures (nothing is recorded then).
+    async fn reserve(
+        &self,
+        reservation: &Reservation,
+        policy: &LockoutPolicy,
+        reservations: &ReservationPolicy,
+    ) -> Result<Reserve>;
+
+    /// Settles a granted reservation at `now`, in one atomic step: removes it and applies
+    /// [`LockoutPolicy::settled`] (a failure is counted only if the reservation was still on
+    /// record, i.e. not already counted as stale; a success clears the failures unless the
+    /// account is locked). Returns the new state (`None`: no failure on record).
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn settle(
+        &self,
+        reservation: &Reservation,
+        outcome: AttemptOutcome,
+        now: OffsetDateTime,
+        policy: &LockoutPolicy,
+    ) -> Result<Option<LockoutState>>;
+
     /// The current state, if the user has any failure on record.
     ///
     /// # Errors
@@ -170,8 +207,8 @@ pub trait LockoutStore: Send + Sync + Debug {
         policy: &LockoutPolicy,
     ) -> Result<LockoutState>;
 
-    /// Forgets the user's failures and lock (successful sign-in, admin password reset, user
-    /// deleted).
+    /// Forgets the user's failures and lock (admin password reset, operator unlock, user
+    /// deleted). Reservations in flight stay on record: they still count until settled.
     ///
     /// # Errors
     /// Store failures.

@@ -48,8 +48,9 @@ use std::sync::{Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use authcore_core::{
-    Credentials, Error, LockoutPolicy, LockoutState, LockoutStore, NewUser, PasswordHash, Result,
-    StoredPassword, User, UserAdmin, UserId, UserStore, UserUpdate, normalize_username,
+    AttemptOutcome, Credentials, Error, LockoutPolicy, LockoutState, LockoutStore, NewUser,
+    PasswordHash, Reservation, ReservationPolicy, Reserve, Result, StoredPassword, User, UserAdmin,
+    UserId, UserStore, UserUpdate, normalize_username,
 };
 use time::OffsetDateTime;
 
@@ -57,7 +58,14 @@ use time::OffsetDateTime;
 #[derive(Default)]
 pub struct MemoryStore {
     users: Mutex<Users>,
-    lockout: Mutex<HashMap<UserId, LockoutState>>,
+    lockout: Mutex<HashMap<UserId, LockoutEntry>>,
+}
+
+/// One key's failures and its reservations in flight (id -> start time).
+#[derive(Default)]
+struct LockoutEntry {
+    state: Option<LockoutState>,
+    in_flight: HashMap<String, OffsetDateTime>,
 }
 
 #[derive(Default)]
@@ -121,7 +129,7 @@ impl MemoryStore {
         self.users.lock().map_err(poisoned)
     }
 
-    fn lockout(&self) -> Result<MutexGuard<'_, HashMap<UserId, LockoutState>>> {
+    fn lockout(&self) -> Result<MutexGuard<'_, HashMap<UserId, LockoutEntry>>> {
         self.lockout.lock().map_err(poisoned)
     }
 }
@@ -247,7 +255,7 @@ impl UserAdmin for MemoryStore {
 #[async_trait]
 impl LockoutStore for MemoryStore {
     async fn state(&self, uid: &UserId) -> Result<Option<LockoutState>> {
-        Ok(self.lockout()?.get(uid).copied())
+        Ok(self.lockout()?.get(uid).and_then(|e| e.state))
     }
 
     async fn record_failure(
@@ -257,13 +265,63 @@ impl LockoutStore for MemoryStore {
         policy: &LockoutPolicy,
     ) -> Result<LockoutState> {
         let mut map = self.lockout()?;
-        let next = policy.next_state(map.get(uid), now);
-        map.insert(uid.clone(), next);
+        let entry = map.entry(uid.clone()).or_default();
+        let next = policy.next_state(entry.state.as_ref(), now);
+        entry.state = Some(next);
         Ok(next)
     }
 
+    async fn reserve(
+        &self,
+        reservation: &Reservation,
+        policy: &LockoutPolicy,
+        reservations: &ReservationPolicy,
+    ) -> Result<Reserve> {
+        let now = reservation.started_at;
+        let mut map = self.lockout()?;
+        let entry = map.entry(reservation.uid.clone()).or_default();
+        let stale_before = reservations.stale_before(now);
+        let (state, _) = policy.expire_stale(
+            entry.state,
+            entry.in_flight.values().copied(),
+            stale_before,
+            now,
+        );
+        entry.state = state;
+        entry.in_flight.retain(|_, t| *t >= stale_before);
+        let answer = policy.decide(entry.state.as_ref(), entry.in_flight.len(), now);
+        if answer == Reserve::Granted {
+            entry.in_flight.insert(reservation.id.clone(), now);
+        }
+        Ok(answer)
+    }
+
+    async fn settle(
+        &self,
+        reservation: &Reservation,
+        outcome: AttemptOutcome,
+        now: OffsetDateTime,
+        policy: &LockoutPolicy,
+    ) -> Result<Option<LockoutState>> {
+        let mut map = self.lockout()?;
+        let entry = map.entry(reservation.uid.clone()).or_default();
+        let was_in_flight = entry.in_flight.remove(&reservation.id).is_some();
+        entry.state = policy.settled(entry.state.as_ref(), outcome, was_in_flight, now);
+        let state = entry.state;
+        if state.is_none() && entry.in_flight.is_empty() {
+            map.remove(&reservation.uid);
+        }
+        Ok(state)
+    }
+
     async fn clear(&self, uid: &UserId) -> Result<()> {
-        self.lockout()?.remove(uid);
+        let mut map = self.lockout()?;
+        if let Some(entry) = map.get_mut(uid) {
+            entry.state = None;
+            if entry.in_flight.is_empty() {
+                map.remove(uid);
+            }
+        }
         Ok(())
     }
 }

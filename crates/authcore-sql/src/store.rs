@@ -2,20 +2,19 @@
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use authcore_core::{
-    Credentials, Error, LockedUntil, LockoutPolicy, LockoutState, LockoutStore, NewUser,
-    PasswordHash, Result, Role, StoredPassword, User, UserAdmin, UserId, UserStatus, UserStore,
-    UserUpdate, normalize_username,
+    Clock, Credentials, Error, NewUser, PasswordHash, Result, Role, StoredPassword, SystemClock,
+    User, UserAdmin, UserId, UserStatus, UserStore, UserUpdate, normalize_username,
 };
 use sqlx::Row as _;
-use time::OffsetDateTime;
 
 use crate::config::{Engine, SqlConfig};
-use crate::dialect::{RecordFailure, to_micros};
-use crate::error::{is_retryable, map_err};
+use crate::dialect::to_micros;
+use crate::error::map_err;
 
 /// The pool of the engine the URL chose.
 #[derive(Clone)]
@@ -105,6 +104,11 @@ macro_rules! lockout_row {
     }};
 }
 
+mod lockout;
+mod rows;
+
+use rows::{UserRow, group_users};
+
 /// A user and lockout store on SQLite, PostgreSQL or MySQL/MariaDB.
 ///
 /// One value implements [`UserStore`], [`UserAdmin`] and [`LockoutStore`]; clones share the
@@ -115,6 +119,7 @@ pub struct SqlStore {
     engine: Engine,
     masked_url: String,
     operation_timeout: Duration,
+    clock: Arc<dyn Clock>,
 }
 
 impl fmt::Debug for SqlStore {
@@ -183,6 +188,7 @@ impl SqlStore {
             engine,
             masked_url: config.masked_url(),
             operation_timeout: config.operation_timeout_value(),
+            clock: Arc::new(SystemClock),
         };
         if config.run_migrations_value() {
             store.migrate().await?;
@@ -251,6 +257,15 @@ impl SqlStore {
     #[cfg(not(feature = "mysql"))]
     async fn mysql_backend(_: &SqlConfig) -> Result<Backend> {
         Err(feature_off(Engine::MySql))
+    }
+
+    /// Uses `clock` for the times the store writes itself (`created_at`, `updated_at`) instead
+    /// of the system clock: give it the authenticator's clock. Lockout times always come from
+    /// the caller.
+    #[must_use]
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Applies the embedded migrations that are not applied yet (sqlx's `_sqlx_migrations`
@@ -329,82 +344,6 @@ fn feature_off(engine: Engine) -> Error {
 #[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
 compile_error!("authcore-sql needs at least one of the features `sqlite`, `postgres`, `mysql`");
 
-/// One row of the user-and-passwords join.
-struct UserRow {
-    uid: i64,
-    email: String,
-    name: String,
-    role: String,
-    status: String,
-    phc: Option<String>,
-    issued_at: Option<OffsetDateTime>,
-}
-
-/// Folds join rows (ordered by uid) into users.
-fn group_users(rows: Vec<UserRow>) -> Result<Vec<User>> {
-    let mut users: Vec<User> = Vec::new();
-    for row in rows {
-        let password = match (row.phc, row.issued_at) {
-            (Some(phc), Some(issued_at)) => Some(StoredPassword {
-                hash: PasswordHash::new(phc),
-                issued_at,
-            }),
-            _ => None,
-        };
-        let uid =
-            UserId::from(u64::try_from(row.uid).map_err(|_| {
-                Error::Internal(format!("negative uid {} in the database", row.uid))
-            })?);
-        if let Some(last) = users.last_mut().filter(|u| u.uid == uid) {
-            if let (Some(p), Credentials::Passwords(list)) = (password, &mut last.credentials) {
-                list.push(p);
-            }
-            continue;
-        }
-        let status = UserStatus::parse(&row.status).ok_or_else(|| {
-            Error::Internal(format!(
-                "unknown user status {:?} in the database",
-                row.status
-            ))
-        })?;
-        users.push(User {
-            uid,
-            email: row.email,
-            name: row.name,
-            role: Role::new(row.role),
-            status,
-            credentials: Credentials::Passwords(password.into_iter().collect()),
-        });
-    }
-    Ok(users)
-}
-
-/// One lockout row.
-struct LockoutRow {
-    failures: i64,
-    last_failure_at: Option<OffsetDateTime>,
-    locked_until: Option<OffsetDateTime>,
-    locked_by_admin: bool,
-}
-
-impl LockoutRow {
-    fn into_state(self) -> Result<LockoutState> {
-        let last_failure_at = self
-            .last_failure_at
-            .ok_or_else(|| Error::Internal("lockout row without a failure time".into()))?;
-        let locked_until = if self.locked_by_admin {
-            Some(LockedUntil::AdminReset)
-        } else {
-            self.locked_until.map(LockedUntil::Time)
-        };
-        Ok(LockoutState {
-            failures: u32::try_from(self.failures.max(0)).unwrap_or(u32::MAX),
-            last_failure_at,
-            locked_until,
-        })
-    }
-}
-
 /// The database id of a local uid: the canonical decimal form only (`"7"`, not `"07"` or
 /// `"+7"`), so that one user has exactly one uid.
 fn local_id(uid: &UserId) -> Option<i64> {
@@ -414,66 +353,6 @@ fn local_id(uid: &UserId) -> Option<i64> {
     }
     i64::try_from(n).ok()
 }
-
-fn lock_columns(lock: Option<LockedUntil>) -> (Option<OffsetDateTime>, bool) {
-    match lock {
-        Some(LockedUntil::Time(t)) => (Some(t), false),
-        Some(LockedUntil::AdminReset) => (None, true),
-        None => (None, false),
-    }
-}
-
-/// Same bound as the core's policy arithmetic: a year.
-const MAX_LOCKOUT_SECS: u64 = 366 * 24 * 3600;
-
-impl RecordFailure {
-    fn new(now: OffsetDateTime, policy: &LockoutPolicy) -> Self {
-        let first = policy.next_state(None, now);
-        let (first_locked_until, first_locked_by_admin) = lock_columns(first.locked_until);
-        let (lock_until, lock_by_admin) = lock_columns(Some(policy.lock_from(now)));
-        let reset = i64::try_from(policy.counter_reset_after_secs.min(MAX_LOCKOUT_SECS))
-            .unwrap_or(i64::MAX);
-        let cutoff = now
-            .checked_sub(time::Duration::seconds(reset))
-            .unwrap_or(now);
-        Self {
-            now,
-            first_locked_until,
-            first_locked_by_admin,
-            cutoff,
-            lock_at: if policy.enabled() {
-                i64::from(policy.threshold)
-            } else {
-                i64::MAX
-            },
-            lock_until,
-            lock_by_admin,
-        }
-    }
-}
-
-/// Binds the 13 parameters of `record_failure` in their fixed order.
-macro_rules! bind_record_failure {
-    ($query:expr, $uid:expr, $p:expr, $e:ident) => {
-        $query
-            .bind($uid)
-            .bind($e::ts($p.now))
-            .bind($p.first_locked_until.map($e::ts))
-            .bind($p.first_locked_by_admin)
-            .bind($e::ts($p.now))
-            .bind($e::ts($p.cutoff))
-            .bind($e::ts($p.now))
-            .bind($p.lock_at)
-            .bind($p.lock_until.map($e::ts))
-            .bind($e::ts($p.now))
-            .bind($p.lock_at)
-            .bind($p.lock_by_admin)
-            .bind($e::ts($p.now))
-    };
-}
-
-/// Attempts at a lockout upsert that the database aborted as a deadlock victim.
-const DEADLOCK_ATTEMPTS: u32 = 8;
 
 #[async_trait]
 impl UserStore for SqlStore {
@@ -524,7 +403,7 @@ fn decode<T>(f: impl FnOnce() -> std::result::Result<T, sqlx::Error>) -> Result<
 impl UserAdmin for SqlStore {
     async fn create_user(&self, user: NewUser) -> Result<User> {
         self.timed("create_user", async move {
-            let now = OffsetDateTime::now_utc();
+            let now = self.clock.now();
             let email_key = normalize_username(&user.email);
             let uid: i64 = on_engine!(self, |pool, e| {
                 let mut tx = e::begin(pool).await.db()?;
@@ -622,7 +501,7 @@ impl UserAdmin for SqlStore {
     async fn update_user(&self, uid: &UserId, update: UserUpdate) -> Result<User> {
         self.timed("update_user", async move {
             let id = local_id(uid).ok_or(Error::NotFound)?;
-            let now = OffsetDateTime::now_utc();
+            let now = self.clock.now();
             let email_key = update.email.as_deref().map(normalize_username);
             let rows = on_engine!(self, |pool, e| {
                 let mut tx = e::begin(pool).await.db()?;
@@ -779,95 +658,6 @@ impl UserAdmin for SqlStore {
                     .await
                     .db()?;
                 Ok(done.rows_affected() > 0)
-            })
-        })
-        .await
-    }
-}
-
-#[async_trait]
-impl LockoutStore for SqlStore {
-    async fn state(&self, uid: &UserId) -> Result<Option<LockoutState>> {
-        self.timed("state", async move {
-            let row = on_engine!(self, |pool, e| {
-                let row = sqlx::query(e::Q.lockout_state)
-                    .bind(uid.as_str())
-                    .fetch_optional(pool)
-                    .await
-                    .db()?;
-                match row {
-                    Some(row) => Some(decode(|| Ok(lockout_row!(row, e)))?),
-                    None => None,
-                }
-            });
-            row.map(LockoutRow::into_state).transpose()
-        })
-        .await
-    }
-
-    async fn record_failure(
-        &self,
-        uid: &UserId,
-        now: OffsetDateTime,
-        policy: &LockoutPolicy,
-    ) -> Result<LockoutState> {
-        self.timed("record_failure", async move {
-            let p = RecordFailure::new(to_micros(now), policy);
-            let mut attempt = 1;
-            loop {
-                let result: std::result::Result<LockoutRow, sqlx::Error> =
-                    on_engine!(self, |pool, e| {
-                        async {
-                            let query = sqlx::query(e::Q.record_failure);
-                            if e::RETURNING {
-                                let row = bind_record_failure!(query, uid.as_str(), p, e)
-                                    .fetch_one(pool)
-                                    .await?;
-                                Ok(lockout_row!(row, e))
-                            } else {
-                                // No RETURNING with ON DUPLICATE KEY UPDATE: read the row back in
-                                // the same transaction, which still holds its lock.
-                                let mut tx = e::begin(pool).await?;
-                                bind_record_failure!(query, uid.as_str(), p, e)
-                                    .execute(&mut *tx)
-                                    .await?;
-                                let row = sqlx::query(e::Q.lockout_state)
-                                    .bind(uid.as_str())
-                                    .fetch_one(&mut *tx)
-                                    .await?;
-                                let row = lockout_row!(row, e);
-                                tx.commit().await?;
-                                Ok(row)
-                            }
-                        }
-                        .await
-                    });
-                match result {
-                    Ok(row) => return row.into_state(),
-                    Err(err) if attempt < DEADLOCK_ATTEMPTS && is_retryable(&err) => {
-                        tracing::debug!(
-                            attempt,
-                            "authcore-sql: lockout upsert retried after a deadlock"
-                        );
-                        tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5)).await;
-                        attempt += 1;
-                    }
-                    Err(err) => return Err(map_err(err)),
-                }
-            }
-        })
-        .await
-    }
-
-    async fn clear(&self, uid: &UserId) -> Result<()> {
-        self.timed("clear", async move {
-            on_engine!(self, |pool, e| {
-                sqlx::query(e::Q.clear_lockout)
-                    .bind(uid.as_str())
-                    .execute(pool)
-                    .await
-                    .db()?;
-                Ok(())
             })
         })
         .await

@@ -398,6 +398,32 @@ pub async fn two_stores_count_exactly(url: &str) {
     assert_eq!(state.failures, 200);
     assert!(state.is_locked(now));
     assert_eq!(b.state(&key).await.unwrap(), Some(state));
+
+    // Reservations through both pools, released at the same instant: exactly `threshold`
+    // granted, whichever process asks.
+    let key = UserId::new(format!("two-stores-reserve-{}", unique_db_name()));
+    let reservations = authcore_core::ReservationPolicy::default();
+    let barrier = Arc::new(tokio::sync::Barrier::new(60));
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..60 {
+        let store = if i % 2 == 0 { a.clone() } else { b.clone() };
+        let (key, barrier) = (key.clone(), barrier.clone());
+        tasks.spawn(async move {
+            barrier.wait().await;
+            let r = authcore_core::Reservation::new(key, now);
+            store.reserve(&r, &policy, &reservations).await
+        });
+    }
+    let mut granted = 0;
+    while let Some(done) = tasks.join_next().await {
+        if done.unwrap().unwrap() == authcore_core::Reserve::Granted {
+            granted += 1;
+        }
+    }
+    assert_eq!(
+        granted, 5,
+        "exactly threshold reservations granted across two processes"
+    );
 }
 
 /// Stops the server under a store, checks `StoreUnavailable`, starts it, checks that the same

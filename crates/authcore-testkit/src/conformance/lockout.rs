@@ -16,6 +16,7 @@ pub async fn run_lockout_suite(store: Arc<dyn LockoutStore>) {
     lockout_clear_forgets(&*store).await;
     lockout_keys_are_independent(&*store).await;
     concurrent_failures_count_exactly(Arc::clone(&store), 200).await;
+    super::run_reservation_suite(Arc::clone(&store)).await;
 }
 
 fn lockout_key(tag: &str) -> UserId {

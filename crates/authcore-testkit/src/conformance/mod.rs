@@ -27,11 +27,13 @@
 mod authenticator;
 mod lockout;
 mod read_only;
+mod reservations;
 mod users;
 
 pub use authenticator::*;
 pub use lockout::*;
 pub use read_only::*;
+pub use reservations::*;
 pub use users::*;
 
 use authcore_core::{PasswordHash, StoredPassword};
