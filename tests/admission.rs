@@ -11,8 +11,9 @@ use async_trait::async_trait;
 use authcore::http::{RequestParts, authorize as http_authorize};
 use authcore::memory::MemoryStore;
 use authcore::{
-    Authenticator, CostEstimate, CreateUser, Error, HashingConfig, LockoutPolicy, LockoutState,
-    LockoutStore, Password, Result, Role, Ttl, User, UserId, UserStore,
+    AttemptOutcome, Authenticator, CostEstimate, CreateUser, Error, HashingConfig, LockoutPolicy,
+    LockoutState, LockoutStore, Password, Reservation, ReservationPolicy, Reserve, Result, Role,
+    Ttl, User, UserId, UserStore,
 };
 use authcore_testkit::fixtures::{fast_hashing, password, test_keys};
 use time::OffsetDateTime;
@@ -59,6 +60,25 @@ impl LockoutStore for Counting {
     ) -> Result<LockoutState> {
         self.hit();
         self.inner.record_failure(uid, now, policy).await
+    }
+    async fn reserve(
+        &self,
+        reservation: &Reservation,
+        policy: &LockoutPolicy,
+        reservations: &ReservationPolicy,
+    ) -> Result<Reserve> {
+        self.hit();
+        self.inner.reserve(reservation, policy, reservations).await
+    }
+    async fn settle(
+        &self,
+        reservation: &Reservation,
+        outcome: AttemptOutcome,
+        now: OffsetDateTime,
+        policy: &LockoutPolicy,
+    ) -> Result<Option<LockoutState>> {
+        self.hit();
+        self.inner.settle(reservation, outcome, now, policy).await
     }
     async fn clear(&self, uid: &UserId) -> Result<()> {
         self.hit();
