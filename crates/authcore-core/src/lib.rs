@@ -129,8 +129,8 @@ pub use policy::{
 };
 pub use store::{LockoutStore, UserAdmin, UserStore};
 pub use token::{
-    Claims, IssuedToken, Key, KeyRing, MIN_HMAC_SECRET_LEN, SigningAlgorithm, TokenConfig,
-    TokenIssuer, Ttl,
+    Claims, IssuedToken, Key, KeyRing, MAX_TOKEN_LEN, MIN_HMAC_SECRET_LEN, SigningAlgorithm,
+    TokenConfig, TokenIssuer, Ttl,
 };
 pub use user::{
     Credentials, NewUser, Password, PasswordHash, Role, StoredPassword, User, UserId, UserStatus,

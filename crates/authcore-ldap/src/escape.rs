@@ -170,8 +170,21 @@ pub(crate) fn rdn_key(rdn: &[Ava]) -> Vec<(String, AttrValue)> {
     v
 }
 
-/// The canonical form of a DN string (see [`Dn::canonical`]), or `None` if it does not parse.
-pub(crate) fn normalize_dn(s: &str) -> Option<String> {
+/// The canonical form of a DN string, or `None` if it does not parse (RFC 4514, with the
+/// spaces RFC 2253 writers emit around separators tolerated): attribute types and values in
+/// lowercase, values re-escaped with [`escape_dn_value`], the AVAs of an RDN sorted, no spaces
+/// around separators. This is how the store compares DNs (group mappings, the service
+/// account, the user's base); the fuzz target `ldap_escape_dn` checks it is idempotent.
+///
+/// ```
+/// assert_eq!(
+///     authcore_ldap::normalize_dn("CN=Steve Kille , O=Isode Limited").as_deref(),
+///     Some("cn=steve kille,o=isode limited")
+/// );
+/// assert_eq!(authcore_ldap::normalize_dn("uid=a,,dc=b"), None);
+/// ```
+#[must_use]
+pub fn normalize_dn(s: &str) -> Option<String> {
     Dn::parse(s).map(|dn| dn.canonical())
 }
 

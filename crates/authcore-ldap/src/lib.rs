@@ -12,5 +12,5 @@ mod store;
 
 pub use config::{LdapConfig, LdapMapping, LdapQuery, LdapScope};
 pub use error::LdapConfigError;
-pub use escape::{escape_dn_value, escape_filter_value};
+pub use escape::{escape_dn_value, escape_filter_value, normalize_dn};
 pub use store::LdapStore;

@@ -504,16 +504,16 @@ fn duration_ns(d: Duration) -> u64 {
 
 /// A stored hash that may be computed: argon2, parameters within the maximum, salt and
 /// output present.
-struct Stored {
+pub(super) struct Stored {
     phc: Phc,
     argon: Argon2<'static>,
-    params: Argon2Params,
+    pub(super) params: Argon2Params,
     /// argon2id v1.3: no re-hash needed for the algorithm's sake.
     current: bool,
 }
 
 impl Stored {
-    fn parse(stored: &PasswordHash, max: &Argon2Params) -> Option<Self> {
+    pub(super) fn parse(stored: &PasswordHash, max: &Argon2Params) -> Option<Self> {
         let phc = Phc::new(stored.expose_phc()).ok()?;
         let algorithm = Algorithm::try_from(phc.algorithm.as_str()).ok()?;
         let version = match phc.version {

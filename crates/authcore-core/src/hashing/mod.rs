@@ -103,6 +103,16 @@ impl Argon2Params {
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
 
+    /// The parameters of `stored` when the engine would compute it with at most `max`: an
+    /// argon2 PHC string (any variant and version) with a salt of at least 8 bytes and an
+    /// output, every parameter within `max`. `None` when the engine would instead spend one
+    /// evaluation at the current parameters (unparsable, not argon2, above `max`). Pure: no
+    /// evaluation runs (the fuzz target `stored_hash` calls this).
+    #[must_use]
+    pub fn of_stored_hash(stored: &PasswordHash, max: &Self) -> Option<Self> {
+        engine::Stored::parse(stored, max).map(|s| s.params)
+    }
+
     /// A first guess of one evaluation's duration, used until jobs have been measured: about
     /// 0.4 µs per KiB block and pass on one core of a 2020s server (14 ms for the defaults).
     fn prior_cost(self) -> Duration {

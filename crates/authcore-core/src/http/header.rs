@@ -45,12 +45,23 @@ const BASE64: GeneralPurpose = GeneralPurpose::new(
 ///
 /// # Errors
 /// - [`Error::InvalidRequest`] for a malformed value of a known scheme (bad base64, no `:` in
-///   Basic credentials, an empty token, bytes that are not UTF-8);
+///   Basic credentials, an empty token, Basic credentials that are not UTF-8);
+/// - [`Error::InvalidToken`] for a `JWT`/`Bearer` token that is not UTF-8 (no token is);
 /// - [`Error::Unauthorized`] for an empty value or any other scheme.
 pub fn parse_authorization(value: &[u8]) -> Result<Authorization> {
-    let value = std::str::from_utf8(value)
-        .map_err(|_| Error::InvalidRequest("the Authorization header is not UTF-8".into()))?
-        .trim();
+    let value = std::str::from_utf8(value).map_err(|_| {
+        let scheme = value.trim_ascii_start();
+        let scheme = scheme
+            .split(u8::is_ascii_whitespace)
+            .next()
+            .unwrap_or_default();
+        if scheme.eq_ignore_ascii_case(b"jwt") || scheme.eq_ignore_ascii_case(b"bearer") {
+            Error::InvalidToken
+        } else {
+            Error::InvalidRequest("the Authorization header is not UTF-8".into())
+        }
+    })?;
+    let value = value.trim();
     let (scheme, rest) = value
         .split_once(|c: char| c.is_ascii_whitespace())
         .unwrap_or((value, ""));
@@ -134,6 +145,14 @@ mod tests {
         assert_eq!(code(b"Bearer"), "invalid_request");
         assert_eq!(code(b"JWT a b"), "invalid_request");
         assert_eq!(code(b"Basic \xff\xfe"), "invalid_request");
+        assert!(matches!(
+            parse_authorization(b"JWT a.\xff.c"),
+            Err(Error::InvalidToken)
+        ));
+        assert!(matches!(
+            parse_authorization(b" bearer \xfe"),
+            Err(Error::InvalidToken)
+        ));
         assert_eq!(code(b"Digest x=y"), "unauthorized");
         assert_eq!(code(b""), "unauthorized");
     }

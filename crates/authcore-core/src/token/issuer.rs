@@ -8,6 +8,12 @@ use super::{Claims, IssuedToken, KeyRing, Ttl};
 use crate::error::{Error, Result};
 use crate::user::User;
 
+/// Longest token [`TokenIssuer::verify`] decodes, in bytes. authcore's own tokens are a few
+/// hundred bytes (a [`crate::MAX_USERNAME_LEN`] username included); anything longer is
+/// refused before any of it is decoded, so a hostile token costs no allocation in proportion
+/// to its size.
+pub const MAX_TOKEN_LEN: usize = 8 * 1024;
+
 /// Token settings: issuer, clock leeway.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -93,11 +99,15 @@ impl TokenIssuer {
     }
 
     /// Verifies a token's signature (with the key its `kid` names, under that key's algorithm
-    /// only), then `iss`, `nbf` and `exp` against `now` with the configured leeway.
+    /// only), then `iss`, `nbf`, `iat` and `exp` against `now` with the configured leeway.
+    /// A token longer than [`MAX_TOKEN_LEN`] is refused before decoding.
     ///
     /// # Errors
     /// [`Error::InvalidToken`] for anything wrong with the token.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Claims> {
+        if token.len() > MAX_TOKEN_LEN {
+            return Err(Error::InvalidToken);
+        }
         let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
         let key = match &header.kid {
             Some(kid) => self.keys.keys().find(|k| &k.kid == kid),
@@ -115,9 +125,11 @@ impl TokenIssuer {
         let claims = data.claims;
         let leeway = i64::from(self.config.leeway_secs);
         let now = now.unix_timestamp();
+        // Saturating: the claims are attacker-chosen integers (an `exp` of i64::MAX).
         if claims.iss != self.config.issuer
-            || now >= claims.exp + leeway
-            || now + leeway < claims.nbf
+            || now >= claims.exp.saturating_add(leeway)
+            || now.saturating_add(leeway) < claims.nbf
+            || now.saturating_add(leeway) < claims.iat
         {
             return Err(Error::InvalidToken);
         }

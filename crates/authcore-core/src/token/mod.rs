@@ -12,7 +12,7 @@ mod issuer;
 mod keys;
 
 pub use claims::{Claims, IssuedToken, Ttl};
-pub use issuer::{TokenConfig, TokenIssuer};
+pub use issuer::{MAX_TOKEN_LEN, TokenConfig, TokenIssuer};
 pub use keys::{Key, KeyRing, MIN_HMAC_SECRET_LEN, SigningAlgorithm};
 
 #[cfg(test)]

@@ -1,0 +1,7 @@
+//! cargo-fuzz target: see `common::ldap_escape_dn`.
+#![no_main]
+
+#[path = "../common/mod.rs"]
+mod common;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| common::ldap_escape_dn(data));
