@@ -16,9 +16,9 @@ use authcore_core::http::{self, RequestParts};
 use authcore_core::secrecy::SecretSlice;
 use authcore_core::time::OffsetDateTime;
 use authcore_core::{
-    Authenticator, Claims, Clock, Credentials, Error, HashingConfig, Key, KeyRing, LockoutPolicy,
-    LockoutState, LockoutStore, Role, TokenConfig, TokenIssuer, Ttl, User, UserId, UserStatus,
-    UserStore, async_trait,
+    AttemptOutcome, Authenticator, Claims, Clock, Credentials, Error, HashingConfig, Key, KeyRing,
+    LockoutPolicy, LockoutState, LockoutStore, Reservation, ReservationPolicy, Reserve, Role,
+    TokenConfig, TokenIssuer, Ttl, User, UserId, UserStatus, UserStore, async_trait,
 };
 use base64::Engine as _;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -66,6 +66,23 @@ impl LockoutStore for NoUsers {
         p: &LockoutPolicy,
     ) -> authcore_core::Result<LockoutState> {
         Ok(p.next_state(None, now))
+    }
+    async fn reserve(
+        &self,
+        _: &Reservation,
+        _: &LockoutPolicy,
+        _: &ReservationPolicy,
+    ) -> authcore_core::Result<Reserve> {
+        Ok(Reserve::Granted)
+    }
+    async fn settle(
+        &self,
+        _: &Reservation,
+        _: AttemptOutcome,
+        _: OffsetDateTime,
+        _: &LockoutPolicy,
+    ) -> authcore_core::Result<Option<LockoutState>> {
+        Ok(None)
     }
     async fn clear(&self, _: &UserId) -> authcore_core::Result<()> {
         Ok(())
