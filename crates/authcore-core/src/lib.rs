@@ -109,7 +109,8 @@ mod token;
 mod user;
 
 pub use authenticator::{
-    AUDIT_TARGET, Authenticator, AuthenticatorBuilder, MAX_PASSWORD_LEN, MAX_USERNAME_LEN,
+    AUDIT_TARGET, Authenticator, AuthenticatorBuilder, ImportOutcome, ImportPassword, ImportUser,
+    MAX_PASSWORD_LEN, MAX_USERNAME_LEN, OnConflict,
 };
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Error, Result, StatusClass};

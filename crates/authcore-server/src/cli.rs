@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use crate::{check_config, hash_calibrate, keygen, serve, user};
+use crate::{check_config, hash_calibrate, import, keygen, serve, user};
 
 /// An error that ends a subcommand with exit status 1; its text is printed on stderr.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -76,6 +76,18 @@ pub enum Command {
     /// second one core can then check. Run it on the host that will serve, with nothing else
     /// busy.
     HashCalibrate(hash_calibrate::CalibrateArgs),
+
+    /// Import users from another system: JSON lines (.jsonl) or CSV with a header row.
+    ///
+    /// Fields: email (required), name, role, status, and exactly one of password (plain,
+    /// hashed with argon2id) and password_hash (bcrypt, PBKDF2-SHA256 in PHC, passlib or Django
+    /// form, scrypt, SHA-crypt, yescrypt, argon2: stored as it is and replaced by argon2id at
+    /// the user's first sign-in). Every bad row is reported with its line number and nothing
+    /// of it is written; the others are imported. Exit status 1 when a row failed. A server
+    /// may run on the same database. Example:
+    ///
+    ///   authcore import users.jsonl --database-url sqlite://authcore.db --on-conflict skip
+    Import(import::ImportArgs),
 }
 
 impl Command {
@@ -87,6 +99,7 @@ impl Command {
             Self::Keygen(args) => keygen::run(&args),
             Self::CheckConfig(args) => check_config::run(args).await,
             Self::HashCalibrate(args) => hash_calibrate::run(args).await,
+            Self::Import(args) => import::run(args).await,
         }
     }
 
@@ -97,7 +110,9 @@ impl Command {
             Self::Serve(_) => "info",
             // Administrative acts leave an audit event.
             Self::User(_) => "warn,authcore::audit=info",
-            Self::Keygen(_) | Self::CheckConfig(_) | Self::HashCalibrate(_) => "warn",
+            Self::Keygen(_) | Self::CheckConfig(_) | Self::HashCalibrate(_) | Self::Import(_) => {
+                "warn"
+            }
         }
     }
 }

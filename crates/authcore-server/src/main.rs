@@ -12,6 +12,7 @@
 mod check_config;
 mod cli;
 mod hash_calibrate;
+mod import;
 mod keygen;
 mod listener;
 mod observe;

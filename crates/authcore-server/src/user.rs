@@ -253,7 +253,7 @@ impl UserAction {
     }
 }
 
-fn throwaway_keys() -> Result<KeyRing, BoxError> {
+pub(crate) fn throwaway_keys() -> Result<KeyRing, BoxError> {
     let mut random = vec![0u8; 32];
     getrandom::fill(&mut random).map_err(|e| format!("no randomness: {e}"))?;
     Ok(KeyRing::new(Key::hs256(

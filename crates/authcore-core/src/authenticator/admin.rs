@@ -4,6 +4,10 @@ use secrecy::ExposeSecret;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+mod import;
+
+pub use import::{ImportOutcome, ImportPassword, ImportUser, OnConflict};
+
 use super::{AUDIT_TARGET, Authenticator, MAX_USERNAME_LEN, check_password_len};
 use crate::error::{Error, Result};
 use crate::http::{CreateUser, UidValue, UpdateUser, UserView};

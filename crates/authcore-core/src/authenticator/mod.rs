@@ -7,6 +7,8 @@ mod admin;
 mod passwords;
 mod signin;
 
+pub use admin::{ImportOutcome, ImportPassword, ImportUser, OnConflict};
+
 use std::fmt;
 use std::sync::Arc;
 
