@@ -15,6 +15,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
+use tokio::task::JoinSet;
+
 use authcore_core::{
     Authenticator, HashFormat, ImportOutcome, ImportPassword, ImportUser, OnConflict, Password,
     PasswordHash, Role, StatusClass, UserStatus, normalize_username,
@@ -305,6 +307,56 @@ fn parse_json_row(text: &str) -> Result<Row, String> {
     Ok(row)
 }
 
+/// A row written (or refused) by a task.
+struct Finished {
+    line: u64,
+    format: String,
+    email: String,
+    result: authcore_core::Result<ImportOutcome>,
+}
+
+/// The summary and the progress bar, as rows finish.
+struct Progress {
+    summary: Summary,
+    bar: ProgressBar,
+    file: String,
+}
+
+impl Progress {
+    fn record(&mut self, line: u64, format: &str, outcome: Result<ImportOutcome, String>) {
+        match outcome {
+            Ok(o) => self.summary.add(format, o.as_str()),
+            Err(msg) => {
+                self.summary.add(format, "failed");
+                let file = &self.file;
+                self.bar.suspend(|| eprintln!("{file}: line {line}: {msg}"));
+            }
+        }
+        self.bar.set_message(format!("{} rows", self.summary.rows));
+    }
+
+    /// Records a finished task. A database that fails (rather than refusing a row) stops the
+    /// import: the rows still running are dropped, each a transaction of its own.
+    fn finish(
+        &mut self,
+        done: Result<Finished, tokio::task::JoinError>,
+        in_flight: &mut HashSet<String>,
+    ) -> Result<(), BoxError> {
+        let done = done.map_err(|e| format!("an import task failed: {e}"))?;
+        in_flight.remove(&done.email);
+        match done.result {
+            Err(e) if e.status_class() == StatusClass::Unavailable => {
+                self.bar.abandon();
+                Err(format!("{}: line {}: {e}; stopped there", self.file, done.line).into())
+            }
+            other => {
+                self.record(done.line, &done.format, other.map_err(|e| e.to_string()));
+                Ok(())
+            }
+        }
+    }
+}
+
 /// Tallies per hash format and per outcome.
 #[derive(Debug, Default)]
 struct Summary {
@@ -417,47 +469,64 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, BoxError> {
         .map_err(|e| format!("progress bar: {e}"))?,
     );
     let started = Instant::now();
-    let mut summary = Summary::default();
+    let mut progress = Progress {
+        summary: Summary::default(),
+        bar,
+        file: args.file.display().to_string(),
+    };
     // In a dry run nothing is written, so a later row with the same e-mail is a conflict
     // with the earlier one, not with the database.
     let mut seen = HashSet::new();
-    let file = args.file.display().to_string();
+    // Rows are written a few at a time (the database overlaps their round trips); two rows
+    // with the same e-mail never run at once, so the later one always sees the earlier one.
+    let window = std::thread::available_parallelism().map_or(2, std::num::NonZero::get) * 4;
+    let mut tasks: JoinSet<Finished> = JoinSet::new();
+    let mut in_flight: HashSet<String> = HashSet::new();
     while let Some(next) = rows.next_row() {
         let (line, row) = next?;
         let format = row
             .as_ref()
             .map_or_else(|_| "unreadable".to_owned(), Row::format_name);
-        let outcome = match row.and_then(Row::into_user) {
-            Err(msg) => Err(msg),
-            Ok(user) => {
-                let first = seen.insert(normalize_username(&user.email));
-                let result = if args.dry_run && !first {
-                    Ok(match on_conflict {
-                        OnConflict::Skip => ImportOutcome::Skipped,
-                        OnConflict::Update => ImportOutcome::Updated,
-                    })
-                } else {
-                    auth.import_user(user, on_conflict, args.dry_run).await
-                };
-                match result {
-                    Err(e) if e.status_class() == StatusClass::Unavailable => {
-                        bar.abandon();
-                        return Err(format!("{file}: line {line}: {e}; stopped there").into());
-                    }
-                    other => other.map_err(|e| e.to_string()),
-                }
+        let user = match row.and_then(Row::into_user) {
+            Ok(user) => user,
+            Err(msg) => {
+                progress.record(line, &format, Err(msg));
+                continue;
             }
         };
-        match outcome {
-            Ok(o) => summary.add(&format, o.as_str()),
-            Err(msg) => {
-                summary.add(&format, "failed");
-                bar.suspend(|| eprintln!("{file}: line {line}: {msg}"));
+        let email = normalize_username(&user.email);
+        if args.dry_run && !seen.insert(email.clone()) {
+            let outcome = match on_conflict {
+                OnConflict::Skip => ImportOutcome::Skipped,
+                OnConflict::Update => ImportOutcome::Updated,
+            };
+            progress.record(line, &format, Ok(outcome));
+            continue;
+        }
+        while tasks.len() >= window || (in_flight.contains(&email) && !tasks.is_empty()) {
+            if let Some(done) = tasks.join_next().await {
+                progress.finish(done, &mut in_flight)?;
             }
         }
-        bar.set_position(read.load(std::sync::atomic::Ordering::Relaxed));
-        bar.set_message(format!("{} rows", summary.rows));
+        in_flight.insert(email.clone());
+        let (auth, dry_run) = (auth.clone(), args.dry_run);
+        tasks.spawn(async move {
+            let result = auth.import_user(user, on_conflict, dry_run).await;
+            Finished {
+                line,
+                format,
+                email,
+                result,
+            }
+        });
+        progress
+            .bar
+            .set_position(read.load(std::sync::atomic::Ordering::Relaxed));
     }
+    while let Some(done) = tasks.join_next().await {
+        progress.finish(done, &mut in_flight)?;
+    }
+    let Progress { summary, bar, .. } = progress;
     bar.finish_and_clear();
     summary.print(args.dry_run, started.elapsed());
     Ok(if summary.failed == 0 {
