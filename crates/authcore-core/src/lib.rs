@@ -104,6 +104,7 @@ pub mod http;
 mod legacy_hash;
 pub mod lockout;
 mod policy;
+mod session;
 mod store;
 mod token;
 mod user;
@@ -128,6 +129,7 @@ pub use lockout::{
 pub use policy::{
     AuthPolicy, LockedUntil, LockoutPolicy, LockoutState, PasswordComplexity, PasswordExpiry,
 };
+pub use session::{PURGE_BATCH, SessionStore};
 pub use store::{LockoutStore, UserAdmin, UserStore};
 pub use token::{
     Claims, IssuedToken, Key, KeyRing, MAX_TOKEN_LEN, MIN_HMAC_SECRET_LEN, SigningAlgorithm,

@@ -213,4 +213,11 @@ pub trait LockoutStore: Send + Sync + Debug {
     /// # Errors
     /// Store failures.
     async fn clear(&self, uid: &UserId) -> Result<()>;
+
+    /// The session state kept beside this lockout state (epochs and revoked tokens), for
+    /// stores that keep it; the authenticator uses it unless given another
+    /// ([`crate::AuthenticatorBuilder::session_store`]). The default: none.
+    fn sessions(&self) -> Option<&dyn crate::session::SessionStore> {
+        None
+    }
 }

@@ -2,7 +2,7 @@
 //!
 //! In-memory implementations of authcore's store traits: [`MemoryStore`] keeps users and
 //! their passwords ([`UserStore`] + [`UserAdmin`]) and failed sign-in bookkeeping
-//! ([`LockoutStore`]). It is for tests, examples and single-process services whose users fit
+//! ([`LockoutStore`]) and session state: epochs and revoked tokens ([`SessionStore`]). It is for tests, examples and single-process services whose users fit
 //! in memory and may vanish on restart.
 //!
 //! Lookups scan all users (O(n)). Every operation takes one mutex for its whole duration, so
@@ -46,11 +46,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 
+mod sessions;
+
 use async_trait::async_trait;
 use authcore_core::{
     AttemptOutcome, Credentials, Error, LockoutPolicy, LockoutState, LockoutStore, NewUser,
-    PasswordHash, Reservation, ReservationPolicy, Reserve, Result, StoredPassword, User, UserAdmin,
-    UserId, UserStore, UserUpdate, normalize_username,
+    PasswordHash, Reservation, ReservationPolicy, Reserve, Result, SessionStore, StoredPassword,
+    User, UserAdmin, UserId, UserStore, UserUpdate, normalize_username,
 };
 use time::OffsetDateTime;
 
@@ -59,6 +61,7 @@ use time::OffsetDateTime;
 pub struct MemoryStore {
     users: Mutex<Users>,
     lockout: Mutex<HashMap<UserId, LockoutEntry>>,
+    sessions: Mutex<sessions::Sessions>,
 }
 
 /// One key's failures and its reservations in flight (id -> start time).
@@ -131,6 +134,10 @@ impl MemoryStore {
 
     fn lockout(&self) -> Result<MutexGuard<'_, HashMap<UserId, LockoutEntry>>> {
         self.lockout.lock().map_err(poisoned)
+    }
+
+    fn session_state(&self) -> Result<MutexGuard<'_, sessions::Sessions>> {
+        self.sessions.lock().map_err(poisoned)
     }
 }
 
@@ -323,5 +330,9 @@ impl LockoutStore for MemoryStore {
             }
         }
         Ok(())
+    }
+
+    fn sessions(&self) -> Option<&dyn SessionStore> {
+        Some(self)
     }
 }

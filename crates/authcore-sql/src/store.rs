@@ -106,6 +106,8 @@ macro_rules! lockout_row {
 
 mod lockout;
 mod rows;
+// Session state (epochs, revoked tokens).
+mod sessions;
 
 use rows::{UserRow, group_users};
 

@@ -309,6 +309,10 @@ impl LockoutStore for SqlStore {
         .await
     }
 
+    fn sessions(&self) -> Option<&dyn authcore_core::SessionStore> {
+        Some(self)
+    }
+
     async fn clear(&self, uid: &UserId) -> Result<()> {
         self.timed("clear", async move {
             on_engine!(self, |pool, e| {

@@ -1,0 +1,178 @@
+//! [`SessionStore`] for [`SqlStore`]: epochs and revoked token ids (migration
+//! `20261128000002_sessions`).
+//!
+//! A child of the `store` module, so that it shares its engine dispatch and error mapping.
+
+use async_trait::async_trait;
+use authcore_core::{PURGE_BATCH, Result, SessionStore, UserId};
+use sqlx::Row as _;
+use time::OffsetDateTime;
+
+use super::{Backend, DbResult, SqlStore, decode};
+use crate::config::Engine;
+
+/// The session statements of one engine.
+struct SessionQueries {
+    /// `(uid)` -> `epoch`.
+    epoch: &'static str,
+    /// `(uid)`: inserts epoch 1 or adds one; returns the new epoch where the engine can.
+    advance: &'static str,
+    /// `(jti, expires_at)`; a jti already there is left as it is.
+    revoke: &'static str,
+    /// `(jti)` -> a row when revoked.
+    is_revoked: &'static str,
+    /// `(now, limit)`: deletes at most `limit` rows expired before `now`, oldest first.
+    purge: &'static str,
+}
+
+const POSTGRES: SessionQueries = SessionQueries {
+    epoch: "SELECT epoch FROM authcore_session_epochs WHERE uid = $1",
+    advance: "INSERT INTO authcore_session_epochs AS s (uid, epoch) VALUES ($1, 1) \
+        ON CONFLICT (uid) DO UPDATE SET epoch = s.epoch + 1 RETURNING epoch",
+    revoke: "INSERT INTO authcore_revoked_tokens (jti, expires_at) VALUES ($1, $2) \
+        ON CONFLICT (jti) DO NOTHING",
+    is_revoked: "SELECT 1 FROM authcore_revoked_tokens WHERE jti = $1",
+    purge: "DELETE FROM authcore_revoked_tokens WHERE jti IN (SELECT jti \
+        FROM authcore_revoked_tokens WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+};
+
+const SQLITE: SessionQueries = SessionQueries {
+    epoch: "SELECT epoch FROM authcore_session_epochs WHERE uid = ?1",
+    advance: "INSERT INTO authcore_session_epochs (uid, epoch) VALUES (?1, 1) \
+        ON CONFLICT (uid) DO UPDATE SET epoch = epoch + 1 RETURNING epoch",
+    revoke: "INSERT INTO authcore_revoked_tokens (jti, expires_at) VALUES (?1, ?2) \
+        ON CONFLICT (jti) DO NOTHING",
+    is_revoked: "SELECT 1 FROM authcore_revoked_tokens WHERE jti = ?1",
+    purge: "DELETE FROM authcore_revoked_tokens WHERE jti IN (SELECT jti \
+        FROM authcore_revoked_tokens WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)",
+};
+
+const MYSQL: SessionQueries = SessionQueries {
+    epoch: "SELECT epoch FROM authcore_session_epochs WHERE uid = ?",
+    // No RETURNING: the new value is read back in the same transaction, which holds the
+    // row lock.
+    advance: "INSERT INTO authcore_session_epochs (uid, epoch) VALUES (?, 1) \
+        ON DUPLICATE KEY UPDATE epoch = epoch + 1",
+    revoke: "INSERT INTO authcore_revoked_tokens (jti, expires_at) VALUES (?, ?) \
+        ON DUPLICATE KEY UPDATE jti = jti",
+    is_revoked: "SELECT 1 FROM authcore_revoked_tokens WHERE jti = ?",
+    purge: "DELETE FROM authcore_revoked_tokens WHERE expires_at < ? \
+        ORDER BY expires_at LIMIT ?",
+};
+
+/// The session statements of `engine`.
+const fn queries(engine: Engine) -> &'static SessionQueries {
+    match engine {
+        Engine::Sqlite => &SQLITE,
+        Engine::Postgres => &POSTGRES,
+        Engine::MySql => &MYSQL,
+    }
+}
+
+/// An epoch as stored (a signed 64-bit column) to the trait's `u64`; never negative.
+fn epoch_from(value: i64) -> u64 {
+    u64::try_from(value).unwrap_or(0)
+}
+
+#[async_trait]
+impl SessionStore for SqlStore {
+    async fn epoch(&self, uid: &UserId) -> Result<u64> {
+        self.timed("epoch", async move {
+            let value: Option<i64> = on_engine!(self, |pool, e| {
+                let q = queries(self.engine);
+                let row = sqlx::query(q.epoch)
+                    .bind(uid.as_str())
+                    .fetch_optional(pool)
+                    .await
+                    .db()?;
+                match row {
+                    Some(row) => Some(decode(|| row.try_get(0))?),
+                    None => None,
+                }
+            });
+            Ok(value.map_or(0, epoch_from))
+        })
+        .await
+    }
+
+    async fn advance_epoch(&self, uid: &UserId) -> Result<u64> {
+        self.timed("advance_epoch", async move {
+            let value: i64 = on_engine!(self, |pool, e| {
+                let q = queries(self.engine);
+                let mut tx = e::begin(pool).await.db()?;
+                let returned = sqlx::query(q.advance)
+                    .bind(uid.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .db()?;
+                let row = match returned {
+                    Some(row) => row,
+                    None => sqlx::query(q.epoch)
+                        .bind(uid.as_str())
+                        .fetch_one(&mut *tx)
+                        .await
+                        .db()?,
+                };
+                let value = decode(|| row.try_get(0))?;
+                tx.commit().await.db()?;
+                value
+            });
+            Ok(epoch_from(value))
+        })
+        .await
+    }
+
+    async fn revoke(
+        &self,
+        jti: &str,
+        expires_at: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<()> {
+        self.timed("revoke", async move {
+            on_engine!(self, |pool, e| {
+                let q = queries(self.engine);
+                sqlx::query(q.revoke)
+                    .bind(jti)
+                    .bind(e::ts(expires_at))
+                    .execute(pool)
+                    .await
+                    .db()?;
+            });
+            Ok(())
+        })
+        .await?;
+        self.purge_revoked(now, PURGE_BATCH).await?;
+        Ok(())
+    }
+
+    async fn is_revoked(&self, jti: &str) -> Result<bool> {
+        self.timed("is_revoked", async move {
+            Ok(on_engine!(self, |pool, e| {
+                let q = queries(self.engine);
+                sqlx::query(q.is_revoked)
+                    .bind(jti)
+                    .fetch_optional(pool)
+                    .await
+                    .db()?
+                    .is_some()
+            }))
+        })
+        .await
+    }
+
+    async fn purge_revoked(&self, now: OffsetDateTime, limit: u32) -> Result<u64> {
+        self.timed("purge_revoked", async move {
+            Ok(on_engine!(self, |pool, e| {
+                let q = queries(self.engine);
+                sqlx::query(q.purge)
+                    .bind(e::ts(now))
+                    .bind(i64::from(limit))
+                    .execute(pool)
+                    .await
+                    .db()?
+                    .rows_affected()
+            }))
+        })
+        .await
+    }
+}
