@@ -128,6 +128,7 @@ pub use lockout::{
 };
 pub use policy::{
     AuthPolicy, LockedUntil, LockoutPolicy, LockoutState, PasswordComplexity, PasswordExpiry,
+    SessionPolicy,
 };
 pub use session::{PURGE_BATCH, SessionStore};
 pub use store::{LockoutStore, UserAdmin, UserStore};

@@ -28,6 +28,54 @@ pub struct AuthPolicy {
     /// Password complexity rules.
     #[serde(flatten)]
     pub complexity: PasswordComplexity,
+    /// How long a session may be refreshed (an extension: Redis has no such setting).
+    #[serde(flatten)]
+    pub session: SessionPolicy,
+}
+
+/// How long a session lasts: from the password sign-in that started it (the token's
+/// `auth_time`), refreshes extend it up to `max_session_lifetime` seconds and no further.
+///
+/// Every token's `exp` is `min(iat + ttl, auth_time + max_session_lifetime)`, and
+/// `refresh_jwt` is refused once `now - auth_time` exceeds the lifetime; a `ttl` above it is
+/// not an error, the token is just shorter. `0` turns the bound off (sessions are refreshed
+/// forever, as in Redis Enterprise 7.4).
+///
+/// ```
+/// let policy: authcore_core::AuthPolicy =
+///     serde_json::from_str(r#"{"max_session_lifetime": 3600}"#).unwrap();
+/// assert_eq!(policy.session.max_session_lifetime_secs, 3600);
+/// assert_eq!(authcore_core::SessionPolicy::default().max_session_lifetime_secs, 86_400);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SessionPolicy {
+    /// Longest session, in seconds from its password sign-in; `0` = unlimited. Default
+    /// 86400 (a day).
+    #[serde(rename = "max_session_lifetime")]
+    pub max_session_lifetime_secs: u64,
+}
+
+impl SessionPolicy {
+    /// The default: a day.
+    pub const DEFAULT: Self = Self {
+        max_session_lifetime_secs: 86_400,
+    };
+
+    /// The instant a session that started at `auth_time` ends, if it is bounded.
+    #[must_use]
+    pub fn session_end(&self, auth_time: i64) -> Option<i64> {
+        match self.max_session_lifetime_secs {
+            0 => None,
+            secs => Some(auth_time.saturating_add(i64::try_from(secs).unwrap_or(i64::MAX))),
+        }
+    }
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
 }
 
 /// Password expiration (Redis `password_expiration_duration`, in days; `0` turns it off).

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use authcore_core::{
     Argon2Params, AuthPolicy, HashingConfig, Key, KeyRing, LockoutPolicy, LockoutStore,
-    PasswordComplexity, PasswordExpiry, UserStore,
+    PasswordComplexity, PasswordExpiry, SessionPolicy, UserStore,
 };
 use authcore_sql::SqlStore;
 use clap::Args;
@@ -145,6 +145,11 @@ pub struct PolicyArgs {
     #[arg(long, env = "AUTHCORE_PASSWORD_COMPLEXITY", default_value_t = false,
           num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set, global = true)]
     pub password_complexity: bool,
+
+    /// Longest session in seconds from its password sign-in: refresh_jwt is refused after
+    /// it and no token outlives it (0: unlimited).
+    #[arg(long, env = "AUTHCORE_MAX_SESSION_LIFETIME", default_value_t = SessionPolicy::DEFAULT.max_session_lifetime_secs, global = true)]
+    pub max_session_lifetime: u64,
 }
 
 impl PolicyArgs {
@@ -159,6 +164,9 @@ impl PolicyArgs {
             },
             complexity: PasswordComplexity {
                 enabled: self.password_complexity,
+            },
+            session: SessionPolicy {
+                max_session_lifetime_secs: self.max_session_lifetime,
             },
         }
     }
