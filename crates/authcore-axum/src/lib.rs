@@ -1,10 +1,14 @@
 //! # authcore-axum
 //!
 //! The axum adapter of authcore: a [`Router`] serving the Redis Enterprise compatible users
-//! API (`/v1/users/authorize`, `/v1/users/refresh_jwt`, `/v1/users/password`, `/v1/users`,
+//! API (`/v1/users/authorize`, `/v1/users/refresh_jwt`, `/v1/users/logout`,
+//! `/v1/users/password`, `/v1/users`,
 //! `/v1/users/{uid}`, `/v1/openapi.json`, and `/.well-known/jwks.json` with asymmetric keys),
 //! and extractors for an application's own routes: [`Authenticated`] (a verified `JWT` or
-//! `Bearer` token) and [`RequireRole`] (403 unless the token's role is allowed).
+//! `Bearer` token, the stateless check), [`Fresh`] (the token checked against current state:
+//! logout, password change, demotion and deletion honoured at once) and [`RequireRole`] (403
+//! unless the role is allowed; stateless by default, `RequireRole<R, FreshCheck>` for the
+//! current role).
 //!
 //! This crate is glue: statuses, error codes and bodies come from
 //! [`authcore_core::http`], so any other adapter built on it answers byte-for-byte the same.
@@ -50,7 +54,7 @@ use std::marker::PhantomData;
 use std::time::Instant;
 
 use authcore_core::http::{self as core_http, ApiResponse, PasswordOp, RequestParts};
-use authcore_core::{Authenticator, Claims, Error};
+use authcore_core::{Authenticator, Claims, Error, FreshIdentity, Role};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection};
@@ -187,6 +191,7 @@ fn method_router(spec: core_http::RouteSpec) -> MethodRouter<ApiState> {
     let router = match spec.path {
         core_http::AUTHORIZE_PATH => post(authorize),
         core_http::REFRESH_JWT_PATH => post(refresh_jwt),
+        core_http::LOGOUT_PATH => post(logout),
         core_http::PASSWORD_PATH => put(password_replace)
             .post(password_add)
             .delete(password_remove),
@@ -295,6 +300,7 @@ macro_rules! body_handler {
 
 body_handler!(authorize, |auth, req| core_http::authorize(auth, req));
 body_handler!(refresh_jwt, |auth, req| core_http::refresh_jwt(auth, req));
+body_handler!(logout, |auth, req| core_http::logout(auth, req));
 body_handler!(password_replace, |auth, req| core_http::password(
     auth,
     PasswordOp::Replace,
@@ -359,11 +365,15 @@ async fn jwks(State(state): State<ApiState>) -> Reply {
     Reply(core_http::jwks(&state.auth))
 }
 
-/// The verified claims of a `JWT <token>` or `Bearer <token>` `Authorization` header.
+/// The verified claims of a `JWT <token>` or `Bearer <token>` `Authorization` header: the
+/// *stateless* check.
 ///
 /// Rejects with 401 `unauthorized` (missing header, other scheme, invalid or expired token)
 /// or 400 `invalid_request` (malformed header), as JSON. Only the token is checked (no store
-/// lookup). The state must give an [`Authenticator`] through [`FromRef`].
+/// lookup): a logged-out token, or one of a user since deleted, demoted or whose password
+/// changed, is accepted until its `exp`, with the role it was minted with. Keep `ttl` short
+/// where this is all you can do (a service holding only the JWKS), and use [`Fresh`] for
+/// routes that change state. The state must give an [`Authenticator`] through [`FromRef`].
 #[derive(Debug, Clone)]
 pub struct Authenticated(pub Claims);
 
@@ -383,6 +393,90 @@ where
     }
 }
 
+/// A token checked against current state ([`Authenticator::check_fresh`]): the user exists
+/// and is active, the token is of the user's current session epoch, the password it was
+/// minted with is still held, and it was not logged out. Carries the user's *current* role
+/// ([`FreshIdentity::role`]), so a demoted or deleted admin loses its rights at once.
+///
+/// Rejects as [`Authenticated`] does, plus 401 `unauthorized` when current state refuses the
+/// token and 503 when a store is down. Costs a few store reads per request. A lockout after
+/// failed sign-ins does not end a live session.
+#[derive(Debug, Clone)]
+pub struct Fresh(pub FreshIdentity);
+
+impl<S> FromRequestParts<S> for Fresh
+where
+    Authenticator: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = Reply;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let auth = Authenticator::from_ref(state);
+        let header = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
+        core_http::authenticate_fresh(&auth, header)
+            .await
+            .map(Self)
+            .map_err(Reply::from)
+    }
+}
+
+/// How [`RequireRole`] checks a token: [`Stateless`] (the default) or [`FreshCheck`].
+pub trait TokenCheck: Send + Sync + 'static {
+    /// What the check yields.
+    type Identity: Send;
+
+    /// Checks the `Authorization` header value.
+    ///
+    /// # Errors
+    /// The check's refusal.
+    fn check(
+        auth: &Authenticator,
+        authorization: Option<&[u8]>,
+    ) -> impl Future<Output = authcore_core::Result<Self::Identity>> + Send;
+
+    /// The role to decide on.
+    fn role(identity: &Self::Identity) -> &Role;
+}
+
+/// [`TokenCheck`] of the token alone (as [`Authenticated`]): the role in the token.
+#[derive(Debug, Clone, Copy)]
+pub struct Stateless;
+
+impl TokenCheck for Stateless {
+    type Identity = Claims;
+
+    async fn check(
+        auth: &Authenticator,
+        authorization: Option<&[u8]>,
+    ) -> authcore_core::Result<Claims> {
+        core_http::authenticate_token(auth, authorization)
+    }
+
+    fn role(identity: &Claims) -> &Role {
+        &identity.role
+    }
+}
+
+/// [`TokenCheck`] against current state (as [`Fresh`]): the user's current role.
+#[derive(Debug, Clone, Copy)]
+pub struct FreshCheck;
+
+impl TokenCheck for FreshCheck {
+    type Identity = FreshIdentity;
+
+    async fn check(
+        auth: &Authenticator,
+        authorization: Option<&[u8]>,
+    ) -> authcore_core::Result<FreshIdentity> {
+        core_http::authenticate_fresh(auth, authorization).await
+    }
+
+    fn role(identity: &FreshIdentity) -> &Role {
+        identity.role()
+    }
+}
+
 /// A set of roles allowed through [`RequireRole`].
 pub trait RoleSet: Send + Sync + 'static {
     /// The allowed role names.
@@ -397,37 +491,46 @@ impl RoleSet for Admin {
     const ROLES: &'static [&'static str] = &[authcore_core::Role::ADMIN];
 }
 
-/// A role guard: like [`Authenticated`], and 403 `forbidden` (JSON) unless the token's role is
-/// one of `R::ROLES`.
+/// A role guard: like [`Authenticated`] (or [`Fresh`] with `C` = [`FreshCheck`]), and 403
+/// `forbidden` (JSON) unless the role is one of `R::ROLES`: the token's role with the default
+/// [`Stateless`] check, the user's current role with [`FreshCheck`].
 ///
 /// ```
-/// use authcore_axum::{RequireRole, RoleSet};
+/// use authcore_axum::{FreshCheck, RequireRole, RoleSet};
 ///
 /// struct Operators;
 /// impl RoleSet for Operators {
 ///     const ROLES: &'static [&'static str] = &["admin", "cluster_member"];
 /// }
 ///
-/// async fn restart(RequireRole(claims, ..): RequireRole<Operators>) -> String {
-///     format!("restarted by {}", claims.username)
+/// // Stateless: the role in the token.
+/// async fn status(RequireRole(claims, ..): RequireRole<Operators>) -> String {
+///     format!("status for {}", claims.username)
 /// }
-/// # let _ = restart;
+/// // Fresh: the user's current role, and a logged-out token is refused.
+/// async fn restart(RequireRole(who, ..): RequireRole<Operators, FreshCheck>) -> String {
+///     format!("restarted by {}", who.user.email)
+/// }
+/// # let _ = (status, restart);
 /// ```
 #[derive(Debug, Clone)]
-pub struct RequireRole<R: RoleSet>(pub Claims, pub PhantomData<R>);
+pub struct RequireRole<R: RoleSet, C: TokenCheck = Stateless>(pub C::Identity, pub PhantomData<R>);
 
-impl<S, R> FromRequestParts<S> for RequireRole<R>
+impl<S, R, C> FromRequestParts<S> for RequireRole<R, C>
 where
     Authenticator: FromRef<S>,
     S: Send + Sync,
     R: RoleSet,
+    C: TokenCheck,
 {
     type Rejection = Reply;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
-        let Authenticated(claims) = Authenticated::from_request_parts(parts, state).await?;
-        if R::ROLES.contains(&claims.role.as_str()) {
-            Ok(Self(claims, PhantomData))
+        let auth = Authenticator::from_ref(state);
+        let header = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
+        let identity = C::check(&auth, header).await.map_err(Reply::from)?;
+        if R::ROLES.contains(&C::role(&identity).as_str()) {
+            Ok(Self(identity, PhantomData))
         } else {
             Err(Reply::from(Error::Forbidden))
         }

@@ -6,8 +6,11 @@
 //!
 //! - [`Authenticator`]: sign-in ([`Authenticator::authorize`]), [`Authenticator::refresh`],
 //!   password rotation and user administration.
-//! - [`UserStore`] / [`UserAdmin`] / [`LockoutStore`]: the store traits. Implementations live
-//!   in `authcore-memory`, `authcore-sql` and `authcore-ldap`.
+//! - [`UserStore`] / [`UserAdmin`] / [`LockoutStore`] / [`SessionStore`]: the store traits.
+//!   Implementations live in `authcore-memory`, `authcore-sql` and `authcore-ldap`.
+//! - Sessions: tokens carry the user's session epoch (`gen`), the id of the password that
+//!   signed in (`pwd`) and the sign-in instant (`auth_time`); [`Authenticator::check_fresh`]
+//!   checks a token against current state, [`Authenticator::logout`] revokes.
 //! - [`HashingPool`]: the argon2id engine: worker threads with reused memory, admission by
 //!   expected wait ([`HashingPool::admit`]) before any store I/O.
 //! - [`TokenIssuer`] / [`KeyRing`]: HS256, EdDSA and ES256 keys with rotation and JWKS.
@@ -55,6 +58,23 @@
 //!     async fn clear(&self, _: &UserId) -> Result<()> { Ok(()) }
 //! }
 //!
+//! // Session state: every token stays valid until its `exp` (nothing is ever revoked).
+//! #[derive(Debug, Default)]
+//! struct NoSessions;
+//!
+//! #[async_trait]
+//! impl SessionStore for NoSessions {
+//!     async fn epoch(&self, _: &UserId) -> Result<u64> { Ok(0) }
+//!     async fn advance_epoch(&self, _: &UserId) -> Result<u64> {
+//!         Err(Error::Unsupported("this toy cannot end sessions"))
+//!     }
+//!     async fn revoke(&self, _: &str, _: OffsetDateTime, _: OffsetDateTime) -> Result<()> {
+//!         Err(Error::Unsupported("this toy cannot end sessions"))
+//!     }
+//!     async fn is_revoked(&self, _: &str) -> Result<bool> { Ok(false) }
+//!     async fn purge_revoked(&self, _: OffsetDateTime, _: u32) -> Result<u64> { Ok(0) }
+//! }
+//!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() -> Result<()> {
 //! let hashing = HashingPool::new(HashingConfig::insecure_fast())?;
@@ -76,6 +96,7 @@
 //! let auth = Authenticator::builder()
 //!     .store(store)
 //!     .lockout_store(Arc::new(NoLockout))
+//!     .session_store(Arc::new(NoSessions))
 //!     .hashing(HashingConfig::insecure_fast())
 //!     .keys(KeyRing::new(Key::hs256("k1", &secret)?)?)
 //!     .build()?;
@@ -110,8 +131,8 @@ mod token;
 mod user;
 
 pub use authenticator::{
-    AUDIT_TARGET, Authenticator, AuthenticatorBuilder, ImportOutcome, ImportPassword, ImportUser,
-    MAX_PASSWORD_LEN, MAX_USERNAME_LEN, OnConflict,
+    AUDIT_TARGET, Authenticator, AuthenticatorBuilder, FreshIdentity, ImportOutcome, ImportPassword,
+    ImportUser, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, OnConflict, password_id,
 };
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Error, Result, StatusClass};
@@ -133,7 +154,8 @@ pub use policy::{
 pub use session::{PURGE_BATCH, SessionStore};
 pub use store::{LockoutStore, UserAdmin, UserStore};
 pub use token::{
-    Claims, IssuedToken, Key, KeyRing, MAX_TOKEN_LEN, MIN_HMAC_SECRET_LEN, SigningAlgorithm,
+    Claims, IssuedToken, Key, KeyRing, MAX_TOKEN_LEN, MIN_HMAC_SECRET_LEN, SessionClaims,
+    SigningAlgorithm,
     TokenConfig, TokenIssuer, Ttl,
 };
 pub use user::{

@@ -15,6 +15,17 @@ async fn lockout_suite() {
     conformance::run_lockout_suite(Arc::new(MemoryStore::new())).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_suite() {
+    conformance::run_session_suite(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authenticator_session_suite() {
+    let store = Arc::new(MemoryStore::new());
+    conformance::run_authenticator_session_suite(store.clone(), store).await;
+}
+
 #[tokio::test]
 async fn authenticator_suite() {
     let store = Arc::new(MemoryStore::new());

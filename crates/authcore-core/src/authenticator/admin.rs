@@ -241,6 +241,11 @@ impl Authenticator {
         if admin_reset && status.is_none() && user.status == UserStatus::Locked {
             status = Some(UserStatus::Active);
         }
+        // A new password, role or status ends the user's sessions (the epoch advances after
+        // the change, so no token minted before it passes the fresh check).
+        let ends_sessions = new_password.is_some()
+            || update.role.as_ref().is_some_and(|r| r != &user.role)
+            || status.is_some_and(|s| s != user.status);
         let profile = UserUpdate {
             email: update.email,
             name: update.name,
@@ -259,6 +264,10 @@ impl Authenticator {
                 tracing::info!(target: AUDIT_TARGET, uid = %uid, "password reset by an admin; account unlocked");
             }
             updated = store.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
+        }
+        if ends_sessions {
+            self.end_sessions_because(uid, "password, role or status changed")
+                .await?;
         }
         self.view(&updated).await
     }
@@ -288,6 +297,7 @@ impl Authenticator {
             return Err(Error::NotFound);
         }
         self.inner.lockout.clear(uid).await?;
+        self.end_sessions_because(uid, "user deleted").await?;
         tracing::info!(target: AUDIT_TARGET, uid = %uid, "user deleted");
         Ok(())
     }
@@ -312,6 +322,7 @@ impl Authenticator {
                     },
                 )
                 .await?;
+            self.end_sessions_because(uid, "status changed").await?;
         }
         self.inner.lockout.clear(uid).await?;
         tracing::info!(target: AUDIT_TARGET, uid = %uid, "account unlocked by the operator");
@@ -401,18 +412,13 @@ impl Authenticator {
 
     // ---- internals ----
 
-    /// The caller as the stores know it now. Administration decides on the caller's current
-    /// role, not the role in its token, so a demoted, disabled, locked-out or deleted admin
-    /// loses its rights at once instead of when its token expires.
+    /// The caller as the stores know it now (the fresh check,
+    /// [`Authenticator::check_claims_fresh`]). Administration decides on the caller's current
+    /// role, not the role in its token, so a demoted, disabled or deleted admin, or one whose
+    /// token was logged out, loses its rights at once instead of when its token expires. A
+    /// lockout after failed sign-ins does not end a live session.
     async fn current_caller(&self, claims: &Claims) -> Result<User> {
-        let found = self
-            .find_by_uid(&claims.uid())
-            .await?
-            .ok_or(Error::Unauthorized)?;
-        if found.user.status != UserStatus::Active || self.locked(&found.user.uid).await? {
-            return Err(Error::Unauthorized);
-        }
-        Ok(found.user)
+        self.check_claims_fresh(claims).await
     }
 
     async fn current_admin(&self, claims: &Claims) -> Result<User> {

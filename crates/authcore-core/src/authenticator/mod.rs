@@ -5,9 +5,11 @@
 
 mod admin;
 mod passwords;
+mod sessions;
 mod signin;
 
 pub use admin::{ImportOutcome, ImportPassword, ImportUser, OnConflict};
+pub use sessions::{FreshIdentity, password_id};
 
 use std::fmt;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::hashing::{HashingConfig, HashingPool};
 use crate::policy::AuthPolicy;
+use crate::session::SessionStore;
 use crate::store::{LockoutStore, UserAdmin, UserStore};
 use crate::token::{KeyRing, TokenConfig, TokenIssuer};
 use crate::user::{Password, Role, User, UserId};
@@ -61,6 +64,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     allowed_roles: Option<Vec<Role>>,
     cluster_name: Option<String>,
+    sessions: Option<Arc<dyn SessionStore>>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -88,6 +92,7 @@ pub struct AuthenticatorBuilder {
     clock: Option<Arc<dyn Clock>>,
     allowed_roles: Option<Vec<Role>>,
     cluster_name: Option<String>,
+    sessions: Option<Arc<dyn SessionStore>>,
 }
 
 impl AuthenticatorBuilder {
@@ -104,6 +109,14 @@ impl AuthenticatorBuilder {
     #[must_use]
     pub fn lockout_store(mut self, store: Arc<dyn LockoutStore>) -> Self {
         self.lockout = Some(store);
+        self
+    }
+
+    /// Sets where session state lives (epochs, revoked tokens). Default: the lockout
+    /// store's ([`LockoutStore::sessions`]); building fails when neither exists.
+    #[must_use]
+    pub fn session_store(mut self, store: Arc<dyn SessionStore>) -> Self {
+        self.sessions = Some(store);
         self
     }
 
@@ -173,6 +186,14 @@ impl AuthenticatorBuilder {
             return Err(missing("user store"));
         }
         self.policy.lockout.validate()?;
+        if self.sessions.is_none()
+            && self
+                .lockout
+                .as_ref()
+                .is_some_and(|l| l.sessions().is_none())
+        {
+            return Err(missing("session store (the lockout store keeps none)"));
+        }
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 stores: self.stores,
@@ -186,6 +207,7 @@ impl AuthenticatorBuilder {
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 allowed_roles: self.allowed_roles,
                 cluster_name: self.cluster_name,
+                sessions: self.sessions,
             }),
         })
     }

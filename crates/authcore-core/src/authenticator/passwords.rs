@@ -2,7 +2,7 @@
 
 use secrecy::ExposeSecret;
 
-use super::{AUDIT_TARGET, Authenticator, check_password_len};
+use super::{AUDIT_TARGET, Authenticator, check_password_len, password_id};
 use crate::error::{Error, Result};
 use crate::user::{Password, StoredPassword, User};
 
@@ -23,6 +23,8 @@ impl Authenticator {
         let (user, admin) = (&checked.found.user, checked.found.admin()?);
         let stored = self.new_password(user, new).await?;
         admin.set_passwords(&user.uid, vec![stored]).await?;
+        self.end_sessions_because(&user.uid, "passwords replaced")
+            .await?;
         tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "passwords replaced");
         Ok(())
     }
@@ -49,12 +51,24 @@ impl Authenticator {
     pub async fn remove_password(&self, username: &str, old: &Password) -> Result<()> {
         let checked = self.check_credentials_inner(username, old, true).await?;
         let (user, admin) = (&checked.found.user, checked.found.admin()?);
-        let hash = checked
+        let removed = checked
             .matched
             .and_then(|i| user.passwords().get(i))
-            .map(|p| p.hash.clone())
             .ok_or(Error::Unauthorized)?;
-        admin.remove_password(&user.uid, &hash).await?;
+        admin.remove_password(&user.uid, &removed.hash).await?;
+        // Tokens minted with the removed password now fail the fresh check (their `pwd` is no
+        // longer held). Should a remaining password share its id (set at the same instant),
+        // that check cannot tell them apart: end every session instead.
+        let removed_id = password_id(&user.uid, removed.issued_at);
+        if user
+            .passwords()
+            .iter()
+            .filter(|p| p.hash != removed.hash)
+            .any(|p| password_id(&user.uid, p.issued_at) == removed_id)
+        {
+            self.end_sessions_because(&user.uid, "password removed")
+                .await?;
+        }
         tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "password removed");
         Ok(())
     }

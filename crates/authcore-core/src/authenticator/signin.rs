@@ -32,7 +32,10 @@ impl Authenticator {
                 return Err(Error::PasswordExpired);
             }
         }
-        let issued = self.inner.tokens.mint(user, self.now(), ttl)?;
+        let epoch = self.session_store()?.epoch(&user.uid).await?;
+        let now = self.now();
+        let session = self.new_session(user, checked.matched, epoch, now);
+        let issued = self.inner.tokens.mint_session(user, now, ttl, &session)?;
         tracing::info!(target: AUDIT_TARGET, uid = %user.uid, jti = %issued.claims.jti, "sign-in succeeded");
         Ok(issued)
     }
@@ -46,29 +49,35 @@ impl Authenticator {
     }
 
     /// Exchanges a valid token for a new one (Redis `POST /v1/users/refresh_jwt`), only while
-    /// the user still exists, is active, is not locked out and its password has not expired.
+    /// the token passes the fresh check ([`Authenticator::check_fresh`]: user exists and is
+    /// active, same epoch, password still held, not logged out), the session is younger than
+    /// `max_session_lifetime` and the user's passwords have not all expired. The new token
+    /// keeps the session: same generation, password id and `auth_time`; its `exp` never
+    /// passes the session's end. A lockout after failed sign-ins does not stop a refresh.
     ///
     /// # Errors
-    /// [`Error::InvalidToken`] for a bad token; [`Error::Unauthorized`] when the user is gone,
-    /// not active or locked; [`Error::PasswordExpired`]; [`Error::StoreUnavailable`].
+    /// [`Error::InvalidToken`] for a bad token; [`Error::Unauthorized`] when the fresh check
+    /// refuses it or the session is over; [`Error::PasswordExpired`];
+    /// [`Error::StoreUnavailable`].
     pub async fn refresh(&self, token: &str, ttl: Ttl) -> Result<IssuedToken> {
         let claims = self.verify_token(token)?;
-        let found = self
-            .find_by_uid(&claims.uid())
-            .await?
-            .ok_or(Error::Unauthorized)?;
+        let found = self.fresh_found(&claims).await?;
         let user = &found.user;
-        if user.status != UserStatus::Active || self.locked(&user.uid).await? {
+        let now = self.now();
+        if let Some(end) = self.inner.policy.session.session_end(claims.auth_time)
+            && now.unix_timestamp() > end
+        {
+            tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "refresh refused: session lifetime over");
             return Err(Error::Unauthorized);
         }
-        let now = self.now();
         // Expired when every password the user holds has expired.
         if let Some(newest) = user.password_issue_date()
             && self.inner.policy.expiry.is_expired(newest, now)
         {
             return Err(Error::PasswordExpired);
         }
-        let issued = self.inner.tokens.mint(user, now, ttl)?;
+        let session = self.continued_session(&claims);
+        let issued = self.inner.tokens.mint_session(user, now, ttl, &session)?;
         tracing::info!(target: AUDIT_TARGET, uid = %user.uid, jti = %issued.claims.jti, "token refreshed");
         Ok(issued)
     }

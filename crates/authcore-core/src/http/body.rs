@@ -28,6 +28,15 @@ pub struct TtlBody {
     pub ttl: Option<i64>,
 }
 
+/// The optional body of `POST /v1/users/logout`: `{"all": true}` ends every session of the
+/// caller, anything else only the token presented.
+#[derive(Debug, Default, Deserialize)]
+pub struct LogoutBody {
+    /// End every session of the caller (default `false`).
+    #[serde(default)]
+    pub all: bool,
+}
+
 /// `{"access_token": "..."}`, the answer of authorize and refresh.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {

@@ -3,7 +3,8 @@
 use serde::de::DeserializeOwned;
 
 use super::body::{
-    AuthorizeBody, CreateUserBody, IGNORED_USER_FIELDS, PasswordChangeBody, TokenResponse, TtlBody,
+    AuthorizeBody, CreateUserBody, IGNORED_USER_FIELDS, LogoutBody, PasswordChangeBody,
+    TokenResponse, TtlBody,
     UpdateUserBody,
 };
 use super::header::{Authorization, parse_authorization};
@@ -103,6 +104,24 @@ pub fn authenticate_token(auth: &Authenticator, authorization: Option<&[u8]>) ->
     }
 }
 
+/// Checks a `JWT` or `Bearer` token from an `Authorization` header value against current
+/// state ([`Authenticator::check_fresh`]): the user exists and is active, the token is of the
+/// current session epoch, its password is still held and it was not logged out. Returns the
+/// user's *current* role. This is what an application's state-changing routes use.
+///
+/// # Errors
+/// As [`authenticate_token`]; [`Error::Unauthorized`] when current state refuses the token;
+/// store errors.
+pub async fn authenticate_fresh(
+    auth: &Authenticator,
+    authorization: Option<&[u8]>,
+) -> Result<crate::FreshIdentity> {
+    match parse_authorization(authorization.ok_or(Error::Unauthorized)?)? {
+        Authorization::Token(token) => auth.check_fresh(&token).await,
+        Authorization::Basic { .. } => Err(Error::Unauthorized),
+    }
+}
+
 /// Authenticates the caller of a users-API route: a `JWT`/`Bearer` token, or HTTP Basic
 /// credentials as Redis Enterprise's REST API accepts them (a full sign-in, with lockout and
 /// expiry).
@@ -169,6 +188,23 @@ async fn refresh_inner(auth: &Authenticator, req: &RequestParts<'_>) -> Result<A
     let ttl = Ttl::or_default(body.ttl)?;
     let issued = auth.refresh(&token, ttl).await?;
     Ok(token_response(issued.token))
+}
+
+/// `POST /v1/users/logout`: the token in `Authorization: JWT <token>` (or `Bearer`), an
+/// optional body (none, `{}` or `{"all": true}`). 200 `{}`; that token (with `all`, every token
+/// of the caller) gets 401 from then on.
+pub async fn logout(auth: &Authenticator, req: &RequestParts<'_>) -> ApiResponse {
+    into_response(logout_inner(auth, req).await)
+}
+
+async fn logout_inner(auth: &Authenticator, req: &RequestParts<'_>) -> Result<ApiResponse> {
+    let token = match parse_authorization(req.authorization.ok_or(Error::Unauthorized)?)? {
+        Authorization::Token(token) => token,
+        Authorization::Basic { .. } => return Err(Error::Unauthorized),
+    };
+    let body: LogoutBody = json_body(req, Some(LogoutBody::default))?;
+    auth.logout(&token, body.all).await?;
+    Ok(ApiResponse::ok_empty())
 }
 
 /// `PUT`/`POST`/`DELETE /v1/users/password`: the caller proves who they are with

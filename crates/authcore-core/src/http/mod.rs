@@ -25,11 +25,13 @@ mod response;
 mod view;
 
 pub use body::{
-    AuthorizeBody, CreateUserBody, PasswordChangeBody, TokenResponse, TtlBody, UpdateUserBody,
+    AuthorizeBody, CreateUserBody, LogoutBody, PasswordChangeBody, TokenResponse, TtlBody,
+    UpdateUserBody,
 };
 pub use endpoints::{
-    PasswordOp, RequestParts, authenticate, authenticate_token, authorize, create_user,
-    delete_user, get_user, jwks, list_users, password, refresh_jwt, update_user,
+    PasswordOp, RequestParts, authenticate, authenticate_fresh, authenticate_token, authorize,
+    create_user, delete_user, get_user, jwks, list_users, logout, password, refresh_jwt,
+    update_user,
 };
 pub use header::{Authorization, parse_authorization};
 pub use openapi::{openapi, openapi_document};
@@ -54,6 +56,8 @@ pub struct RouteSpec {
 pub const AUTHORIZE_PATH: &str = "/v1/users/authorize";
 /// `POST /v1/users/refresh_jwt`.
 pub const REFRESH_JWT_PATH: &str = "/v1/users/refresh_jwt";
+/// `POST /v1/users/logout` (an extension: Redis has no logout).
+pub const LOGOUT_PATH: &str = "/v1/users/logout";
 /// `PUT`/`POST`/`DELETE /v1/users/password`.
 pub const PASSWORD_PATH: &str = "/v1/users/password";
 /// `GET`/`POST /v1/users`.
@@ -73,6 +77,10 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         path: REFRESH_JWT_PATH,
+        methods: &["POST"],
+    },
+    RouteSpec {
+        path: LOGOUT_PATH,
         methods: &["POST"],
     },
     RouteSpec {

@@ -6,7 +6,8 @@ use serde_json::{Value, json};
 use super::body::IGNORED_USER_FIELDS;
 use super::response::ApiResponse;
 use super::{
-    AUTHORIZE_PATH, JWKS_PATH, OPENAPI_PATH, PASSWORD_PATH, REFRESH_JWT_PATH, USER_PATH, USERS_PATH,
+    AUTHORIZE_PATH, JWKS_PATH, LOGOUT_PATH, OPENAPI_PATH, PASSWORD_PATH, REFRESH_JWT_PATH,
+    USER_PATH, USERS_PATH,
 };
 use crate::authenticator::Authenticator;
 
@@ -148,7 +149,21 @@ pub fn openapi_document(with_jwks: bool) -> Value {
             "responses": with_common(json!({
                 "200": json_response("A new token", &token),
                 "400": error_response("`invalid_request`"),
-                "401": error_response("`unauthorized` (invalid or expired token; user gone, not active or locked) or `password_expired`"),
+                "401": error_response("`unauthorized` (invalid, expired or revoked token; user gone or not active; session older than max_session_lifetime) or `password_expired`"),
+                "413": error_response("`payload_too_large`"),
+            })),
+        }
+    }));
+    paths.insert(LOGOUT_PATH.into(), json!({
+        "post": {
+            "tags": ["tokens"],
+            "summary": "Sign out: revoke this token, or with {\"all\": true} every token of the caller (extension)",
+            "security": [{"jwt": []}, {"bearer": []}],
+            "requestBody": json_request("Logout", false),
+            "responses": with_common(json!({
+                "200": json_response("Signed out", &json!({"type": "object"})),
+                "400": error_response("`invalid_request`"),
+                "401": error_response("`unauthorized` (invalid, expired or already revoked token; user gone or not active)"),
                 "413": error_response("`payload_too_large`"),
             })),
         }
@@ -252,6 +267,10 @@ pub fn openapi_document(with_jwks: bool) -> Value {
                 "TokenResponse": {
                     "type": "object", "required": ["access_token"],
                     "properties": {"access_token": {"type": "string"}}
+                },
+                "Logout": {
+                    "type": "object",
+                    "properties": {"all": {"type": "boolean", "default": false, "description": "End every session of the caller"}}
                 },
                 "Ttl": {
                     "type": "object",

@@ -20,12 +20,40 @@ pub struct Claims {
     pub iat: i64,
     /// Not before (UNIX seconds; equal to `iat`).
     pub nbf: i64,
-    /// Expires at (UNIX seconds; `iat + ttl`).
+    /// Expires at (UNIX seconds): `iat + ttl`, or the end of the session
+    /// (`auth_time + max_session_lifetime`) when that is sooner.
     pub exp: i64,
-    /// Unique token id.
+    /// Unique token id (what a logout revokes).
     pub jti: String,
     /// Issuer.
     pub iss: String,
+    /// The user's session epoch when the token was minted (claim `gen`): a token whose
+    /// generation is not the user's current epoch is refused by the fresh check. `0` in tokens
+    /// minted before sessions existed.
+    #[serde(rename = "gen", default)]
+    pub generation: u64,
+    /// An opaque id of the password that started the session (local users; see
+    /// [`crate::password_id`]): never the hash, and stable across a re-hash. When that
+    /// password is removed, the token is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pwd: Option<String>,
+    /// When the password sign-in that started the session happened (UNIX seconds); a refresh
+    /// keeps it. `0` in tokens minted before sessions existed.
+    #[serde(default)]
+    pub auth_time: i64,
+}
+
+/// The session a token belongs to, as [`crate::TokenIssuer::mint_session`] writes it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SessionClaims {
+    /// The user's current epoch (claim `gen`).
+    pub generation: u64,
+    /// The id of the password that signed in (claim `pwd`), for local users.
+    pub pwd: Option<String>,
+    /// The instant of the password sign-in (UNIX seconds).
+    pub auth_time: i64,
+    /// When the session ends (UNIX seconds), if it is bounded: `exp` never goes past it.
+    pub ends_at: Option<i64>,
 }
 
 impl Claims {

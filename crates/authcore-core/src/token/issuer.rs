@@ -4,7 +4,7 @@ use jsonwebtoken::{Header, Validation};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::{Claims, IssuedToken, KeyRing, Ttl};
+use super::{Claims, IssuedToken, KeyRing, SessionClaims, Ttl};
 use crate::error::{Error, Result};
 use crate::user::User;
 
@@ -70,21 +70,48 @@ impl TokenIssuer {
         &self.config
     }
 
-    /// Mints a token for `user`, issued at `now`, valid for `ttl`.
+    /// Mints a token for `user`, issued at `now`, valid for `ttl`, outside any session
+    /// (generation 0, no password id, `auth_time` = `iat`). The [`crate::Authenticator`]
+    /// mints with [`TokenIssuer::mint_session`]; a token from this one passes the stateless
+    /// check only (and the fresh check of a user whose epoch is still 0 and who has no local
+    /// password).
     ///
     /// # Errors
     /// [`Error::Internal`] if encoding fails.
     pub fn mint(&self, user: &User, now: OffsetDateTime, ttl: Ttl) -> Result<IssuedToken> {
+        let session = SessionClaims {
+            auth_time: now.unix_timestamp(),
+            ..SessionClaims::default()
+        };
+        self.mint_session(user, now, ttl, &session)
+    }
+
+    /// Mints a token for `user` in `session`, issued at `now`: `exp` is `iat + ttl`, or the
+    /// session's end when that is sooner.
+    ///
+    /// # Errors
+    /// [`Error::Internal`] if encoding fails.
+    pub fn mint_session(
+        &self,
+        user: &User,
+        now: OffsetDateTime,
+        ttl: Ttl,
+        session: &SessionClaims,
+    ) -> Result<IssuedToken> {
         let iat = now.unix_timestamp();
+        let by_ttl = iat.saturating_add(i64::from(ttl.secs()));
         let claims = Claims {
             sub: user.uid.as_str().to_owned(),
             username: user.email.clone(),
             role: user.role.clone(),
             iat,
             nbf: iat,
-            exp: iat + i64::from(ttl.secs()),
+            exp: session.ends_at.map_or(by_ttl, |end| by_ttl.min(end)),
             jti: uuid::Uuid::new_v4().to_string(),
             iss: self.config.issuer.clone(),
+            generation: session.generation,
+            pwd: session.pwd.clone(),
+            auth_time: session.auth_time,
         };
         let key = &self.keys.signing;
         let encoding = key

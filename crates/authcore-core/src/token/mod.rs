@@ -11,7 +11,7 @@ mod claims;
 mod issuer;
 mod keys;
 
-pub use claims::{Claims, IssuedToken, Ttl};
+pub use claims::{Claims, IssuedToken, SessionClaims, Ttl};
 pub use issuer::{MAX_TOKEN_LEN, TokenConfig, TokenIssuer};
 pub use keys::{Key, KeyRing, MIN_HMAC_SECRET_LEN, SigningAlgorithm};
 

@@ -277,3 +277,40 @@ fn derived_kids_differ_per_key_and_never_show_a_secret() {
     let ring = KeyRing::new(k2).unwrap().with_verify_only(k1).unwrap();
     assert!(!ring.has_public_keys());
 }
+
+#[test]
+fn session_claims_are_minted_and_exp_is_capped_by_the_session_end() {
+    let t = issuer(KeyRing::new(hs("k1", 1)).unwrap());
+    let iat = NOW.unix_timestamp();
+    let session = SessionClaims {
+        generation: 7,
+        pwd: Some("0123456789abcdef".into()),
+        auth_time: iat - 50,
+        ends_at: Some(iat + 10),
+    };
+    let issued = t
+        .mint_session(&user(), NOW, Ttl::new(60).unwrap(), &session)
+        .unwrap();
+    let c = t.verify(&issued.token, NOW).unwrap();
+    assert_eq!(c.generation, 7);
+    assert_eq!(c.pwd.as_deref(), Some("0123456789abcdef"));
+    assert_eq!(c.auth_time, iat - 50);
+    assert_eq!(c.exp, iat + 10, "min(iat + ttl, session end)");
+    let payload = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&issued.token)
+        .unwrap()
+        .claims;
+    assert_eq!(payload["gen"], 7);
+    assert_eq!(payload["auth_time"], iat - 50);
+
+    let unbounded = SessionClaims {
+        ends_at: None,
+        ..session
+    };
+    let issued = t
+        .mint_session(&user(), NOW, Ttl::new(60).unwrap(), &unbounded)
+        .unwrap();
+    assert_eq!(issued.claims.exp, iat + 60);
+    // Plain `mint`: generation 0, no password id, the session starting now.
+    let plain = t.mint(&user(), NOW, Ttl::DEFAULT).unwrap().claims;
+    assert_eq!((plain.generation, plain.pwd, plain.auth_time), (0, None, iat));
+}

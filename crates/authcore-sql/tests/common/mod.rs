@@ -139,6 +139,9 @@ pub async fn conformance(store: SqlStore) {
     let store = Arc::new(store);
     authcore_testkit::conformance::run_user_admin_suite(store.clone()).await;
     authcore_testkit::conformance::run_lockout_suite(store.clone()).await;
+    authcore_testkit::conformance::run_session_suite(store.clone()).await;
+    authcore_testkit::conformance::run_authenticator_session_suite(store.clone(), store.clone())
+        .await;
     authcore_testkit::conformance::run_authenticator_suite(store.clone(), store).await;
 }
 

@@ -13,12 +13,14 @@
 //! let store = Arc::new(authcore_memory::MemoryStore::new());
 //! authcore_testkit::conformance::run_user_admin_suite(store.clone()).await;
 //! authcore_testkit::conformance::run_lockout_suite(store.clone()).await;
+//! authcore_testkit::conformance::run_session_suite(store.clone()).await;
 //! authcore_testkit::conformance::run_authenticator_suite(store.clone(), store).await;
 //! # }
 //! ```
 //!
 //! One file per suite: `users` ([`run_user_admin_suite`]), `lockout` ([`run_lockout_suite`]),
-//! `authenticator` ([`run_authenticator_suite`]) and `read_only` ([`run_read_only_suite`]).
+//! `authenticator` ([`run_authenticator_suite`]), `read_only` ([`run_read_only_suite`]) and
+//! `sessions` ([`run_session_suite`]).
 //! A new suite is a new file here and one `pub use` line below.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -28,12 +30,14 @@ mod authenticator;
 mod lockout;
 mod read_only;
 mod reservations;
+mod sessions;
 mod users;
 
 pub use authenticator::*;
 pub use lockout::*;
 pub use read_only::*;
 pub use reservations::*;
+pub use sessions::*;
 pub use users::*;
 
 use authcore_core::{PasswordHash, StoredPassword};
