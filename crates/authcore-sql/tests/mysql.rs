@@ -77,3 +77,9 @@ async fn wrong_password_is_unavailable_and_hidden() {
 async fn hung_server_times_out() {
     common::hung_server_times_out(&common::fresh_mysql_url().await).await;
 }
+
+#[tokio::test]
+#[ignore = "needs MariaDB: run scripts/test"]
+async fn sessions_migration_keeps_the_data() {
+    common::sessions_migration_keeps_the_data(&common::fresh_mysql_url().await).await;
+}

@@ -134,3 +134,9 @@ async fn debug_masks_nothing_secret_on_sqlite_and_shows_the_engine() {
         "{debug}"
     );
 }
+
+#[tokio::test]
+async fn sessions_migration_keeps_the_data() {
+    let dir = TempDir::new();
+    common::sessions_migration_keeps_the_data(&dir.sqlite_url("upgrade.db")).await;
+}

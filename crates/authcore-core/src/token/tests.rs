@@ -312,5 +312,8 @@ fn session_claims_are_minted_and_exp_is_capped_by_the_session_end() {
     assert_eq!(issued.claims.exp, iat + 60);
     // Plain `mint`: generation 0, no password id, the session starting now.
     let plain = t.mint(&user(), NOW, Ttl::DEFAULT).unwrap().claims;
-    assert_eq!((plain.generation, plain.pwd, plain.auth_time), (0, None, iat));
+    assert_eq!(
+        (plain.generation, plain.pwd, plain.auth_time),
+        (0, None, iat)
+    );
 }

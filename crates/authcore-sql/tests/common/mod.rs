@@ -638,3 +638,104 @@ pub async fn hung_server_times_out(url: &str) {
         .unwrap();
     assert_eq!(after.failures, before + 1);
 }
+
+/// The first migration of the sessions schema: tests of the upgrade apply those before it.
+pub const SESSIONS_MIGRATION: i64 = 20_261_128_000_002;
+
+/// Applies the engine's migrations older than `version` only (the previous schema).
+pub async fn migrate_before(url: &str, version: i64) {
+    let engine = authcore_sql::Engine::from_url(url).unwrap();
+    let dir = match engine {
+        authcore_sql::Engine::Sqlite => "sqlite",
+        authcore_sql::Engine::Postgres => "postgres",
+        authcore_sql::Engine::MySql => "mysql",
+        other => panic!("no migrations for {other:?}"),
+    };
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("migrations")
+        .join(dir);
+    let mut migrator = sqlx::migrate::Migrator::new(path).await.unwrap();
+    let older: Vec<_> = migrator
+        .migrations
+        .iter()
+        .filter(|m| m.version < version)
+        .cloned()
+        .collect();
+    assert!(
+        older.len() < migrator.migrations.len(),
+        "{version} is embedded"
+    );
+    migrator.migrations = std::borrow::Cow::Owned(older);
+    match engine {
+        authcore_sql::Engine::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(url).await.unwrap();
+            migrator.run(&pool).await.unwrap();
+            pool.close().await;
+        }
+        authcore_sql::Engine::Postgres => {
+            let pool = sqlx::PgPool::connect(url).await.unwrap();
+            migrator.run(&pool).await.unwrap();
+            pool.close().await;
+        }
+        authcore_sql::Engine::MySql => {
+            let pool = sqlx::MySqlPool::connect(url).await.unwrap();
+            migrator.run(&pool).await.unwrap();
+            pool.close().await;
+        }
+        other => panic!("no migrations for {other:?}"),
+    }
+}
+
+/// The sessions migration on a database of the previous schema holding users, passwords
+/// and lockout state: the data stays, every user starts at epoch 0, signs in, and sessions
+/// then work (revoke, advance).
+pub async fn sessions_migration_keeps_the_data(url: &str) {
+    use authcore_core::{Authenticator, Password, SessionStore, Ttl};
+
+    migrate_before(url, SESSIONS_MIGRATION).await;
+    let old = SqlStore::connect_with(SqlConfig::new(url).run_migrations(false))
+        .await
+        .unwrap();
+    let hashing =
+        authcore_core::HashingPool::new(authcore_core::HashingConfig::insecure_fast()).unwrap();
+    let pw = Password::from("Correct-Horse-1".to_owned());
+    let email = format!("upgrade-{}@example.test", unique_db_name());
+    let mut new = new_user(&email, &email);
+    new.passwords = vec![StoredPassword {
+        hash: hashing.hash(&pw).await.unwrap(),
+        issued_at: at(5),
+    }];
+    let user = old.create_user(new).await.unwrap();
+    old.record_failure(&user.uid, at(6), &LockoutPolicy::DEFAULT)
+        .await
+        .unwrap();
+    // The previous schema has no session tables.
+    assert!(old.epoch(&user.uid).await.is_err());
+    old.close().await;
+
+    let upgraded = Arc::new(SqlStore::connect(url).await.unwrap());
+    let found = upgraded.find_by_uid(&user.uid).await.unwrap().unwrap();
+    assert_eq!(found.password_issue_date(), Some(at(5)));
+    assert_eq!(
+        upgraded.state(&user.uid).await.unwrap().unwrap().failures,
+        1
+    );
+    assert_eq!(upgraded.epoch(&user.uid).await.unwrap(), 0);
+
+    let auth = Authenticator::builder()
+        .store(upgraded.clone())
+        .lockout_store(upgraded.clone())
+        .hashing(authcore_core::HashingConfig::insecure_fast())
+        .keys(authcore_testkit::fixtures::test_keys().unwrap())
+        .build()
+        .unwrap();
+    let a = auth.authorize(&email, &pw, Ttl::DEFAULT).await.unwrap();
+    let b = auth.authorize(&email, &pw, Ttl::DEFAULT).await.unwrap();
+    assert_eq!(a.claims.generation, 0);
+    auth.logout(&a.token, false).await.unwrap();
+    assert!(auth.check_fresh(&a.token).await.is_err());
+    assert!(auth.check_fresh(&b.token).await.is_ok());
+    auth.logout(&b.token, true).await.unwrap();
+    assert!(auth.check_fresh(&b.token).await.is_err());
+    assert_eq!(upgraded.epoch(&user.uid).await.unwrap(), 1);
+}
