@@ -384,7 +384,16 @@ async fn administration_rules() {
     .await
     .unwrap();
     auth.delete_user(&admin, &root).await.unwrap();
-    // Bob's token was minted when he was a viewer; his current role counts.
+    // The role change ended Bob's viewer session; he signs in again, as an admin.
+    assert!(matches!(
+        auth.list_users(&bob_claims).await,
+        Err(Error::Unauthorized)
+    ));
+    let bob_claims = auth
+        .authorize("bob@example.org", &password("Bob-Pass-12"), Ttl::DEFAULT)
+        .await
+        .unwrap()
+        .claims;
     assert!(matches!(
         auth.get_user(&bob_claims, &root).await,
         Err(Error::NotFound)
@@ -427,7 +436,8 @@ async fn administration_uses_the_callers_current_role_not_the_token() {
         .claims;
     auth.list_users(&second_claims).await.unwrap();
 
-    // Demoted: its still-valid admin token no longer administers.
+    // Demoted: its still-valid admin token no longer administers (the demotion ended its
+    // session), and a new sign-in gets the new role only.
     auth.update_user(
         &root_claims,
         &second,
@@ -438,6 +448,15 @@ async fn administration_uses_the_callers_current_role_not_the_token() {
     )
     .await
     .unwrap();
+    assert!(matches!(
+        auth.list_users(&second_claims).await,
+        Err(Error::Unauthorized)
+    ));
+    let second_claims = auth
+        .authorize("second@example.org", &password("second-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap()
+        .claims;
     assert!(matches!(
         auth.list_users(&second_claims).await,
         Err(Error::Forbidden)
