@@ -4,8 +4,7 @@ use serde::de::DeserializeOwned;
 
 use super::body::{
     AuthorizeBody, CreateUserBody, IGNORED_USER_FIELDS, LogoutBody, PasswordChangeBody,
-    TokenResponse, TtlBody,
-    UpdateUserBody,
+    TokenResponse, TtlBody, UpdateUserBody,
 };
 use super::header::{Authorization, parse_authorization};
 use super::response::ApiResponse;
