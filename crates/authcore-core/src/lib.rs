@@ -155,8 +155,7 @@ pub use session::{PURGE_BATCH, SessionStore};
 pub use store::{LockoutStore, UserAdmin, UserStore};
 pub use token::{
     Claims, IssuedToken, Key, KeyRing, MAX_TOKEN_LEN, MIN_HMAC_SECRET_LEN, SessionClaims,
-    SigningAlgorithm,
-    TokenConfig, TokenIssuer, Ttl,
+    SigningAlgorithm, TokenConfig, TokenIssuer, Ttl,
 };
 pub use user::{
     Credentials, NewUser, Password, PasswordHash, Role, StoredPassword, User, UserId, UserStatus,
