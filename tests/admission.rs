@@ -48,6 +48,11 @@ impl UserStore for Counting {
 
 #[async_trait]
 impl LockoutStore for Counting {
+    // Session state is read only after a password matched (admitted sign-ins).
+    fn sessions(&self) -> Option<&dyn authcore::SessionStore> {
+        self.inner.sessions()
+    }
+
     async fn state(&self, uid: &UserId) -> Result<Option<LockoutState>> {
         self.hit();
         self.inner.state(uid).await
