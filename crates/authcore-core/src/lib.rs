@@ -131,8 +131,8 @@ mod token;
 mod user;
 
 pub use authenticator::{
-    AUDIT_TARGET, Authenticator, AuthenticatorBuilder, FreshIdentity, ImportOutcome, ImportPassword,
-    ImportUser, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, OnConflict, password_id,
+    AUDIT_TARGET, Authenticator, AuthenticatorBuilder, FreshIdentity, ImportOutcome,
+    ImportPassword, ImportUser, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, OnConflict, password_id,
 };
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Error, Result, StatusClass};

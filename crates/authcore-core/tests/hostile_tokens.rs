@@ -55,7 +55,35 @@ impl UserStore for NoUsers {
     }
 }
 #[async_trait]
+impl authcore_core::SessionStore for NoUsers {
+    async fn epoch(&self, _: &UserId) -> authcore_core::Result<u64> {
+        Ok(0)
+    }
+    async fn advance_epoch(&self, _: &UserId) -> authcore_core::Result<u64> {
+        Ok(1)
+    }
+    async fn revoke(
+        &self,
+        _: &str,
+        _: time::OffsetDateTime,
+        _: time::OffsetDateTime,
+    ) -> authcore_core::Result<()> {
+        Ok(())
+    }
+    async fn is_revoked(&self, _: &str) -> authcore_core::Result<bool> {
+        Ok(false)
+    }
+    async fn purge_revoked(&self, _: time::OffsetDateTime, _: u32) -> authcore_core::Result<u64> {
+        Ok(0)
+    }
+}
+
+#[async_trait]
 impl LockoutStore for NoUsers {
+    fn sessions(&self) -> Option<&dyn authcore_core::SessionStore> {
+        Some(self)
+    }
+
     async fn state(&self, _: &UserId) -> authcore_core::Result<Option<LockoutState>> {
         Ok(None)
     }
