@@ -394,7 +394,8 @@ pub trait RoleSet: Send + Sync + 'static {
 pub struct Admin;
 
 impl RoleSet for Admin {
-    const ROLES: &'static [&'static str] = &[authcore_core::Role::ADMIN];
+    // `Role::ADMIN`'s name (a `Role` cannot be borrowed as a `&'static str` in a const).
+    const ROLES: &'static [&'static str] = &["admin"];
 }
 
 /// A role guard: like [`Authenticated`], and 403 `forbidden` (JSON) unless the token's role is

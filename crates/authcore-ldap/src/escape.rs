@@ -349,7 +349,6 @@ mod tests {
         }
     }
 
-
     #[test]
     fn dn_values_escape_per_rfc4514() {
         for (input, want) in DN_VECTORS {

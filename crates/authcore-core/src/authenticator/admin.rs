@@ -450,7 +450,7 @@ impl Authenticator {
     /// Refuses to demote or delete an admin when it is the last one (the one being changed
     /// is counted, so another exists when there are two or more).
     async fn ensure_other_admin(&self, store: &dyn UserAdmin) -> Result<()> {
-        if store.count_with_role(&Role::new(Role::ADMIN)).await? > 1 {
+        if store.count_with_role(&Role::ADMIN).await? > 1 {
             Ok(())
         } else {
             Err(Error::ChangeLastAdminRoleNotAllowed)
