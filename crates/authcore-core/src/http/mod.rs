@@ -22,6 +22,7 @@ mod endpoints;
 mod header;
 mod openapi;
 mod response;
+mod routes;
 mod view;
 
 pub use body::{
@@ -34,21 +35,14 @@ pub use endpoints::{
 pub use header::{Authorization, parse_authorization};
 pub use openapi::{openapi, openapi_document};
 pub use response::{ApiResponse, ErrorBody};
+pub use routes::{
+    EndpointFuture, Handler, Matched, ROUTE_TABLE, Route, RoutedRequest, dispatch, find_route,
+};
 pub use view::{CreateUser, UidValue, UpdateUser, UserView};
 
 /// Default largest request body accepted, in bytes (64 KiB: the largest legitimate body is a
 /// user object with a [`crate::MAX_PASSWORD_LEN`] password).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
-
-/// One route of the users API: a path (`{param}` syntax, as in OpenAPI and axum 0.8) and the
-/// methods it answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RouteSpec {
-    /// The path template.
-    pub path: &'static str,
-    /// The HTTP methods, upper case.
-    pub methods: &'static [&'static str],
-}
 
 /// `POST /v1/users/authorize`.
 pub const AUTHORIZE_PATH: &str = "/v1/users/authorize";
@@ -65,47 +59,29 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// `GET /v1/openapi.json`.
 pub const OPENAPI_PATH: &str = "/v1/openapi.json";
 
-/// Every route of the users API, except [`JWKS_PATH`] (see [`routes`]).
-pub const ROUTES: &[RouteSpec] = &[
-    RouteSpec {
-        path: AUTHORIZE_PATH,
-        methods: &["POST"],
-    },
-    RouteSpec {
-        path: REFRESH_JWT_PATH,
-        methods: &["POST"],
-    },
-    RouteSpec {
-        path: PASSWORD_PATH,
-        methods: &["PUT", "POST", "DELETE"],
-    },
-    RouteSpec {
-        path: USERS_PATH,
-        methods: &["GET", "POST"],
-    },
-    RouteSpec {
-        path: USER_PATH,
-        methods: &["GET", "PUT", "DELETE"],
-    },
-    RouteSpec {
-        path: OPENAPI_PATH,
-        methods: &["GET"],
-    },
-];
+/// One path of the users API: a path (`{param}` syntax, as in OpenAPI and axum 0.8) and the
+/// methods it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// The path template.
+    pub path: &'static str,
+    /// The HTTP methods, upper case.
+    pub methods: Vec<&'static str>,
+}
 
-/// The JWKS route.
-pub const JWKS_ROUTE: RouteSpec = RouteSpec {
-    path: JWKS_PATH,
-    methods: &["GET"],
-};
-
-/// The routes an adapter serves for `auth`: [`ROUTES`], plus [`JWKS_ROUTE`] when the key ring
-/// has public keys.
+/// The paths `auth` serves and their methods, in [`ROUTE_TABLE`] order (the JWKS route only
+/// when the key ring has public keys).
 #[must_use]
 pub fn routes(auth: &crate::Authenticator) -> Vec<RouteSpec> {
-    let mut out = ROUTES.to_vec();
-    if auth.tokens().keys().has_public_keys() {
-        out.push(JWKS_ROUTE);
+    let mut out: Vec<RouteSpec> = Vec::new();
+    for route in ROUTE_TABLE.iter().filter(|r| (r.enabled)(auth)) {
+        match out.iter_mut().find(|s| s.path == route.path) {
+            Some(spec) => spec.methods.push(route.method),
+            None => out.push(RouteSpec {
+                path: route.path,
+                methods: vec![route.method],
+            }),
+        }
     }
     out
 }
