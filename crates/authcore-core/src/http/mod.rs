@@ -1,11 +1,13 @@
-//! Framework-free HTTP pieces for adapters: `Authorization` header parsing, the request and
-//! response bodies of the Redis-compatible users API, the JSON error body, and one function
-//! per endpoint that turns the already-extracted parts of a request into an [`ApiResponse`].
+//! Framework-free HTTP for adapters: the route table ([`ROUTE_TABLE`]) and the one dispatch
+//! ([`find_route`] / [`dispatch`]), `Authorization` header parsing, the request and response
+//! bodies of the Redis-compatible users API, the JSON error body, and one function per
+//! endpoint.
 //!
-//! An adapter for a web framework (`authcore-axum`, or a few lines of plain hyper) only
-//! routes, reads the method, the `Authorization` and `Content-Type` header values, the raw
-//! body and the path parameters, calls the endpoint function and writes the [`ApiResponse`]
-//! back. Statuses, error codes and bodies are decided here (statuses through
+//! An adapter for a web framework (`authcore-axum`, or a few lines of plain hyper) is a byte
+//! shuttle: it hands the method, the path, the `Authorization` and `Content-Type` header
+//! values and the body (read within its limit, only when [`Matched::reads_body`]) to the
+//! core and writes the [`ApiResponse`] back. Routing (404, 405 with `Allow`, `{uid}`),
+//! statuses, error codes and bodies are decided here (statuses through
 //! [`crate::Error::http_status`]), so every adapter answers byte-for-byte the same.
 //!
 //! ```

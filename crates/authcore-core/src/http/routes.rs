@@ -223,31 +223,40 @@ impl Matched {
 /// once percent-decoded.
 pub fn find_route(auth: &Authenticator, method: &str, path: &str) -> Result<Matched, ApiResponse> {
     let method = if method == "HEAD" { "GET" } else { method };
-    let mut allowed: Vec<&'static str> = Vec::new();
-    for route in ROUTE_TABLE.iter().filter(|r| (r.enabled)(auth)) {
-        let Some(raw) = match_template(route.path, path) else {
-            continue;
-        };
-        if route.method != method {
-            allowed.push(route.method);
-            continue;
-        }
-        let mut params = Vec::with_capacity(raw.len());
-        for (name, value) in raw {
-            let decoded = percent_decode(value).ok_or_else(|| {
-                ApiResponse::error(&Error::InvalidRequest(format!(
-                    "the {name} in the path is not valid UTF-8"
-                )))
-            })?;
-            params.push((name, decoded));
-        }
-        return Ok(Matched { route, params });
+    // The most specific template wins, as in axum: a literal segment beats a parameter
+    // (`/v1/users/authorize` is never `/v1/users/{uid}` with uid "authorize").
+    let Some(template) = ROUTE_TABLE
+        .iter()
+        .filter(|r| (r.enabled)(auth) && match_template(r.path, path).is_some())
+        .map(|r| r.path)
+        .max_by_key(|t| specificity(t))
+    else {
+        return Err(ApiResponse::not_found());
+    };
+    let candidates = || {
+        ROUTE_TABLE
+            .iter()
+            .filter(move |r| r.path == template && (r.enabled)(auth))
+    };
+    let Some(route) = candidates().find(|r| r.method == method) else {
+        let allowed: Vec<&str> = candidates().map(|r| r.method).collect();
+        return Err(ApiResponse::method_not_allowed(&allowed));
+    };
+    let mut params = Vec::new();
+    for (name, value) in match_template(route.path, path).unwrap_or_default() {
+        let decoded = percent_decode(value).ok_or_else(|| {
+            ApiResponse::error(&Error::InvalidRequest(format!(
+                "the {name} in the path is not valid UTF-8"
+            )))
+        })?;
+        params.push((name, decoded));
     }
-    if allowed.is_empty() {
-        Err(ApiResponse::not_found())
-    } else {
-        Err(ApiResponse::method_not_allowed(&allowed))
-    }
+    Ok(Matched { route, params })
+}
+
+/// Literal segments before parameters, segment by segment.
+fn specificity(template: &str) -> Vec<bool> {
+    template.split('/').map(|s| !s.starts_with('{')).collect()
 }
 
 /// Routes and answers one request: [`find_route`], then the endpoint.
@@ -336,6 +345,12 @@ mod tests {
         assert_eq!(percent_decode("100%").as_deref(), Some("100%"));
         assert_eq!(percent_decode("%zz%4").as_deref(), Some("%zz%4"));
         assert_eq!(percent_decode("%ff"), None);
+    }
+
+    #[test]
+    fn literal_segments_beat_parameters() {
+        assert!(specificity(AUTHORIZE_PATH) > specificity(USER_PATH));
+        assert!(specificity(PASSWORD_PATH) > specificity(USER_PATH));
     }
 
     #[test]

@@ -1,0 +1,121 @@
+//! The core's dispatch, without any adapter: routing decisions (404, 405 with `Allow`, literal
+//! segments before `{uid}`, percent-decoded uids, `HEAD`) are made once, here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use authcore::http::{RequestParts, dispatch, find_route};
+use authcore::{AuthPolicy, Authenticator, CreateUser, Role};
+use authcore_memory::MemoryStore;
+use authcore_testkit::{ManualClock, fixtures};
+use serde_json::Value;
+
+async fn auth_with_ann() -> (Authenticator, String) {
+    let store = Arc::new(MemoryStore::new());
+    let auth = fixtures::authenticator(
+        store.clone(),
+        store,
+        &ManualClock::starting_now(),
+        AuthPolicy::default(),
+    )
+    .unwrap();
+    auth.create_user_unchecked(CreateUser {
+        email: "ann@example.test".into(),
+        password: fixtures::password("Ann-Passw0rd!"),
+        name: None,
+        role: Role::ADMIN,
+    })
+    .await
+    .unwrap();
+    let token = auth
+        .authorize(
+            "ann@example.test",
+            &fixtures::password("Ann-Passw0rd!"),
+            authcore::Ttl::DEFAULT,
+        )
+        .await
+        .unwrap()
+        .token;
+    (auth, format!("JWT {token}"))
+}
+
+fn code(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body).unwrap()["error_code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn unknown_paths_and_wrong_methods() {
+    let (auth, _) = auth_with_ann().await;
+    for path in [
+        "/nope",
+        "/v1/users/",
+        "/v1/users/1/x",
+        "//v1/users",
+        "/.well-known/jwks.json",
+    ] {
+        let res = dispatch(&auth, "GET", path, RequestParts::default()).await;
+        assert_eq!(
+            (res.status, code(&res.body)),
+            (404, "not_found".into()),
+            "{path}"
+        );
+    }
+    for (method, path, allow) in [
+        ("GET", "/v1/users/authorize", "POST"),
+        ("GET", "/v1/users/refresh_jwt", "POST"),
+        ("PATCH", "/v1/users/password", "PUT, POST, DELETE"),
+        ("DELETE", "/v1/users", "GET, POST"),
+        ("POST", "/v1/users/1", "GET, PUT, DELETE"),
+        ("POST", "/v1/openapi.json", "GET"),
+    ] {
+        let res = dispatch(&auth, method, path, RequestParts::default()).await;
+        assert_eq!(res.status, 405, "{method} {path}");
+        assert_eq!(res.header("allow"), Some(allow), "{method} {path}");
+        assert_eq!(code(&res.body), "method_not_allowed");
+    }
+}
+
+#[tokio::test]
+async fn uids_are_percent_decoded_and_utf8() {
+    let (auth, admin) = auth_with_ann().await;
+    let parts = RequestParts {
+        authorization: Some(admin.as_bytes()),
+        ..RequestParts::default()
+    };
+    let res = dispatch(&auth, "GET", "/v1/users/%31", parts).await;
+    assert_eq!(res.status, 200, "%31 is uid 1");
+    let res = dispatch(&auth, "GET", "/v1/users/%ff", parts).await;
+    assert_eq!(
+        (res.status, code(&res.body)),
+        (400, "invalid_request".into())
+    );
+    let res = dispatch(&auth, "GET", "/v1/users/a%2Fb", parts).await;
+    assert_eq!((res.status, code(&res.body)), (404, "not_found".into()));
+}
+
+#[tokio::test]
+async fn head_is_get_and_bodies_are_read_only_where_used() {
+    let (auth, admin) = auth_with_ann().await;
+    let parts = RequestParts {
+        authorization: Some(admin.as_bytes()),
+        ..RequestParts::default()
+    };
+    let res = dispatch(&auth, "HEAD", "/v1/users", parts).await;
+    assert_eq!(res.status, 200);
+    let matched = find_route(&auth, "GET", "/v1/users/7").unwrap();
+    assert_eq!(matched.template(), "/v1/users/{uid}");
+    assert!(!matched.reads_body());
+    assert!(
+        find_route(&auth, "PUT", "/v1/users/7")
+            .unwrap()
+            .reads_body()
+    );
+    assert!(
+        find_route(&auth, "POST", "/v1/users/authorize")
+            .unwrap()
+            .reads_body()
+    );
+}
