@@ -119,3 +119,60 @@ async fn head_is_get_and_bodies_are_read_only_where_used() {
             .reads_body()
     );
 }
+
+/// One decision, on the caller's current role: a user promoted to admin after its token was
+/// minted may create users at once (it used to get 403 from a check of the token's role), and
+/// a demoted admin may not.
+#[tokio::test]
+async fn create_uses_the_current_role_not_the_token() {
+    let (auth, admin) = auth_with_ann().await;
+    let admin_parts = |body: &'static [u8]| RequestParts {
+        authorization: Some(admin.as_bytes()),
+        content_type: Some(b"application/json"),
+        body,
+    };
+    let res = dispatch(
+        &auth,
+        "POST",
+        "/v1/users",
+        admin_parts(
+            br#"{"email":"bob@example.test","password":"Bob-Passw0rd!","role":"db_viewer"}"#,
+        ),
+    )
+    .await;
+    assert_eq!(res.status, 200);
+    let bob_uid = serde_json::from_slice::<Value>(&res.body).unwrap()["uid"].clone();
+    let bob = auth
+        .authorize(
+            "bob@example.test",
+            &fixtures::password("Bob-Passw0rd!"),
+            authcore::Ttl::DEFAULT,
+        )
+        .await
+        .unwrap()
+        .token;
+    assert_eq!(auth.verify_token(&bob).unwrap().role, Role::DB_VIEWER);
+    let bob = format!("JWT {bob}");
+    let bob_parts = |body: &'static [u8]| RequestParts {
+        authorization: Some(bob.as_bytes()),
+        content_type: Some(b"application/json"),
+        body,
+    };
+    let carol =
+        br#"{"email":"carol@example.test","password":"Carol-Passw0rd!","role":"db_viewer"}"#;
+    let res = dispatch(&auth, "POST", "/v1/users", bob_parts(carol)).await;
+    assert_eq!((res.status, code(&res.body)), (403, "forbidden".into()));
+
+    let path = format!("/v1/users/{bob_uid}");
+    let res = dispatch(&auth, "PUT", &path, admin_parts(br#"{"role":"admin"}"#)).await;
+    assert_eq!(res.status, 200);
+    // Bob's token still says db_viewer; the store says admin.
+    let res = dispatch(&auth, "POST", "/v1/users", bob_parts(carol)).await;
+    assert_eq!(res.status, 200, "{}", String::from_utf8_lossy(&res.body));
+
+    let res = dispatch(&auth, "PUT", &path, admin_parts(br#"{"role":"db_viewer"}"#)).await;
+    assert_eq!(res.status, 200);
+    let dave = br#"{"email":"dave@example.test","password":"Dave-Passw0rd!","role":"db_viewer"}"#;
+    let res = dispatch(&auth, "POST", "/v1/users", bob_parts(dave)).await;
+    assert_eq!((res.status, code(&res.body)), (403, "forbidden".into()));
+}

@@ -415,7 +415,8 @@ impl Authenticator {
         Ok(found.user)
     }
 
-    async fn current_admin(&self, claims: &Claims) -> Result<User> {
+    /// The caller as the stores know it now, if it is an admin now.
+    pub(crate) async fn current_admin(&self, claims: &Claims) -> Result<User> {
         let caller = self.current_caller(claims).await?;
         if caller.role.is_admin() {
             Ok(caller)
