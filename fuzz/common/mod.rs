@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use authcore_core::http::{self, ApiResponse, PasswordOp, RequestParts};
+use authcore_core::http::{self, ApiResponse, RequestParts};
 use authcore_core::secrecy::{ExposeSecret, SecretSlice};
 use authcore_core::time::OffsetDateTime;
 use authcore_core::{
@@ -451,13 +451,13 @@ pub fn http_fixture() -> &'static HttpFixture {
         runtime.block_on(async {
             for (email, password, role) in [
                 (ADMIN_EMAIL, ADMIN_PASSWORD, Role::ADMIN),
-                (VIEWER_EMAIL, VIEWER_PASSWORD, "db_viewer"),
+                (VIEWER_EMAIL, VIEWER_PASSWORD, Role::DB_VIEWER),
             ] {
                 auth.create_user_unchecked(CreateUser {
                     email: email.into(),
                     password: Password::from(password.to_owned()),
                     name: None,
-                    role: Role::new(role),
+                    role,
                 })
                 .await
                 .expect("fixture user");
@@ -479,9 +479,8 @@ pub fn http_token(email: &str, password: &str) -> String {
         .token
 }
 
-/// Routes one request the way every adapter does (the route table of
-/// [`authcore_core::http::routes`], 404 and 405 answers, the body limit) and calls the
-/// endpoint function.
+/// Routes one request the way every adapter does: the body limit, then the core's
+/// [`authcore_core::http::find_route`] (404, 405, `{uid}`) and the endpoint.
 pub async fn dispatch(
     auth: &Authenticator,
     method: &str,
@@ -489,23 +488,13 @@ pub async fn dispatch(
     headers: &[(&[u8], &[u8])],
     body: &[u8],
 ) -> ApiResponse {
-    if body.len() > http::DEFAULT_BODY_LIMIT {
-        return ApiResponse::payload_too_large(http::DEFAULT_BODY_LIMIT);
-    }
     let path = target.split_once('?').map_or(target, |(p, _)| p);
-    let routes = http::routes(auth);
-    let uid = path
-        .strip_prefix("/v1/users/")
-        .filter(|rest| !rest.is_empty() && !rest.contains('/'));
-    let spec = routes
-        .iter()
-        .find(|r| r.path == path)
-        .or_else(|| uid.and_then(|_| routes.iter().find(|r| r.path == http::USER_PATH)));
-    let Some(spec) = spec else {
-        return ApiResponse::not_found();
+    let matched = match http::find_route(auth, method, path) {
+        Ok(matched) => matched,
+        Err(res) => return res,
     };
-    if !spec.methods.contains(&method) {
-        return ApiResponse::method_not_allowed(spec.methods);
+    if matched.reads_body() && body.len() > http::DEFAULT_BODY_LIMIT {
+        return ApiResponse::payload_too_large(http::DEFAULT_BODY_LIMIT);
     }
     let header = |name: &str| {
         headers
@@ -516,24 +505,9 @@ pub async fn dispatch(
     let req = RequestParts {
         authorization: header("authorization"),
         content_type: header("content-type"),
-        body,
+        body: if matched.reads_body() { body } else { &[] },
     };
-    let uid = uid.unwrap_or("");
-    match (spec.path, method) {
-        (http::AUTHORIZE_PATH, _) => http::authorize(auth, &req).await,
-        (http::REFRESH_JWT_PATH, _) => http::refresh_jwt(auth, &req).await,
-        (http::PASSWORD_PATH, "PUT") => http::password(auth, PasswordOp::Replace, &req).await,
-        (http::PASSWORD_PATH, "POST") => http::password(auth, PasswordOp::Add, &req).await,
-        (http::PASSWORD_PATH, _) => http::password(auth, PasswordOp::Remove, &req).await,
-        (http::USERS_PATH, "GET") => http::list_users(auth, &req).await,
-        (http::USERS_PATH, _) => http::create_user(auth, &req).await,
-        (http::USER_PATH, "GET") => http::get_user(auth, uid, &req).await,
-        (http::USER_PATH, "PUT") => http::update_user(auth, uid, &req).await,
-        (http::USER_PATH, _) => http::delete_user(auth, uid, &req).await,
-        (http::OPENAPI_PATH, _) => http::openapi(auth),
-        (http::JWKS_PATH, _) => http::jwks(auth),
-        _ => ApiResponse::not_found(),
-    }
+    matched.respond(auth, req).await
 }
 
 /// `(method, target, headers, body)` of a fuzz input.
