@@ -55,7 +55,7 @@ fn sign_in(c: &mut Criterion) {
         email: "bench@example.org".into(),
         password: pw.clone(),
         name: None,
-        role: Role::new(Role::ADMIN),
+        role: Role::ADMIN,
     }))
     .unwrap();
     let user: User = rt
@@ -102,7 +102,7 @@ fn token_fixture(rt: &tokio::runtime::Runtime, key: Key) -> (Authenticator, Stri
         email: "bench@example.org".into(),
         password: pw.clone(),
         name: None,
-        role: Role::new(Role::ADMIN),
+        role: Role::ADMIN,
     }))
     .unwrap();
     let token = rt

@@ -1,6 +1,7 @@
-//! A second adapter, on plain hyper 1: authorize, refresh_jwt and one protected route of the
-//! application's own (`GET /app/whoami`), built on `authcore::http` alone. It answers
-//! byte-for-byte what the axum router answers (`tests/http_adapters.rs` checks it).
+//! A second adapter, on plain hyper 1: the whole users API through the core's dispatch, plus
+//! one protected route of the application's own (`GET /app/whoami`), built on
+//! `authcore::http` alone. It answers byte-for-byte what the axum router answers
+//! (`tests/http_adapters.rs` checks it).
 //!
 //! ```text
 //! AUTHCORE_ADMIN_EMAIL=admin@example.org AUTHCORE_ADMIN_PASSWORD=secret \
@@ -21,7 +22,7 @@ use hyper_util::rt::TokioIo;
 /// The protected route of this example application.
 pub const WHOAMI_PATH: &str = "/app/whoami";
 
-/// Serves one request.
+/// Serves one request: the application's own route, or the core's dispatch.
 ///
 /// # Errors
 /// Never: every failure is a JSON error response.
@@ -30,21 +31,28 @@ pub async fn handle(
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Infallible> {
     let (parts, body) = req.into_parts();
-    let allowed: &[&str] = match parts.uri.path() {
-        http::AUTHORIZE_PATH | http::REFRESH_JWT_PATH => &["POST"],
-        WHOAMI_PATH => &["GET"],
-        _ => return Ok(into_hyper(ApiResponse::not_found())),
-    };
-    if !allowed.contains(&parts.method.as_str()) {
-        return Ok(into_hyper(ApiResponse::method_not_allowed(allowed)));
-    }
     let header = |name| {
         parts
             .headers
             .get(name)
             .map(|v: &hyper::header::HeaderValue| v.as_bytes())
     };
-    let body = if parts.method == Method::POST {
+    if parts.uri.path() == WHOAMI_PATH {
+        let res = if parts.method == Method::GET {
+            match http::authenticate_token(&auth, header(AUTHORIZATION)) {
+                Ok(claims) => ApiResponse::json(200, &claims),
+                Err(e) => ApiResponse::error(&e),
+            }
+        } else {
+            ApiResponse::method_not_allowed(&["GET"])
+        };
+        return Ok(into_hyper(res));
+    }
+    let matched = match http::find_route(&auth, parts.method.as_str(), parts.uri.path()) {
+        Ok(matched) => matched,
+        Err(res) => return Ok(into_hyper(res)),
+    };
+    let body = if matched.reads_body() {
         match Limited::new(body, http::DEFAULT_BODY_LIMIT).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) if e.is::<LengthLimitError>() => {
@@ -62,15 +70,7 @@ pub async fn handle(
         content_type: header(CONTENT_TYPE),
         body: &body,
     };
-    let res = match parts.uri.path() {
-        http::AUTHORIZE_PATH => http::authorize(&auth, &req).await,
-        http::REFRESH_JWT_PATH => http::refresh_jwt(&auth, &req).await,
-        _ => match http::authenticate_token(&auth, req.authorization) {
-            Ok(claims) => ApiResponse::json(200, &claims),
-            Err(e) => ApiResponse::error(&e),
-        },
-    };
-    Ok(into_hyper(res))
+    Ok(into_hyper(matched.respond(&auth, req).await))
 }
 
 fn into_hyper(res: ApiResponse) -> Response<Full<Bytes>> {
@@ -119,7 +119,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         std::env::var("AUTHCORE_ADMIN_EMAIL"),
         std::env::var("AUTHCORE_ADMIN_PASSWORD"),
     ) {
-        let role = Role::new(Role::ADMIN);
+        let role = Role::ADMIN;
         let password = Password::from(password);
         auth.create_user_unchecked(CreateUser {
             email,

@@ -74,7 +74,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         std::env::var("AUTHCORE_ADMIN_PASSWORD"),
     ) {
         let password = Password::from(password);
-        let role = Role::new(Role::ADMIN);
+        let role = Role::ADMIN;
         auth.create_user_unchecked(CreateUser {
             email,
             password,

@@ -28,7 +28,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         email: "ann@example.org".into(),
         password: Password::from("Correct-Horse-Battery-9".to_owned()),
         name: Some("Ann".into()),
-        role: Role::new(Role::ADMIN),
+        role: Role::ADMIN,
     })
     .await?;
 

@@ -109,7 +109,7 @@ async fn setup(max_wait: Duration) -> (Authenticator, Arc<Counting>, Arc<Countin
             email: "ann@example.org".into(),
             password: password("ann-pass"),
             name: None,
-            role: Role::new(Role::ADMIN),
+            role: Role::ADMIN,
         })
         .await
         .unwrap();

@@ -57,7 +57,7 @@ async fn audit_events_carry_the_uid_and_no_secret() {
             email: "ann@example.org".into(),
             password: password("S3cret-Right"),
             name: None,
-            role: Role::new(Role::ADMIN),
+            role: Role::ADMIN,
         })
         .await
         .unwrap();

@@ -46,7 +46,7 @@ impl Directory {
             uid: UserId::new("dir:1"),
             email: self.email.into(),
             name: "Directory user".into(),
-            role: Role::new(Role::CLUSTER_VIEWER),
+            role: Role::CLUSTER_VIEWER,
             status: UserStatus::Active,
             credentials: Credentials::External,
         }
@@ -78,13 +78,13 @@ fn build(stores: Vec<Arc<dyn UserStore>>, lockout: Arc<MemoryStore>) -> Authenti
     b.build().unwrap()
 }
 
-async fn add_user(auth: &Authenticator, email: &str, pw: &str, role: &str) -> UserId {
+async fn add_user(auth: &Authenticator, email: &str, pw: &str, role: Role) -> UserId {
     let view = auth
         .create_user_unchecked(CreateUser {
             email: email.into(),
             password: password(pw),
             name: None,
-            role: Role::new(role),
+            role,
         })
         .await
         .unwrap();
@@ -269,7 +269,7 @@ async fn administration_rules() {
                 email: "weak@example.org".into(),
                 password: password("weak"),
                 name: None,
-                role: Role::new(Role::DB_VIEWER),
+                role: Role::DB_VIEWER,
             },
         )
         .await
@@ -283,7 +283,7 @@ async fn administration_rules() {
                 email: "bob@example.org".into(),
                 password: password("Bob-Pass-12"),
                 name: Some("Bob".into()),
-                role: Role::new(Role::DB_VIEWER),
+                role: Role::DB_VIEWER,
             },
         )
         .await
@@ -296,7 +296,7 @@ async fn administration_rules() {
                 email: "BOB@example.org".into(),
                 password: password("Bob-Pass-12"),
                 name: None,
-                role: Role::new(Role::DB_VIEWER),
+                role: Role::DB_VIEWER,
             },
         )
         .await
@@ -327,7 +327,7 @@ async fn administration_rules() {
             &bob_claims,
             &bob_uid,
             UpdateUser {
-                role: Some(Role::new(Role::ADMIN)),
+                role: Some(Role::ADMIN),
                 ..UpdateUser::default()
             },
         )
@@ -361,7 +361,7 @@ async fn administration_rules() {
             &admin,
             &root,
             UpdateUser {
-                role: Some(Role::new(Role::DB_VIEWER)),
+                role: Some(Role::DB_VIEWER),
                 ..UpdateUser::default()
             },
         )
@@ -377,7 +377,7 @@ async fn administration_rules() {
         &admin,
         &bob_uid,
         UpdateUser {
-            role: Some(Role::new(Role::ADMIN)),
+            role: Some(Role::ADMIN),
             ..UpdateUser::default()
         },
     )
@@ -442,7 +442,7 @@ async fn administration_uses_the_callers_current_role_not_the_token() {
         &root_claims,
         &second,
         UpdateUser {
-            role: Some(Role::new(Role::DB_VIEWER)),
+            role: Some(Role::DB_VIEWER),
             ..UpdateUser::default()
         },
     )

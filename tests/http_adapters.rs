@@ -31,7 +31,7 @@ async fn spawn_both() -> (SocketAddr, SocketAddr) {
         email: "ann@example.test".into(),
         password: fixtures::password("Ann-Passw0rd!"),
         name: None,
-        role: Role::new(Role::DB_VIEWER),
+        role: Role::DB_VIEWER,
     })
     .await
     .unwrap();

@@ -66,7 +66,7 @@ async fn seed(store: &dyn UserAdmin) {
             .create_user(NewUser {
                 email: format!("user{i}@example.org"),
                 name: format!("User {i}"),
-                role: Role::new(Role::DB_VIEWER),
+                role: Role::DB_VIEWER,
                 status: UserStatus::Active,
                 passwords: vec![StoredPassword {
                     hash: PasswordHash::new(*hash),

@@ -20,7 +20,7 @@ async fn setup(policy: AuthPolicy) -> (authcore::Authenticator, ManualClock) {
         email: "ops@example.org".into(),
         password: password("Right-Pass-1"),
         name: None,
-        role: Role::new(Role::CLUSTER_MEMBER),
+        role: Role::CLUSTER_MEMBER,
     })
     .await
     .unwrap();

@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, OnceLock};
 
-use authcore_core::http::{self, ApiResponse, PasswordOp, RequestParts};
+use authcore_core::http::{self, ApiResponse, RequestParts};
 use authcore_core::secrecy::{ExposeSecret, SecretSlice};
 use authcore_core::time::OffsetDateTime;
 use authcore_core::{
@@ -227,7 +227,8 @@ pub fn authorization_header(data: &[u8]) {
 
 /// Fuzz target `stored_hash`: parsing a stored hash (what a database row holds) never
 /// panics; a hash the engine would compute is an argon2 PHC string whose parameters are
-/// within the cap it was given, and a tighter cap never admits more.
+/// within the cap it was given, a tighter cap never admits more, and the full format check
+/// of every legacy format agrees with format detection.
 pub fn stored_hash(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     let hash = PasswordHash::new(text.as_ref());
@@ -249,6 +250,14 @@ pub fn stored_hash(data: &[u8]) {
     if let Some(p) = under_min {
         assert!(p.within(&Argon2Params::MIN));
         assert_eq!(under_default, Some(p));
+    }
+    // Every format on main (argon2 PHC, the Redis pre-hash, bcrypt, PBKDF2, scrypt, SHA-crypt,
+    // yescrypt): a full check names the format its prefix announces, or refuses with
+    // `invalid_request`, never anything else.
+    match authcore_core::check_hash_format(&text) {
+        Ok(format) => assert_eq!(authcore_core::HashFormat::detect(&text), Some(format)),
+        Err(Error::InvalidRequest(_)) => {}
+        Err(other) => panic!("check_hash_format answered {other:?}"),
     }
 }
 
@@ -409,14 +418,18 @@ pub fn ldap_config(data: &[u8]) {
     config
         .validate()
         .expect("an accepted configuration validates");
-    if let Some(pass) = &config.bind_pass {
-        let pass = pass.expose_secret();
-        if pass.len() >= 4 {
-            assert!(
-                !format!("{config:?}").contains(pass),
-                "bind_pass in Debug output"
-            );
-        }
+    // `Debug` does not depend on `bind_pass` (the password may also occur in another field,
+    // so searching the output for it is not the check).
+    if config.bind_pass.is_some() {
+        let mut other = config.clone();
+        other.bind_pass = Some(authcore_core::secrecy::SecretString::from(
+            "another-password".to_owned(),
+        ));
+        assert_eq!(
+            format!("{config:?}"),
+            format!("{other:?}"),
+            "bind_pass in Debug output"
+        );
     }
     assert!(authcore_ldap::LdapStore::new(config).is_ok());
 }
@@ -454,13 +467,13 @@ pub fn http_fixture() -> &'static HttpFixture {
         runtime.block_on(async {
             for (email, password, role) in [
                 (ADMIN_EMAIL, ADMIN_PASSWORD, Role::ADMIN),
-                (VIEWER_EMAIL, VIEWER_PASSWORD, "db_viewer"),
+                (VIEWER_EMAIL, VIEWER_PASSWORD, Role::DB_VIEWER),
             ] {
                 auth.create_user_unchecked(CreateUser {
                     email: email.into(),
                     password: Password::from(password.to_owned()),
                     name: None,
-                    role: Role::new(role),
+                    role,
                 })
                 .await
                 .expect("fixture user");
@@ -482,9 +495,8 @@ pub fn http_token(email: &str, password: &str) -> String {
         .token
 }
 
-/// Routes one request the way every adapter does (the route table of
-/// [`authcore_core::http::routes`], 404 and 405 answers, the body limit) and calls the
-/// endpoint function.
+/// Routes one request the way every adapter does: the body limit, then the core's
+/// [`authcore_core::http::find_route`] (404, 405, `{uid}`) and the endpoint.
 pub async fn dispatch(
     auth: &Authenticator,
     method: &str,
@@ -492,23 +504,13 @@ pub async fn dispatch(
     headers: &[(&[u8], &[u8])],
     body: &[u8],
 ) -> ApiResponse {
-    if body.len() > http::DEFAULT_BODY_LIMIT {
-        return ApiResponse::payload_too_large(http::DEFAULT_BODY_LIMIT);
-    }
     let path = target.split_once('?').map_or(target, |(p, _)| p);
-    let routes = http::routes(auth);
-    let uid = path
-        .strip_prefix("/v1/users/")
-        .filter(|rest| !rest.is_empty() && !rest.contains('/'));
-    let spec = routes
-        .iter()
-        .find(|r| r.path == path)
-        .or_else(|| uid.and_then(|_| routes.iter().find(|r| r.path == http::USER_PATH)));
-    let Some(spec) = spec else {
-        return ApiResponse::not_found();
+    let matched = match http::find_route(auth, method, path) {
+        Ok(matched) => matched,
+        Err(res) => return res,
     };
-    if !spec.methods.contains(&method) {
-        return ApiResponse::method_not_allowed(spec.methods);
+    if matched.reads_body() && body.len() > http::DEFAULT_BODY_LIMIT {
+        return ApiResponse::payload_too_large(http::DEFAULT_BODY_LIMIT);
     }
     let header = |name: &str| {
         headers
@@ -519,24 +521,9 @@ pub async fn dispatch(
     let req = RequestParts {
         authorization: header("authorization"),
         content_type: header("content-type"),
-        body,
+        body: if matched.reads_body() { body } else { &[] },
     };
-    let uid = uid.unwrap_or("");
-    match (spec.path, method) {
-        (http::AUTHORIZE_PATH, _) => http::authorize(auth, &req).await,
-        (http::REFRESH_JWT_PATH, _) => http::refresh_jwt(auth, &req).await,
-        (http::PASSWORD_PATH, "PUT") => http::password(auth, PasswordOp::Replace, &req).await,
-        (http::PASSWORD_PATH, "POST") => http::password(auth, PasswordOp::Add, &req).await,
-        (http::PASSWORD_PATH, _) => http::password(auth, PasswordOp::Remove, &req).await,
-        (http::USERS_PATH, "GET") => http::list_users(auth, &req).await,
-        (http::USERS_PATH, _) => http::create_user(auth, &req).await,
-        (http::USER_PATH, "GET") => http::get_user(auth, uid, &req).await,
-        (http::USER_PATH, "PUT") => http::update_user(auth, uid, &req).await,
-        (http::USER_PATH, _) => http::delete_user(auth, uid, &req).await,
-        (http::OPENAPI_PATH, _) => http::openapi(auth),
-        (http::JWKS_PATH, _) => http::jwks(auth),
-        _ => ApiResponse::not_found(),
-    }
+    matched.respond(auth, req).await
 }
 
 /// `(method, target, headers, body)` of a fuzz input.

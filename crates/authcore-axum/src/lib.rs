@@ -53,20 +53,20 @@
 use std::marker::PhantomData;
 use std::time::Instant;
 
-use authcore_core::http::{self as core_http, ApiResponse, PasswordOp, RequestParts};
+use authcore_core::http::{self as core_http, ApiResponse, RequestParts};
 use authcore_core::{Authenticator, Claims, Error, FreshIdentity, Role};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection};
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{
-    DefaultBodyLimit, FromRef, FromRequestParts, MatchedPath, Path, Request, State,
+    DefaultBodyLimit, FromRef, FromRequest, FromRequestParts, MatchedPath, Request, State,
 };
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post, put};
+use axum::routing::any;
 use tracing::Instrument as _;
 
 pub use authcore_core::http::DEFAULT_BODY_LIMIT;
@@ -171,12 +171,14 @@ impl UsersApi {
             body_limit: self.body_limit,
             auth: self.auth,
         };
+        // The paths come from the core's table so that `MatchedPath` names the route
+        // template (for logs and metrics); routing itself is the core's `find_route`.
         let mut router = Router::new();
         for spec in core_http::routes(&state.auth) {
-            router = router.route(spec.path, method_router(spec));
+            router = router.route(spec.path, any(shuttle));
         }
         if self.fallback {
-            router = router.fallback(not_found);
+            router = router.fallback(shuttle);
         }
         router = router.layer(DefaultBodyLimit::max(self.body_limit));
         if self.request_span {
@@ -186,22 +188,30 @@ impl UsersApi {
     }
 }
 
-fn method_router(spec: core_http::RouteSpec) -> MethodRouter<ApiState> {
-    let methods = spec.methods;
-    let router = match spec.path {
-        core_http::AUTHORIZE_PATH => post(authorize),
-        core_http::REFRESH_JWT_PATH => post(refresh_jwt),
-        core_http::LOGOUT_PATH => post(logout),
-        core_http::PASSWORD_PATH => put(password_replace)
-            .post(password_add)
-            .delete(password_remove),
-        core_http::USERS_PATH => get(list_users).post(create_user),
-        core_http::USER_PATH => get(get_user).put(update_user).delete(delete_user),
-        core_http::OPENAPI_PATH => get(openapi),
-        core_http::JWKS_PATH => get(jwks),
-        _ => MethodRouter::new(),
+/// Moves one request into the core's dispatch and its answer back: the core routes (404,
+/// 405 with `Allow`, `{uid}`), the adapter only reads the body when the route wants it.
+async fn shuttle(State(state): State<ApiState>, req: Request) -> Reply {
+    let matched = match core_http::find_route(&state.auth, req.method().as_str(), req.uri().path())
+    {
+        Ok(matched) => matched,
+        Err(res) => return Reply(res),
     };
-    router.fallback(move || async move { Reply(ApiResponse::method_not_allowed(methods)) })
+    let (parts, body) = req.into_parts();
+    let body = if matched.reads_body() {
+        let req = Request::from_parts(parts.clone(), body);
+        match body_or_reply(Bytes::from_request(req, &state).await, state.body_limit) {
+            Ok(body) => body,
+            Err(reply) => return reply,
+        }
+    } else {
+        Bytes::new()
+    };
+    let parts = RequestParts {
+        authorization: parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes),
+        content_type: parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
+        body: &body,
+    };
+    Reply(matched.respond(&state.auth, parts).await)
 }
 
 /// The JSON 404 for unknown routes; usable as an application's own fallback.
@@ -263,110 +273,7 @@ fn body_or_reply(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<By
     })
 }
 
-fn uid_or_reply(uid: Result<Path<String>, PathRejection>) -> Result<String, Reply> {
-    uid.map(|Path(uid)| uid).map_err(|_| {
-        Reply::from(Error::InvalidRequest(
-            "the uid in the path is not valid UTF-8".into(),
-        ))
-    })
-}
-
-fn parts<'a>(headers: &'a HeaderMap, body: &'a [u8]) -> RequestParts<'a> {
-    RequestParts {
-        authorization: headers.get(AUTHORIZATION).map(HeaderValue::as_bytes),
-        content_type: headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
-        body,
-    }
-}
-
-/// Generates a handler that reads headers and the raw body and calls a core endpoint.
-macro_rules! body_handler {
-    ($name:ident, |$auth:ident, $req:ident| $call:expr) => {
-        async fn $name(
-            State(state): State<ApiState>,
-            headers: HeaderMap,
-            body: Result<Bytes, BytesRejection>,
-        ) -> Reply {
-            let body = match body_or_reply(body, state.body_limit) {
-                Ok(body) => body,
-                Err(reply) => return reply,
-            };
-            let $auth = &state.auth;
-            let $req = &parts(&headers, &body);
-            Reply($call.await)
-        }
-    };
-}
-
-body_handler!(authorize, |auth, req| core_http::authorize(auth, req));
-body_handler!(refresh_jwt, |auth, req| core_http::refresh_jwt(auth, req));
-body_handler!(logout, |auth, req| core_http::logout(auth, req));
-body_handler!(password_replace, |auth, req| core_http::password(
-    auth,
-    PasswordOp::Replace,
-    req
-));
-body_handler!(password_add, |auth, req| core_http::password(
-    auth,
-    PasswordOp::Add,
-    req
-));
-body_handler!(password_remove, |auth, req| core_http::password(
-    auth,
-    PasswordOp::Remove,
-    req
-));
-body_handler!(create_user, |auth, req| core_http::create_user(auth, req));
-
-async fn list_users(State(state): State<ApiState>, headers: HeaderMap) -> Reply {
-    Reply(core_http::list_users(&state.auth, &parts(&headers, &[])).await)
-}
-
-async fn get_user(
-    State(state): State<ApiState>,
-    uid: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-) -> Reply {
-    match uid_or_reply(uid) {
-        Ok(uid) => Reply(core_http::get_user(&state.auth, &uid, &parts(&headers, &[])).await),
-        Err(reply) => reply,
-    }
-}
-
-async fn update_user(
-    State(state): State<ApiState>,
-    uid: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Reply {
-    let (uid, body) = match (uid_or_reply(uid), body_or_reply(body, state.body_limit)) {
-        (Ok(uid), Ok(body)) => (uid, body),
-        (Err(reply), _) | (_, Err(reply)) => return reply,
-    };
-    Reply(core_http::update_user(&state.auth, &uid, &parts(&headers, &body)).await)
-}
-
-async fn delete_user(
-    State(state): State<ApiState>,
-    uid: Result<Path<String>, PathRejection>,
-    headers: HeaderMap,
-) -> Reply {
-    match uid_or_reply(uid) {
-        Ok(uid) => Reply(core_http::delete_user(&state.auth, &uid, &parts(&headers, &[])).await),
-        Err(reply) => reply,
-    }
-}
-
-async fn openapi(State(state): State<ApiState>) -> Reply {
-    Reply(core_http::openapi(&state.auth))
-}
-
-async fn jwks(State(state): State<ApiState>) -> Reply {
-    Reply(core_http::jwks(&state.auth))
-}
-
-/// The verified claims of a `JWT <token>` or `Bearer <token>` `Authorization` header: the
-/// *stateless* check.
+/// The verified claims of a `JWT <token>` or `Bearer <token>` `Authorization` header.
 ///
 /// Rejects with 401 `unauthorized` (missing header, other scheme, invalid or expired token)
 /// or 400 `invalid_request` (malformed header), as JSON. Only the token is checked (no store
@@ -488,7 +395,8 @@ pub trait RoleSet: Send + Sync + 'static {
 pub struct Admin;
 
 impl RoleSet for Admin {
-    const ROLES: &'static [&'static str] = &[authcore_core::Role::ADMIN];
+    // `Role::ADMIN`'s name (a `Role` cannot be borrowed as a `&'static str` in a const).
+    const ROLES: &'static [&'static str] = &["admin"];
 }
 
 /// A role guard: like [`Authenticated`] (or [`Fresh`] with `C` = [`FreshCheck`]), and 403

@@ -31,7 +31,7 @@ async fn setup() -> (Authenticator, Router) {
             email: email.into(),
             password: fixtures::password("pw-123456"),
             name: None,
-            role: Role::new(role),
+            role,
         })
         .await
         .unwrap();

@@ -84,7 +84,7 @@
 //!     uid: UserId::from(1),
 //!     email: "ann@example.org".into(),
 //!     name: "Ann".into(),
-//!     role: Role::new(Role::ADMIN),
+//!     role: Role::ADMIN,
 //!     status: UserStatus::Active,
 //!     credentials: Credentials::Passwords(vec![StoredPassword {
 //!         hash: hashing.hash(&password).await?,

@@ -1,5 +1,6 @@
 //! Users, roles, statuses and stored passwords.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use secrecy::{ExposeSecret, SecretString};
@@ -53,23 +54,23 @@ impl From<u64> for UserId {
 /// administration requires it and the last admin cannot be demoted or deleted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(transparent)]
-pub struct Role(String);
+pub struct Role(Cow<'static, str>);
 
 impl Role {
     /// Redis `admin`: full access, including user administration.
-    pub const ADMIN: &'static str = "admin";
+    pub const ADMIN: Role = Role::from_static("admin");
     /// Redis `cluster_member`.
-    pub const CLUSTER_MEMBER: &'static str = "cluster_member";
+    pub const CLUSTER_MEMBER: Role = Role::from_static("cluster_member");
     /// Redis `cluster_viewer`.
-    pub const CLUSTER_VIEWER: &'static str = "cluster_viewer";
+    pub const CLUSTER_VIEWER: Role = Role::from_static("cluster_viewer");
     /// Redis `db_member`.
-    pub const DB_MEMBER: &'static str = "db_member";
+    pub const DB_MEMBER: Role = Role::from_static("db_member");
     /// Redis `db_viewer` (Redis's default role for new users).
-    pub const DB_VIEWER: &'static str = "db_viewer";
+    pub const DB_VIEWER: Role = Role::from_static("db_viewer");
     /// Redis `none`.
-    pub const NONE: &'static str = "none";
+    pub const NONE: Role = Role::from_static("none");
     /// Redis Enterprise's management roles, most privileged first.
-    pub const REDIS_MANAGEMENT_ROLES: [&'static str; 6] = [
+    pub const REDIS_MANAGEMENT_ROLES: [Role; 6] = [
         Self::ADMIN,
         Self::CLUSTER_MEMBER,
         Self::CLUSTER_VIEWER,
@@ -80,7 +81,13 @@ impl Role {
 
     /// Wraps a role name.
     pub fn new(role: impl Into<String>) -> Self {
-        Self(role.into())
+        Self(Cow::Owned(role.into()))
+    }
+
+    /// A role named by a string constant (usable in `const` items).
+    #[must_use]
+    pub const fn from_static(role: &'static str) -> Self {
+        Self(Cow::Borrowed(role))
     }
 
     /// The role name.
@@ -92,7 +99,31 @@ impl Role {
     /// Whether this is [`Role::ADMIN`].
     #[must_use]
     pub fn is_admin(&self) -> bool {
-        self.0 == Self::ADMIN
+        *self == Self::ADMIN
+    }
+}
+
+impl From<Role> for String {
+    fn from(role: Role) -> Self {
+        role.0.into_owned()
+    }
+}
+
+impl PartialEq<str> for Role {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+
+impl PartialEq<&str> for Role {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialEq<Role> for &str {
+    fn eq(&self, other: &Role) -> bool {
+        *self == other.as_str()
     }
 }
 

@@ -329,7 +329,7 @@ impl UserStore for LdapStore {
             return Ok(None);
         }
         let entry = self.entry_for_username(username).await?;
-        Ok(entry.map(|e| self.user(&e, username, Role::new(Role::NONE))))
+        Ok(entry.map(|e| self.user(&e, username, Role::NONE)))
     }
 
     async fn find_by_uid(&self, uid: &UserId) -> Result<Option<User>> {

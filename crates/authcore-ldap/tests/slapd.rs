@@ -17,10 +17,10 @@ use serde_json::json;
 const NEEDS: &str = "needs slapd: run scripts/test";
 
 fn fixture() -> ReadOnlyFixture {
-    let u = |username: &str, pw: &str, role: &str| DirectoryUser {
+    let u = |username: &str, pw: &str, role: Role| DirectoryUser {
         username: username.to_owned(),
         password: pw.to_owned(),
-        role: Role::new(role),
+        role,
     };
     ReadOnlyFixture {
         users: vec![
@@ -212,7 +212,7 @@ async fn empty_password_is_refused_before_any_traffic() {
         uid: UserId::new(format!("uid=alice,ou=people,{}", e.base)),
         email: "alice".into(),
         name: "alice".into(),
-        role: Role::new(Role::NONE),
+        role: Role::NONE,
         status: authcore_core::UserStatus::Active,
         credentials: authcore_core::Credentials::External,
     };

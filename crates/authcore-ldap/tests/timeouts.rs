@@ -32,7 +32,7 @@ async fn a_silent_directory_times_out_as_unavailable() {
         uid: UserId::new("uid=alice,ou=people,dc=example,dc=org"),
         email: "alice".into(),
         name: "alice".into(),
-        role: Role::new(Role::NONE),
+        role: Role::NONE,
         status: UserStatus::Active,
         credentials: Credentials::External,
     };

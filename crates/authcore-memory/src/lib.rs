@@ -29,7 +29,7 @@
 //!     email: "ann@example.org".into(),
 //!     password: Password::from("correct horse".to_owned()),
 //!     name: Some("Ann".into()),
-//!     role: Role::new(Role::ADMIN),
+//!     role: Role::ADMIN,
 //! })
 //! .await?;
 //!

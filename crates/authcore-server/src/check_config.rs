@@ -129,7 +129,7 @@ async fn check_database(args: &ServeArgs, report: &mut Report) {
         );
     }
     match (
-        store.count_with_role(&Role::new(Role::ADMIN)).await,
+        store.count_with_role(&Role::ADMIN).await,
         store.is_empty().await,
     ) {
         (Ok(admins), Ok(empty)) => {

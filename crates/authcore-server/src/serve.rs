@@ -172,7 +172,7 @@ async fn bootstrap_admin(auth: &Authenticator) -> Result<(), BoxError> {
             email,
             password: Password::from(password),
             name: None,
-            role: Role::new(Role::ADMIN),
+            role: Role::ADMIN,
         })
         .await
         .map_err(|e| format!("cannot create the first admin: {e}"))?;

@@ -63,7 +63,7 @@ pub enum UserAction {
         /// E-mail, the login name.
         email: String,
         /// Role: admin, cluster_member, cluster_viewer, db_member, db_viewer or none.
-        #[arg(long, default_value = Role::ADMIN)]
+        #[arg(long, default_value_t = Role::ADMIN.to_string())]
         role: String,
         /// Display name [default: the e-mail].
         #[arg(long)]

@@ -421,7 +421,8 @@ impl Authenticator {
         self.check_claims_fresh(claims).await
     }
 
-    async fn current_admin(&self, claims: &Claims) -> Result<User> {
+    /// The caller as the stores know it now, if it is an admin now.
+    pub(crate) async fn current_admin(&self, claims: &Claims) -> Result<User> {
         let caller = self.current_caller(claims).await?;
         if caller.role.is_admin() {
             Ok(caller)
@@ -456,7 +457,7 @@ impl Authenticator {
     /// Refuses to demote or delete an admin when it is the last one (the one being changed
     /// is counted, so another exists when there are two or more).
     async fn ensure_other_admin(&self, store: &dyn UserAdmin) -> Result<()> {
-        if store.count_with_role(&Role::new(Role::ADMIN)).await? > 1 {
+        if store.count_with_role(&Role::ADMIN).await? > 1 {
             Ok(())
         } else {
             Err(Error::ChangeLastAdminRoleNotAllowed)

@@ -247,9 +247,9 @@ pub async fn create_user(auth: &Authenticator, req: &RequestParts<'_>) -> ApiRes
 
 async fn create_user_inner(auth: &Authenticator, req: &RequestParts<'_>) -> Result<ApiResponse> {
     let caller = authenticate(auth, req.authorization).await?;
-    if !caller.is_admin() {
-        return Err(Error::Forbidden);
-    }
+    // The caller's current role in the store decides (a user promoted since its token was
+    // minted may create users), before the body is read, as on the other admin routes.
+    auth.current_admin(&caller).await?;
     let body: CreateUserBody = user_body(req)?;
     let form = PasswordForm::from_redis_method(body.password_hash_method.as_deref())?;
     let view = auth

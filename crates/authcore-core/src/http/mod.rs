@@ -1,11 +1,13 @@
-//! Framework-free HTTP pieces for adapters: `Authorization` header parsing, the request and
-//! response bodies of the Redis-compatible users API, the JSON error body, and one function
-//! per endpoint that turns the already-extracted parts of a request into an [`ApiResponse`].
+//! Framework-free HTTP for adapters: the route table ([`ROUTE_TABLE`]) and the one dispatch
+//! ([`find_route`] / [`dispatch`]), `Authorization` header parsing, the request and response
+//! bodies of the Redis-compatible users API, the JSON error body, and one function per
+//! endpoint.
 //!
-//! An adapter for a web framework (`authcore-axum`, or a few lines of plain hyper) only
-//! routes, reads the method, the `Authorization` and `Content-Type` header values, the raw
-//! body and the path parameters, calls the endpoint function and writes the [`ApiResponse`]
-//! back. Statuses, error codes and bodies are decided here (statuses through
+//! An adapter for a web framework (`authcore-axum`, or a few lines of plain hyper) is a byte
+//! shuttle: it hands the method, the path, the `Authorization` and `Content-Type` header
+//! values and the body (read within its limit, only when [`Matched::reads_body`]) to the
+//! core and writes the [`ApiResponse`] back. Routing (404, 405 with `Allow`, `{uid}`),
+//! statuses, error codes and bodies are decided here (statuses through
 //! [`crate::Error::http_status`]), so every adapter answers byte-for-byte the same.
 //!
 //! ```
@@ -22,6 +24,7 @@ mod endpoints;
 mod header;
 mod openapi;
 mod response;
+mod routes;
 mod view;
 
 pub use body::{
@@ -36,21 +39,14 @@ pub use endpoints::{
 pub use header::{Authorization, parse_authorization};
 pub use openapi::{openapi, openapi_document};
 pub use response::{ApiResponse, ErrorBody};
+pub use routes::{
+    EndpointFuture, Handler, Matched, ROUTE_TABLE, Route, RoutedRequest, dispatch, find_route,
+};
 pub use view::{CreateUser, UidValue, UpdateUser, UserView};
 
 /// Default largest request body accepted, in bytes (64 KiB: the largest legitimate body is a
 /// user object with a [`crate::MAX_PASSWORD_LEN`] password).
 pub const DEFAULT_BODY_LIMIT: usize = 64 * 1024;
-
-/// One route of the users API: a path (`{param}` syntax, as in OpenAPI and axum 0.8) and the
-/// methods it answers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RouteSpec {
-    /// The path template.
-    pub path: &'static str,
-    /// The HTTP methods, upper case.
-    pub methods: &'static [&'static str],
-}
 
 /// `POST /v1/users/authorize`.
 pub const AUTHORIZE_PATH: &str = "/v1/users/authorize";
@@ -69,51 +65,29 @@ pub const JWKS_PATH: &str = "/.well-known/jwks.json";
 /// `GET /v1/openapi.json`.
 pub const OPENAPI_PATH: &str = "/v1/openapi.json";
 
-/// Every route of the users API, except [`JWKS_PATH`] (see [`routes`]).
-pub const ROUTES: &[RouteSpec] = &[
-    RouteSpec {
-        path: AUTHORIZE_PATH,
-        methods: &["POST"],
-    },
-    RouteSpec {
-        path: REFRESH_JWT_PATH,
-        methods: &["POST"],
-    },
-    RouteSpec {
-        path: LOGOUT_PATH,
-        methods: &["POST"],
-    },
-    RouteSpec {
-        path: PASSWORD_PATH,
-        methods: &["PUT", "POST", "DELETE"],
-    },
-    RouteSpec {
-        path: USERS_PATH,
-        methods: &["GET", "POST"],
-    },
-    RouteSpec {
-        path: USER_PATH,
-        methods: &["GET", "PUT", "DELETE"],
-    },
-    RouteSpec {
-        path: OPENAPI_PATH,
-        methods: &["GET"],
-    },
-];
+/// One path of the users API: a path (`{param}` syntax, as in OpenAPI and axum 0.8) and the
+/// methods it answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteSpec {
+    /// The path template.
+    pub path: &'static str,
+    /// The HTTP methods, upper case.
+    pub methods: Vec<&'static str>,
+}
 
-/// The JWKS route.
-pub const JWKS_ROUTE: RouteSpec = RouteSpec {
-    path: JWKS_PATH,
-    methods: &["GET"],
-};
-
-/// The routes an adapter serves for `auth`: [`ROUTES`], plus [`JWKS_ROUTE`] when the key ring
-/// has public keys.
+/// The paths `auth` serves and their methods, in [`ROUTE_TABLE`] order (the JWKS route only
+/// when the key ring has public keys).
 #[must_use]
 pub fn routes(auth: &crate::Authenticator) -> Vec<RouteSpec> {
-    let mut out = ROUTES.to_vec();
-    if auth.tokens().keys().has_public_keys() {
-        out.push(JWKS_ROUTE);
+    let mut out: Vec<RouteSpec> = Vec::new();
+    for route in ROUTE_TABLE.iter().filter(|r| (r.enabled)(auth)) {
+        match out.iter_mut().find(|s| s.path == route.path) {
+            Some(spec) => spec.methods.push(route.method),
+            None => out.push(RouteSpec {
+                path: route.path,
+                methods: vec![route.method],
+            }),
+        }
     }
     out
 }

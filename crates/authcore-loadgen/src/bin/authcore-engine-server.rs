@@ -76,7 +76,7 @@ async fn run(args: Args) -> Result<(), String> {
         email: args.username,
         password: Password::from(args.password),
         name: None,
-        role: Role::new(Role::ADMIN),
+        role: Role::ADMIN,
     })
     .await
     .map_err(|e| e.to_string())?;

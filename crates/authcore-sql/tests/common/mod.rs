@@ -159,7 +159,7 @@ pub fn new_user(email: &str, name: &str) -> NewUser {
     NewUser {
         email: email.to_owned(),
         name: name.to_owned(),
-        role: Role::new(Role::DB_VIEWER),
+        role: Role::DB_VIEWER,
         status: UserStatus::Active,
         passwords: vec![StoredPassword {
             hash: hash(email),

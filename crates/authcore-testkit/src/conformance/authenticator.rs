@@ -36,7 +36,7 @@ async fn admin_claims(auth: &authcore_core::Authenticator) -> Claims {
         email: email.clone(),
         password: password(PW),
         name: None,
-        role: Role::new(Role::ADMIN),
+        role: Role::ADMIN,
     })
     .await
     .expect("create admin");
@@ -53,7 +53,7 @@ async fn new_user(auth: &authcore_core::Authenticator, prefix: &str) -> (String,
             email: email.clone(),
             password: password(PW),
             name: None,
-            role: Role::new(Role::DB_MEMBER),
+            role: Role::DB_MEMBER,
         })
         .await
         .expect("create user");
@@ -314,7 +314,7 @@ pub async fn weaker_hash_is_rewritten_on_login(
         .create_user(NewUser {
             email: unique_email("weak"),
             name: unique_email("weak-name"),
-            role: Role::new(Role::DB_VIEWER),
+            role: Role::DB_VIEWER,
             status: UserStatus::Active,
             passwords: vec![StoredPassword {
                 hash: weak.clone(),

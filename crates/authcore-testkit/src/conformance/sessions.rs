@@ -225,14 +225,14 @@ fn session_auth(
     authenticator(users, lockout, clock, policy).expect("authenticator")
 }
 
-async fn user_with_role(auth: &Authenticator, prefix: &str, role: &str) -> (String, UserId) {
+async fn user_with_role(auth: &Authenticator, prefix: &str, role: Role) -> (String, UserId) {
     let email = unique_email(prefix);
     let view = auth
         .create_user_unchecked(CreateUser {
             email: email.clone(),
             password: password(PW),
             name: None,
-            role: Role::new(role),
+            role,
         })
         .await
         .expect("create user");

@@ -34,7 +34,7 @@ async fn create(store: &dyn UserAdmin, email: &str, passwords: Vec<StoredPasswor
         .create_user(NewUser {
             email: email.to_owned(),
             name: format!("name {email}"),
-            role: Role::new(Role::DB_VIEWER),
+            role: Role::DB_VIEWER,
             status: UserStatus::Active,
             passwords,
         })
@@ -92,7 +92,7 @@ pub async fn duplicate_email_and_name_are_refused(store: &dyn UserAdmin) {
         .create_user(NewUser {
             email: email.to_uppercase(),
             name: format!("other {email}"),
-            role: Role::new(Role::DB_VIEWER),
+            role: Role::DB_VIEWER,
             status: UserStatus::Active,
             passwords: vec![stored(2, t(0))],
         })
@@ -103,7 +103,7 @@ pub async fn duplicate_email_and_name_are_refused(store: &dyn UserAdmin) {
         .create_user(NewUser {
             email: unique_email("dup2"),
             name: first.name.clone(),
-            role: Role::new(Role::DB_VIEWER),
+            role: Role::DB_VIEWER,
             status: UserStatus::Active,
             passwords: vec![stored(3, t(0))],
         })
@@ -223,7 +223,7 @@ pub async fn update_user_changes_profile(store: &dyn UserAdmin) {
             UserUpdate {
                 email: Some(new_email.clone()),
                 name: Some(format!("renamed {new_email}")),
-                role: Some(Role::new(Role::ADMIN)),
+                role: Some(Role::ADMIN),
                 status: Some(UserStatus::Disabled),
             },
         )

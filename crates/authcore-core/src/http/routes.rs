@@ -1,0 +1,372 @@
+//! The route table and the one dispatch every adapter calls.
+//!
+//! An adapter hands over the method, the path (without the query), the `Authorization` and
+//! `Content-Type` header values and the body; the core answers 404 for an unknown path, 405
+//! with `Allow` for a known path and another method, parses `{uid}` (percent-decoded, UTF-8)
+//! and calls the endpoint. Adding a route is one [`Route`] row in [`ROUTE_TABLE`] (and the
+//! endpoint function it names).
+//!
+//! ```
+//! # async fn demo(auth: authcore_core::Authenticator) {
+//! use authcore_core::http::{RequestParts, dispatch};
+//! let res = dispatch(&auth, "GET", "/nope", RequestParts::default()).await;
+//! assert_eq!(res.status, 404);
+//! let res = dispatch(&auth, "PATCH", "/v1/users/7", RequestParts::default()).await;
+//! assert_eq!((res.status, res.header("allow")), (405, Some("GET, PUT, DELETE")));
+//! # }
+//! ```
+
+use std::future::Future;
+use std::pin::Pin;
+
+use super::endpoints::{
+    PasswordOp, RequestParts, authorize, create_user, delete_user, get_user, jwks, list_users,
+    logout, password, refresh_jwt, update_user,
+};
+use super::openapi::openapi;
+use super::response::ApiResponse;
+use super::{
+    AUTHORIZE_PATH, JWKS_PATH, LOGOUT_PATH, OPENAPI_PATH, PASSWORD_PATH, REFRESH_JWT_PATH,
+    USER_PATH, USERS_PATH,
+};
+use crate::authenticator::Authenticator;
+use crate::error::Error;
+
+/// The future an endpoint returns.
+pub type EndpointFuture<'a> = Pin<Box<dyn Future<Output = ApiResponse> + Send + 'a>>;
+
+/// An endpoint: the authenticator and the routed request in, the response out.
+pub type Handler = for<'a> fn(&'a Authenticator, &'a RoutedRequest<'a>) -> EndpointFuture<'a>;
+
+/// A request after routing: the parts the adapter read and the path parameters.
+#[derive(Debug, Clone, Default)]
+pub struct RoutedRequest<'a> {
+    /// Headers and body.
+    pub parts: RequestParts<'a>,
+    /// The path parameters by name (`uid`), percent-decoded.
+    pub params: Vec<(&'static str, String)>,
+}
+
+impl RoutedRequest<'_> {
+    /// A path parameter (`""` when the route has none of that name).
+    #[must_use]
+    pub fn param(&self, name: &str) -> &str {
+        self.params
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+}
+
+/// One method on one path template, and the endpoint that answers it.
+#[derive(Clone, Copy)]
+pub struct Route {
+    /// The HTTP method, upper case.
+    pub method: &'static str,
+    /// The path template (`{param}` segments, as in OpenAPI and axum 0.8).
+    pub path: &'static str,
+    /// Whether the endpoint reads the body (the adapter reads it, within its limit, only
+    /// then).
+    pub reads_body: bool,
+    /// Whether the route is served by this authenticator (the JWKS route needs public keys).
+    pub enabled: fn(&Authenticator) -> bool,
+    /// The endpoint.
+    pub handler: Handler,
+}
+
+impl std::fmt::Debug for Route {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Route")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("reads_body", &self.reads_body)
+            .finish_non_exhaustive()
+    }
+}
+
+fn always(_: &Authenticator) -> bool {
+    true
+}
+
+fn with_public_keys(auth: &Authenticator) -> bool {
+    auth.tokens().keys().has_public_keys()
+}
+
+fn ready(res: ApiResponse) -> EndpointFuture<'static> {
+    Box::pin(std::future::ready(res))
+}
+
+/// Every route of the users API, in the order the `Allow` header lists methods.
+pub const ROUTE_TABLE: &[Route] = &[
+    Route {
+        method: "POST",
+        path: AUTHORIZE_PATH,
+        reads_body: true,
+        enabled: always,
+        handler: |auth, req| Box::pin(authorize(auth, &req.parts)),
+    },
+    Route {
+        method: "POST",
+        path: REFRESH_JWT_PATH,
+        reads_body: true,
+        enabled: always,
+        handler: |auth, req| Box::pin(refresh_jwt(auth, &req.parts)),
+    },
+    Route {
+        method: "POST",
+        path: LOGOUT_PATH,
+        reads_body: true,
+        enabled: always,
+        handler: |auth, req| Box::pin(logout(auth, &req.parts)),
+    },
+    Route {
+        method: "PUT",
+        path: PASSWORD_PATH,
+        reads_body: true,
+        enabled: always,
+        handler: |auth, req| Box::pin(password(auth, PasswordOp::Replace, &req.parts)),
+    },
+    Route {
+        method: "POST",
+        path: PASSWORD_PATH,
+        reads_body: true,
+        enabled: always,
+        handler: |auth, req| Box::pin(password(auth, PasswordOp::Add, &req.parts)),
+    },
+    Route {
+        method: "DELETE",
+        path: PASSWORD_PATH,
+        reads_body: true,
+        enabled: always,
+        handler: |auth, req| Box::pin(password(auth, PasswordOp::Remove, &req.parts)),
+    },
+    Route {
+        method: "GET",
+        path: USERS_PATH,
+        reads_body: false,
+        enabled: always,
+        handler: |auth, req| Box::pin(list_users(auth, &req.parts)),
+    },
+    Route {
+        method: "POST",
+        path: USERS_PATH,
+        reads_body: true,
+        enabled: always,
+        handler: |auth, req| Box::pin(create_user(auth, &req.parts)),
+    },
+    Route {
+        method: "GET",
+        path: USER_PATH,
+        reads_body: false,
+        enabled: always,
+        handler: |auth, req| Box::pin(get_user(auth, req.param("uid"), &req.parts)),
+    },
+    Route {
+        method: "PUT",
+        path: USER_PATH,
+        reads_body: true,
+        enabled: always,
+        handler: |auth, req| Box::pin(update_user(auth, req.param("uid"), &req.parts)),
+    },
+    Route {
+        method: "DELETE",
+        path: USER_PATH,
+        reads_body: false,
+        enabled: always,
+        handler: |auth, req| Box::pin(delete_user(auth, req.param("uid"), &req.parts)),
+    },
+    Route {
+        method: "GET",
+        path: OPENAPI_PATH,
+        reads_body: false,
+        enabled: always,
+        handler: |auth, _| ready(openapi(auth)),
+    },
+    Route {
+        method: "GET",
+        path: JWKS_PATH,
+        reads_body: false,
+        enabled: with_public_keys,
+        handler: |auth, _| ready(jwks(auth)),
+    },
+];
+
+/// The route a method and path resolved to, with its parameters: ask it whether to read the
+/// body, then [`Matched::respond`].
+#[derive(Debug, Clone)]
+pub struct Matched {
+    route: &'static Route,
+    params: Vec<(&'static str, String)>,
+}
+
+impl Matched {
+    /// The route's path template (for logs and metrics: never the raw path).
+    #[must_use]
+    pub fn template(&self) -> &'static str {
+        self.route.path
+    }
+
+    /// Whether the endpoint reads the body.
+    #[must_use]
+    pub fn reads_body(&self) -> bool {
+        self.route.reads_body
+    }
+
+    /// Calls the endpoint.
+    pub async fn respond(self, auth: &Authenticator, parts: RequestParts<'_>) -> ApiResponse {
+        let req = RoutedRequest {
+            parts,
+            params: self.params,
+        };
+        (self.route.handler)(auth, &req).await
+    }
+}
+
+/// Resolves a method and a path (without the query) against [`ROUTE_TABLE`]. `HEAD` is
+/// answered as `GET` (the adapter drops the body).
+///
+/// # Errors
+/// The response to send instead: 404 `not_found` for an unknown path, 405
+/// `method_not_allowed` with `Allow`, 400 `invalid_request` for a parameter that is not UTF-8
+/// once percent-decoded.
+pub fn find_route(auth: &Authenticator, method: &str, path: &str) -> Result<Matched, ApiResponse> {
+    let method = if method == "HEAD" { "GET" } else { method };
+    // The most specific template wins, as in axum: a literal segment beats a parameter
+    // (`/v1/users/authorize` is never `/v1/users/{uid}` with uid "authorize").
+    let Some(template) = ROUTE_TABLE
+        .iter()
+        .filter(|r| (r.enabled)(auth) && match_template(r.path, path).is_some())
+        .map(|r| r.path)
+        .max_by_key(|t| specificity(t))
+    else {
+        return Err(ApiResponse::not_found());
+    };
+    let candidates = || {
+        ROUTE_TABLE
+            .iter()
+            .filter(move |r| r.path == template && (r.enabled)(auth))
+    };
+    let Some(route) = candidates().find(|r| r.method == method) else {
+        let allowed: Vec<&str> = candidates().map(|r| r.method).collect();
+        return Err(ApiResponse::method_not_allowed(&allowed));
+    };
+    let mut params = Vec::new();
+    for (name, value) in match_template(route.path, path).unwrap_or_default() {
+        let decoded = percent_decode(value).ok_or_else(|| {
+            ApiResponse::error(&Error::InvalidRequest(format!(
+                "the {name} in the path is not valid UTF-8"
+            )))
+        })?;
+        params.push((name, decoded));
+    }
+    Ok(Matched { route, params })
+}
+
+/// Literal segments before parameters, segment by segment.
+fn specificity(template: &str) -> Vec<bool> {
+    template.split('/').map(|s| !s.starts_with('{')).collect()
+}
+
+/// Routes and answers one request: [`find_route`], then the endpoint.
+pub async fn dispatch(
+    auth: &Authenticator,
+    method: &str,
+    path: &str,
+    parts: RequestParts<'_>,
+) -> ApiResponse {
+    match find_route(auth, method, path) {
+        Ok(matched) => matched.respond(auth, parts).await,
+        Err(res) => res,
+    }
+}
+
+/// The raw parameter segments when `path` fits `template`.
+fn match_template<'p>(
+    template: &'static str,
+    path: &'p str,
+) -> Option<Vec<(&'static str, &'p str)>> {
+    let mut params = Vec::new();
+    let mut want = template.split('/');
+    let mut have = path.split('/');
+    loop {
+        match (want.next(), have.next()) {
+            (None, None) => return Some(params),
+            (Some(w), Some(h)) => {
+                if let Some(name) = w.strip_prefix('{').and_then(|w| w.strip_suffix('}')) {
+                    if h.is_empty() {
+                        return None;
+                    }
+                    params.push((name, h));
+                } else if w != h {
+                    return None;
+                }
+            }
+            _ => return None,
+        }
+    }
+}
+
+/// Decodes `%XX` escapes (others are kept as they are, as axum does); `None` when the result
+/// is not UTF-8.
+fn percent_decode(raw: &str) -> Option<String> {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(&h), Some(&l)) = (bytes.get(i + 1), bytes.get(i + 2))
+            && let (Some(h), Some(l)) = (hex(h), hex(l))
+        {
+            // Two hex digits: at most 0xff.
+            out.push(u8::try_from(h * 16 + l).unwrap_or(u8::MAX));
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates() {
+        assert_eq!(match_template("/v1/users", "/v1/users"), Some(vec![]));
+        assert_eq!(match_template("/v1/users", "/v1/users/"), None);
+        assert_eq!(
+            match_template("/v1/users/{uid}", "/v1/users/7"),
+            Some(vec![("uid", "7")])
+        );
+        assert_eq!(match_template("/v1/users/{uid}", "/v1/users/"), None);
+        assert_eq!(match_template("/v1/users/{uid}", "/v1/users/7/x"), None);
+        assert_eq!(match_template("/v1/users/{uid}", "/v1/users"), None);
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%2Fb").as_deref(), Some("a/b"));
+        assert_eq!(percent_decode("%C3%A9").as_deref(), Some("é"));
+        assert_eq!(percent_decode("100%").as_deref(), Some("100%"));
+        assert_eq!(percent_decode("%zz%4").as_deref(), Some("%zz%4"));
+        assert_eq!(percent_decode("%ff"), None);
+    }
+
+    #[test]
+    fn literal_segments_beat_parameters() {
+        assert!(specificity(AUTHORIZE_PATH) > specificity(USER_PATH));
+        assert!(specificity(PASSWORD_PATH) > specificity(USER_PATH));
+    }
+
+    #[test]
+    fn every_template_method_pair_is_unique() {
+        for (i, a) in ROUTE_TABLE.iter().enumerate() {
+            for b in &ROUTE_TABLE[i + 1..] {
+                assert!((a.method, a.path) != (b.method, b.path), "{a:?}");
+            }
+        }
+    }
+}
