@@ -110,7 +110,7 @@ mod user;
 
 pub use authenticator::{
     AUDIT_TARGET, Authenticator, AuthenticatorBuilder, ImportOutcome, ImportPassword, ImportUser,
-    MAX_PASSWORD_LEN, MAX_USERNAME_LEN, OnConflict,
+    MAX_PASSWORD_LEN, MAX_USERNAME_LEN, OnConflict, SignInLimits,
 };
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Error, Result, StatusClass};

@@ -4,10 +4,12 @@
 //! sign-in and refresh, `passwords` the password operations, `admin` the user administration.
 
 mod admin;
+mod gate;
 mod passwords;
 mod signin;
 
 pub use admin::{ImportOutcome, ImportPassword, ImportUser, OnConflict};
+pub use gate::SignInLimits;
 
 use std::fmt;
 use std::sync::Arc;
@@ -61,6 +63,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
     allowed_roles: Option<Vec<Role>>,
     cluster_name: Option<String>,
+    limits: SignInLimits,
+    waiters: gate::Waiters,
+    decoy_hasher: std::collections::hash_map::RandomState,
 }
 
 impl fmt::Debug for Authenticator {
@@ -88,6 +93,7 @@ pub struct AuthenticatorBuilder {
     clock: Option<Arc<dyn Clock>>,
     allowed_roles: Option<Vec<Role>>,
     cluster_name: Option<String>,
+    limits: SignInLimits,
 }
 
 impl AuthenticatorBuilder {
@@ -153,6 +159,15 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Sets the sign-in gate's limits: how long and how many attempts wait for the lockout
+    /// budget, and when an unsettled reservation counts as a failure (default:
+    /// [`SignInLimits::default`]).
+    #[must_use]
+    pub fn sign_in_limits(mut self, limits: SignInLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Sets the cluster name of Redis's password pre-hash (`password_hash_method: "1"`:
     /// SHA-256 of `username:clustername:password`). Without it, pre-hashed passwords are
     /// refused.
@@ -173,6 +188,14 @@ impl AuthenticatorBuilder {
             return Err(missing("user store"));
         }
         self.policy.lockout.validate()?;
+        if self.limits.poll_interval < std::time::Duration::from_millis(1)
+            || self.limits.max_waiters_per_account == 0
+        {
+            return Err(Error::Configuration(
+                "sign-in limits: poll_interval must be at least 1 ms and max_waiters at least 1"
+                    .into(),
+            ));
+        }
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 stores: self.stores,
@@ -186,6 +209,9 @@ impl AuthenticatorBuilder {
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 allowed_roles: self.allowed_roles,
                 cluster_name: self.cluster_name,
+                limits: self.limits,
+                waiters: gate::Waiters::default(),
+                decoy_hasher: std::collections::hash_map::RandomState::new(),
             }),
         })
     }
