@@ -141,11 +141,14 @@ impl Authenticator {
             }
             Credentials::External => {
                 drop(admission);
-                found
-                    .store
-                    .verify_external(&found.user, password)
-                    .await?
-                    .map(|u| (u, None, false))
+                // An outage is a 503 and never counts towards lockout.
+                match found.store.verify_external(&found.user, password).await {
+                    Ok(user) => user.map(|u| (u, None, false)),
+                    Err(e) => {
+                        held.settle(AttemptOutcome::Released).await?;
+                        return Err(e);
+                    }
+                }
             }
         };
         let now = self.now();
