@@ -132,7 +132,8 @@ mod user;
 
 pub use authenticator::{
     AUDIT_TARGET, Authenticator, AuthenticatorBuilder, FreshIdentity, ImportOutcome,
-    ImportPassword, ImportUser, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, OnConflict, password_id,
+    ImportPassword, ImportUser, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, OnConflict, SignInLimits,
+    password_id,
 };
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Error, Result, StatusClass};

@@ -94,6 +94,9 @@ pub enum AttemptOutcome {
     Failure,
     /// The password was right: the failures are cleared unless the account got locked.
     Success,
+    /// The check could not be made (a store or directory outage, not the caller's doing): the
+    /// reservation is released without counting anything.
+    Released,
 }
 
 impl LockoutPolicy {
@@ -148,7 +151,7 @@ impl LockoutPolicy {
     ) -> Option<LockoutState> {
         match outcome {
             AttemptOutcome::Failure if was_in_flight => Some(self.next_state(state, now)),
-            AttemptOutcome::Failure => state.copied(),
+            AttemptOutcome::Failure | AttemptOutcome::Released => state.copied(),
             // A late success never clears a lock reached meanwhile.
             AttemptOutcome::Success if state.is_some_and(|s| s.is_locked(now)) => state.copied(),
             AttemptOutcome::Success => None,

@@ -4,11 +4,13 @@
 //! sign-in and refresh, `passwords` the password operations, `admin` the user administration.
 
 mod admin;
+mod gate;
 mod passwords;
 mod sessions;
 mod signin;
 
 pub use admin::{ImportOutcome, ImportPassword, ImportUser, OnConflict};
+pub use gate::SignInLimits;
 pub use sessions::{FreshIdentity, password_id};
 
 use std::fmt;
@@ -65,6 +67,9 @@ struct Inner {
     allowed_roles: Option<Vec<Role>>,
     cluster_name: Option<String>,
     sessions: Option<Arc<dyn SessionStore>>,
+    limits: SignInLimits,
+    waiters: gate::Waiters,
+    decoy_hasher: std::collections::hash_map::RandomState,
 }
 
 impl fmt::Debug for Authenticator {
@@ -93,6 +98,7 @@ pub struct AuthenticatorBuilder {
     allowed_roles: Option<Vec<Role>>,
     cluster_name: Option<String>,
     sessions: Option<Arc<dyn SessionStore>>,
+    limits: SignInLimits,
 }
 
 impl AuthenticatorBuilder {
@@ -166,6 +172,15 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Sets the sign-in gate's limits: how long and how many attempts wait for the lockout
+    /// budget, and when an unsettled reservation counts as a failure (default:
+    /// [`SignInLimits::default`]).
+    #[must_use]
+    pub fn sign_in_limits(mut self, limits: SignInLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
     /// Sets the cluster name of Redis's password pre-hash (`password_hash_method: "1"`:
     /// SHA-256 of `username:clustername:password`). Without it, pre-hashed passwords are
     /// refused.
@@ -194,6 +209,14 @@ impl AuthenticatorBuilder {
         {
             return Err(missing("session store (the lockout store keeps none)"));
         }
+        if self.limits.poll_interval < std::time::Duration::from_millis(1)
+            || self.limits.max_waiters_per_account == 0
+        {
+            return Err(Error::Configuration(
+                "sign-in limits: poll_interval must be at least 1 ms and max_waiters at least 1"
+                    .into(),
+            ));
+        }
         Ok(Authenticator {
             inner: Arc::new(Inner {
                 stores: self.stores,
@@ -208,6 +231,9 @@ impl AuthenticatorBuilder {
                 allowed_roles: self.allowed_roles,
                 cluster_name: self.cluster_name,
                 sessions: self.sessions,
+                limits: self.limits,
+                waiters: gate::Waiters::default(),
+                decoy_hasher: std::collections::hash_map::RandomState::new(),
             }),
         })
     }

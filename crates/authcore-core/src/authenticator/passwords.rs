@@ -19,7 +19,7 @@ impl Authenticator {
         old: &Password,
         new: &Password,
     ) -> Result<()> {
-        let checked = self.check_credentials_inner(username, old, true).await?;
+        let checked = self.check_credentials_inner(username, old).await?;
         let (user, admin) = (&checked.found.user, checked.found.admin()?);
         let stored = self.new_password(user, new).await?;
         admin.set_passwords(&user.uid, vec![stored]).await?;
@@ -35,7 +35,7 @@ impl Authenticator {
     /// # Errors
     /// As [`Authenticator::replace_passwords`].
     pub async fn add_password(&self, username: &str, old: &Password, new: &Password) -> Result<()> {
-        let checked = self.check_credentials_inner(username, old, true).await?;
+        let checked = self.check_credentials_inner(username, old).await?;
         let (user, admin) = (&checked.found.user, checked.found.admin()?);
         let stored = self.new_password(user, new).await?;
         admin.add_password(&user.uid, stored).await?;
@@ -49,7 +49,7 @@ impl Authenticator {
     /// [`Error::CannotDeleteLastPassword`]; otherwise as
     /// [`Authenticator::replace_passwords`].
     pub async fn remove_password(&self, username: &str, old: &Password) -> Result<()> {
-        let checked = self.check_credentials_inner(username, old, true).await?;
+        let checked = self.check_credentials_inner(username, old).await?;
         let (user, admin) = (&checked.found.user, checked.found.admin()?);
         let removed = checked
             .matched

@@ -1,7 +1,9 @@
 //! Sign-in, the shared credential check, token verification and refresh.
 
+use super::gate::Gate;
 use super::{AUDIT_TARGET, Authenticator, Checked, Found, MAX_USERNAME_LEN, check_password_len};
 use crate::error::{Error, Result};
+use crate::lockout::AttemptOutcome;
 use crate::policy::LockedUntil;
 use crate::token::{Claims, IssuedToken, Ttl};
 use crate::user::{Credentials, Password, UserStatus, normalize_username};
@@ -83,17 +85,16 @@ impl Authenticator {
     }
 
     async fn check_credentials(&self, username: &str, password: &Password) -> Result<Checked> {
-        self.check_credentials_inner(username, password, false)
-            .await
+        self.check_credentials_inner(username, password).await
     }
 
-    /// The shared credential check: lookup, lockout, password, status. Every refusal is the
-    /// same [`Error::Unauthorized`] after the same work.
+    /// The shared credential check: admission, lookup, reservation (the gate), password,
+    /// settlement, status. Every refusal is the same [`Error::Unauthorized`]; a successful
+    /// check clears the failures (also for the password endpoints' `old_password`).
     pub(super) async fn check_credentials_inner(
         &self,
         username: &str,
         password: &Password,
-        for_change: bool,
     ) -> Result<Checked> {
         if username.len() > MAX_USERNAME_LEN {
             return Err(Error::InvalidRequest("username too long".into()));
@@ -103,62 +104,94 @@ impl Authenticator {
         // microseconds, before any store I/O.
         let admission = self.inner.hashing.admit()?;
         let username = normalize_username(username);
-        let Some(found) = self.find_by_username(&username).await? else {
+        let found = self.find_by_username(&username).await?;
+        // The attempt is counted before the password is judged: an unknown name on one of the
+        // decoy keys, so that it costs the same reservation and settlement as a known one.
+        let key = match &found {
+            Some(f) => f.user.uid.clone(),
+            None => self.decoy_key(&username),
+        };
+        let held = match self.gate(&key).await? {
+            Gate::Granted(held) => held,
+            Gate::Locked => {
+                // The same work as a wrong password: one evaluation and one lockout write.
+                admission.verify_dummy(password).await?;
+                let now = self.now();
+                self.inner
+                    .lockout
+                    .record_failure(&key, now, &self.inner.policy.lockout)
+                    .await?;
+                tracing::info!(target: AUDIT_TARGET, uid = %key, "sign-in refused: account locked");
+                return Err(Error::Unauthorized);
+            }
+            Gate::Refused => {
+                drop(admission);
+                tracing::info!(target: AUDIT_TARGET, uid = %key, "sign-in refused: too many attempts in flight for this account");
+                return Err(Error::Unauthorized);
+            }
+        };
+        let Some(found) = found else {
             admission.verify_dummy(password).await?;
+            held.settle(AttemptOutcome::Failure).await?;
             tracing::info!(target: AUDIT_TARGET, "sign-in failed: unknown user");
             return Err(Error::Unauthorized);
         };
         let uid = found.user.uid.clone();
-        let now = self.now();
-        let lockout = self.inner.lockout.state(&uid).await?;
-        let locked = lockout.as_ref().is_some_and(|s| s.is_locked(now));
 
-        let (verified, matched) = match &found.user.credentials {
+        // The user as of the check (a directory answers with freshly resolved roles), the
+        // index of the matching local password, and whether it needs a re-hash.
+        let verified = match &found.user.credentials {
             Credentials::Passwords(list) => {
                 let hashes = list.iter().map(|p| p.hash.clone()).collect();
                 let outcome = admission.verify(password, hashes).await?;
-                if let (Some(i), true) = (outcome.matched, outcome.needs_rehash && !locked) {
-                    self.rehash(&found, i, password).await;
-                }
-                (outcome.matched.map(|_| found.user.clone()), outcome.matched)
+                outcome
+                    .matched
+                    .map(|i| (found.user.clone(), Some(i), outcome.needs_rehash))
             }
-            Credentials::External if locked => (None, None),
-            Credentials::External => (
-                found.store.verify_external(&found.user, password).await?,
-                None,
-            ),
-        };
-
-        let Some(user) = verified else {
-            let state = self
-                .inner
-                .lockout
-                .record_failure(&uid, now, &self.inner.policy.lockout)
-                .await?;
-            if state.is_locked(now) && !locked {
-                match state.locked_until {
-                    Some(LockedUntil::Time(until)) => {
-                        tracing::warn!(target: AUDIT_TARGET, uid = %uid, failures = state.failures, locked_until = %until, "account locked after failed sign-ins");
-                    }
-                    _ => {
-                        tracing::warn!(target: AUDIT_TARGET, uid = %uid, failures = state.failures, "account locked until an admin resets the password");
+            Credentials::External => {
+                drop(admission);
+                // An outage is a 503 and never counts towards lockout.
+                match found.store.verify_external(&found.user, password).await {
+                    Ok(user) => user.map(|u| (u, None, false)),
+                    Err(e) => {
+                        held.settle(AttemptOutcome::Released).await?;
+                        return Err(e);
                     }
                 }
-            } else {
-                tracing::info!(target: AUDIT_TARGET, uid = %uid, failures = state.failures, "sign-in failed: wrong password");
+            }
+        };
+        let now = self.now();
+        let Some((user, matched, needs_rehash)) = verified else {
+            let state = held.settle(AttemptOutcome::Failure).await?;
+            let failures = state.map_or(0, |s| s.failures);
+            match state
+                .filter(|s| s.is_locked(now))
+                .and_then(|s| s.locked_until)
+            {
+                Some(LockedUntil::Time(until)) => {
+                    tracing::warn!(target: AUDIT_TARGET, uid = %uid, failures, locked_until = %until, "account locked after failed sign-ins");
+                }
+                Some(LockedUntil::AdminReset) => {
+                    tracing::warn!(target: AUDIT_TARGET, uid = %uid, failures, "account locked until an admin resets the password");
+                }
+                None => {
+                    tracing::info!(target: AUDIT_TARGET, uid = %uid, failures, "sign-in failed: wrong password");
+                }
             }
             return Err(Error::Unauthorized);
         };
-        if locked {
+        let state = held.settle(AttemptOutcome::Success).await?;
+        if state.is_some_and(|s| s.is_locked(now)) {
+            // A lock reached while this check was in flight: the late success is refused.
             tracing::info!(target: AUDIT_TARGET, uid = %uid, "sign-in refused: account locked");
             return Err(Error::Unauthorized);
+        }
+        if let (Some(i), true) = (matched, needs_rehash) {
+            self.rehash(&found, i, password).await;
         }
         if user.status != UserStatus::Active {
             tracing::info!(target: AUDIT_TARGET, uid = %uid, status = user.status.as_str(), "sign-in refused: account not active");
             return Err(Error::Unauthorized);
-        }
-        if lockout.is_some() && !for_change {
-            self.inner.lockout.clear(&uid).await?;
         }
         Ok(Checked {
             found: Found {

@@ -24,6 +24,7 @@ pub async fn run_authenticator_suite(users: Arc<dyn UserAdmin>, lockout: Arc<dyn
     expiry_and_change_of_expired_password(Arc::clone(&users), Arc::clone(&lockout)).await;
     rotation_with_two_passwords(Arc::clone(&users), Arc::clone(&lockout)).await;
     weaker_hash_is_rewritten_on_login(Arc::clone(&users), Arc::clone(&lockout)).await;
+    super::run_concurrency_suite(Arc::clone(&users), Arc::clone(&lockout)).await;
 }
 
 const PW: &str = "Correct-Horse-1";

@@ -27,6 +27,7 @@
 // Test support: a failed expectation is a panic, exactly as in `assert!`.
 
 mod authenticator;
+mod concurrency;
 mod lockout;
 mod read_only;
 mod reservations;
@@ -34,6 +35,7 @@ mod sessions;
 mod users;
 
 pub use authenticator::*;
+pub use concurrency::*;
 pub use lockout::*;
 pub use read_only::*;
 pub use reservations::*;
