@@ -202,3 +202,58 @@ async fn create_uses_the_current_role_not_the_token() {
     let res = dispatch(&auth, "POST", "/v1/users", parts_as(bob_viewer, dave)).await;
     assert_eq!((res.status, code(&res.body)), (403, "forbidden".into()));
 }
+
+/// Issue #8 item 6: every users-API answer (tokens, user records, and refusals alike) forbids
+/// caching; the OpenAPI document stays cacheable.
+#[tokio::test]
+async fn token_and_user_answers_are_never_cached() {
+    let (auth, admin) = auth_with_ann().await;
+    let json = |authorization: Option<&'static [u8]>, body: &'static [u8]| RequestParts {
+        authorization,
+        content_type: Some(b"application/json"),
+        body,
+    };
+    let admin: &'static str = Box::leak(admin.into_boxed_str());
+    let cases: Vec<(&str, &str, RequestParts<'_>, u16)> = vec![
+        (
+            "POST",
+            "/v1/users/authorize",
+            json(
+                None,
+                br#"{"username":"ann@example.test","password":"Ann-Passw0rd!"}"#,
+            ),
+            200,
+        ),
+        (
+            "POST",
+            "/v1/users/authorize",
+            json(
+                None,
+                br#"{"username":"ann@example.test","password":"wrong"}"#,
+            ),
+            401,
+        ),
+        (
+            "POST",
+            "/v1/users/refresh_jwt",
+            json(Some(admin.as_bytes()), b"{}"),
+            200,
+        ),
+        ("GET", "/v1/users", json(Some(admin.as_bytes()), b""), 200),
+        ("GET", "/v1/users/1", json(Some(admin.as_bytes()), b""), 200),
+        ("GET", "/v1/users/1", json(None, b""), 401),
+    ];
+    for (method, path, parts, status) in cases {
+        let res = dispatch(&auth, method, path, parts).await;
+        assert_eq!(res.status, status, "{method} {path}");
+        assert_eq!(
+            res.header("cache-control"),
+            Some("no-store"),
+            "{method} {path}"
+        );
+        assert_eq!(res.header("pragma"), Some("no-cache"), "{method} {path}");
+    }
+    let doc = dispatch(&auth, "GET", "/v1/openapi.json", RequestParts::default()).await;
+    assert_eq!(doc.status, 200);
+    assert_eq!(doc.header("cache-control"), None);
+}

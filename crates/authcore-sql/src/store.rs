@@ -113,7 +113,7 @@ use rows::{UserRow, group_users};
 
 /// A user and lockout store on SQLite, PostgreSQL or MySQL/MariaDB.
 ///
-/// One value implements [`UserStore`], [`UserAdmin`] and [`LockoutStore`]; clones share the
+/// One value implements [`UserStore`], [`UserAdmin`] and [`LockoutStore`](authcore_core::LockoutStore); clones share the
 /// connection pool. See the crate documentation for URLs, features and migrations.
 #[derive(Clone)]
 pub struct SqlStore {

@@ -53,6 +53,18 @@ impl ApiResponse {
         }
     }
 
+    /// Marks the response as not to be stored by any cache (`Cache-Control: no-store` and, for
+    /// HTTP/1.0 caches, `Pragma: no-cache`): every answer of the users API may carry a token or
+    /// user data (RFC 6749 section 5.1). Only the JWKS and the OpenAPI document stay cacheable.
+    pub fn forbid_caching(&mut self) {
+        if self.header("cache-control").is_none() {
+            self.headers.push(("cache-control", "no-store".to_owned()));
+        }
+        if self.header("pragma").is_none() {
+            self.headers.push(("pragma", "no-cache".to_owned()));
+        }
+    }
+
     /// `200 {}`: success without anything to return (password changes, user deletion).
     #[must_use]
     pub fn ok_empty() -> Self {

@@ -218,7 +218,11 @@ impl Matched {
             parts,
             params: self.params,
         };
-        (self.route.handler)(auth, &req).await
+        let mut res = (self.route.handler)(auth, &req).await;
+        if self.route.path != JWKS_PATH && self.route.path != OPENAPI_PATH {
+            res.forbid_caching();
+        }
+        res
     }
 }
 

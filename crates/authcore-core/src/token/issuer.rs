@@ -126,7 +126,8 @@ impl TokenIssuer {
     }
 
     /// Verifies a token's signature (with the key its `kid` names, under that key's algorithm
-    /// only), then `iss`, `nbf`, `iat` and `exp` against `now` with the configured leeway.
+    /// only), then `iss`, `nbf`, `iat` and `exp` against `now` with the configured leeway, and
+    /// refuses a token whose `exp - iat` exceeds [`Ttl::MAX`] whatever key signed it.
     /// A token longer than [`MAX_TOKEN_LEN`] is refused before decoding.
     ///
     /// # Errors
@@ -157,6 +158,8 @@ impl TokenIssuer {
             || now >= claims.exp.saturating_add(leeway)
             || now.saturating_add(leeway) < claims.nbf
             || now.saturating_add(leeway) < claims.iat
+            // No key, old or new, may vouch for a session longer than the longest ttl.
+            || claims.exp.saturating_sub(claims.iat) > i64::from(Ttl::MAX)
         {
             return Err(Error::InvalidToken);
         }

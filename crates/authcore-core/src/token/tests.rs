@@ -317,3 +317,36 @@ fn session_claims_are_minted_and_exp_is_capped_by_the_session_end() {
         (0, None, iat)
     );
 }
+
+/// Issue #8 item 7: whatever key signed it, a token that claims a session longer than the
+/// longest ttl is refused, and so is one issued in the future.
+#[test]
+fn tokens_longer_than_the_maximum_ttl_are_refused_whatever_signed_them() {
+    let issuer = issuer(KeyRing::new(hs("k", 9)).unwrap());
+    let issued = issuer
+        .mint(&user(), NOW, Ttl::new(i64::from(Ttl::MAX)).unwrap())
+        .unwrap();
+    assert!(issuer.verify(&issued.token, NOW).is_ok());
+    let header = Header {
+        kid: Some("k".into()),
+        ..Header::new(Algorithm::HS256)
+    };
+    let enc = EncodingKey::from_secret(&[9u8; 32]);
+    let base = issued.claims;
+    for (iat, exp) in [
+        (base.iat, base.iat + i64::from(Ttl::MAX) + 1),
+        (base.iat, i64::MAX),
+        (i64::MIN, base.exp),
+        (base.iat + 60, base.exp),
+    ] {
+        let mut claims = base.clone();
+        claims.iat = iat;
+        claims.exp = exp;
+        claims.nbf = base.nbf.min(iat);
+        let token = jsonwebtoken::encode(&header, &claims, &enc).unwrap();
+        assert!(
+            matches!(issuer.verify(&token, NOW), Err(Error::InvalidToken)),
+            "iat {iat} exp {exp} accepted"
+        );
+    }
+}
