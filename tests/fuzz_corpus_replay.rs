@@ -86,10 +86,18 @@ fn fixtures_are_live() {
 }
 
 /// Writes the seeds into `fuzz/corpus/<target>/seed-<n>` (run once before fuzzing:
-/// `cargo test --test fuzz_corpus_replay -- --ignored write_seeds`).
+/// `AUTHCORE_WRITE_FUZZ_SEEDS=1 cargo test --test fuzz_corpus_replay -- --ignored write_seeds`).
+///
+/// A tool, not a check: without the variable it does nothing, so that `scripts/test` (which
+/// runs ignored tests against real servers) never writes into the source tree, nor signs the
+/// fixture users in while the replay is locking them out with wrong passwords.
 #[test]
-#[ignore = "writes into the source tree"]
+#[ignore = "writes into the source tree; needs AUTHCORE_WRITE_FUZZ_SEEDS=1"]
 fn write_seeds() {
+    if std::env::var_os("AUTHCORE_WRITE_FUZZ_SEEDS").is_none() {
+        eprintln!("write_seeds: set AUTHCORE_WRITE_FUZZ_SEEDS=1 to write the seeds");
+        return;
+    }
     for (target, inputs) in common::seeds() {
         let dir = corpus_dir(target);
         std::fs::create_dir_all(&dir).unwrap();
