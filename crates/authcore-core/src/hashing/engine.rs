@@ -6,8 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::time::{Duration, Instant};
 
-use argon2::password_hash::phc::PasswordHash as Phc;
-use argon2::{Algorithm, Argon2, Block, Params, Version};
+use argon2::{Argon2, Block};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD_NO_PAD as B64;
 use secrecy::ExposeSecret;
@@ -15,6 +14,7 @@ use subtle::{Choice, ConstantTimeEq};
 use tokio::sync::oneshot;
 use zeroize::{Zeroize, Zeroizing};
 
+use super::evaluation::{Started, Stored};
 use super::{Argon2Params, CostEstimate, HashingConfig, VerifyOutcome, WorkerPriority};
 use crate::error::{Error, Result};
 use crate::legacy_hash::{self, LegacyVerdict};
@@ -464,87 +464,8 @@ pub(super) fn outputs_match(computed: &[u8], expected: &[u8]) -> Choice {
     computed.ct_eq(expected)
 }
 
-/// The start of an evaluation, to measure its cost: the CPU time of the worker thread where
-/// the OS tells it (Linux: `/proc/thread-self/schedstat`, in nanoseconds), else wall time.
-///
-/// CPU time, because wall time includes the time the worker waited for a core: under a
-/// flood of refusals (or another busy process) wall time grows, the expected wait with it,
-/// the queue shrinks and refuses more, which feeds the flood. The cost of the work itself is
-/// what `t_verify` means.
-struct Started {
-    wall: Instant,
-    cpu_ns: Option<u64>,
-}
-
-impl Started {
-    fn now() -> Self {
-        Self {
-            cpu_ns: thread_cpu_ns(),
-            wall: Instant::now(),
-        }
-    }
-
-    fn elapsed(&self) -> Duration {
-        match (self.cpu_ns, thread_cpu_ns()) {
-            (Some(a), Some(b)) if b >= a => Duration::from_nanos(b - a),
-            _ => self.wall.elapsed(),
-        }
-    }
-}
-
-/// The CPU time of the calling thread in nanoseconds (Linux), from its scheduler statistics.
-fn thread_cpu_ns() -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
-    text.split_whitespace().next()?.parse().ok()
-}
-
 fn duration_ns(d: Duration) -> u64 {
     u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
-}
-
-/// A stored hash that may be computed: argon2, parameters within the maximum, salt and
-/// output present.
-pub(super) struct Stored {
-    phc: Phc,
-    argon: Argon2<'static>,
-    pub(super) params: Argon2Params,
-    /// argon2id v1.3: no re-hash needed for the algorithm's sake.
-    current: bool,
-}
-
-impl Stored {
-    pub(super) fn parse(stored: &PasswordHash, max: &Argon2Params) -> Option<Self> {
-        let phc = Phc::new(stored.expose_phc()).ok()?;
-        let algorithm = Algorithm::try_from(phc.algorithm.as_str()).ok()?;
-        let version = match phc.version {
-            Some(v) => Version::try_from(v).ok()?,
-            None => Version::default(),
-        };
-        let p = Params::try_from(&phc).ok()?;
-        let params = Argon2Params {
-            m_cost: p.m_cost(),
-            t_cost: p.t_cost(),
-            p_cost: p.p_cost(),
-        };
-        if !params.within(max) {
-            tracing::warn!(
-                m_cost = params.m_cost,
-                t_cost = params.t_cost,
-                p_cost = params.p_cost,
-                "stored password hash exceeds the configured maximum parameters; not computed"
-            );
-            return None;
-        }
-        if phc.salt.as_ref()?.as_ref().len() < argon2::MIN_SALT_LEN || phc.hash.is_none() {
-            return None;
-        }
-        Some(Self {
-            argon: Argon2::new(algorithm, version, p),
-            current: algorithm == Algorithm::Argon2id && version == Version::V0x13,
-            params,
-            phc,
-        })
-    }
 }
 
 /// A worker's argon2 memory: allocated on its first job for the current parameters and kept;

@@ -31,6 +31,7 @@
 //!   parameters, which is how the tests prove it.
 
 mod engine;
+mod evaluation;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -110,7 +111,7 @@ impl Argon2Params {
     /// evaluation runs (the fuzz target `stored_hash` calls this).
     #[must_use]
     pub fn of_stored_hash(stored: &PasswordHash, max: &Self) -> Option<Self> {
-        engine::Stored::parse(stored, max).map(|s| s.params)
+        evaluation::Stored::parse(stored, max).map(|s| s.params)
     }
 
     /// A first guess of one evaluation's duration, used until jobs have been measured: about
