@@ -1,37 +1,63 @@
-//! Every admin subcommand, run as the real binary, against a real database (SQLite files;
-//! the PostgreSQL variant runs with `AUTHCORE_TEST_POSTGRES_URL`).
+//! Every admin subcommand, run as the real binary, against a real database: the `authcore user`
+//! commands on SQLite, PostgreSQL (`AUTHCORE_TEST_POSTGRES_URL`) and MariaDB
+//! (`AUTHCORE_TEST_MYSQL_URL`), the others on SQLite files.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 mod common;
 
-use common::{Server, TempDir, authcore, ok, run, run_with_stdin, stderr, stdout};
+use common::{
+    ADMIN, ADMIN_PW, Db, Server, TempDir, add_user, authcore, ok, run, run_with_stdin, stderr,
+    stdout,
+};
 
-const ADMIN: &str = "admin@example.org";
-const ADMIN_PW: &str = "Adm1n-Secret!";
-
-fn add_user(dir: &TempDir, db: &str, email: &str, role: &str, password: &str) {
-    let cmd = authcore(
-        dir,
-        &[
-            "user",
-            "add",
-            email,
-            "--role",
-            role,
-            "--password-stdin",
-            "--database-url",
-            db,
-        ],
-    );
-    ok(&run_with_stdin(cmd, &format!("{password}\n")));
+/// `authcore user ARGS --database-url DB`.
+fn user(dir: &TempDir, db: &str, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["user"];
+    all.extend(args);
+    all.extend(["--database-url", db]);
+    run(authcore(dir, &all))
 }
+
+/// Each named `async fn(Db)` becomes a module of three tests, one per engine: `sqlite`, and
+/// `postgres` and `mariadb` on the servers `scripts/test` starts (ignored without them).
+macro_rules! on_every_engine {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::Db;
+
+            #[tokio::test(flavor = "multi_thread")]
+            async fn sqlite() {
+                super::$name(Db::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            #[ignore = "needs PostgreSQL: run scripts/test"]
+            async fn postgres() {
+                super::$name(Db::Postgres).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread")]
+            #[ignore = "needs MariaDB: run scripts/test"]
+            async fn mariadb() {
+                super::$name(Db::MySql).await;
+            }
+        }
+    )*};
+}
+
+on_every_engine!(
+    user_commands_act_at_once_on_a_running_server,
+    the_last_admin_cannot_be_demoted_or_deleted_from_the_cli,
+    passwd_recovers_a_locked_out_admin,
+    unlock_forgets_failed_sign_ins,
+    passwords_follow_the_rules_and_are_never_arguments,
+);
 
 /// Every change made by `authcore user` is in force at once for a server running on the same
 /// database: there is no cache between them.
-#[tokio::test(flavor = "multi_thread")]
-async fn user_commands_act_at_once_on_a_running_server() {
+async fn user_commands_act_at_once_on_a_running_server(engine: Db) {
     let dir = TempDir::new();
-    let db = dir.sqlite_url();
+    let db = engine.fresh_url(&dir).await;
     add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
     let server = Server::start(&dir, &["--database-url", &db], &[]);
     assert_eq!(server.sign_in(ADMIN, ADMIN_PW).await, 200);
@@ -39,85 +65,40 @@ async fn user_commands_act_at_once_on_a_running_server() {
     add_user(&dir, &db, "Bob@Example.org", "db_viewer", "Bob-Passw0rd");
     assert_eq!(server.sign_in("bob@example.org", "Bob-Passw0rd").await, 200);
 
-    let list = ok(&run(authcore(
-        &dir,
-        &["user", "list", "--database-url", &db],
-    )));
+    let list = ok(&user(&dir, &db, &["list"]));
     assert!(
         list.contains("Bob@Example.org") && list.contains("db_viewer"),
         "{list}"
     );
-    let json: serde_json::Value = serde_json::from_str(&ok(&run(authcore(
-        &dir,
-        &["user", "list", "--json", "--database-url", &db],
-    ))))
-    .unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&ok(&user(&dir, &db, &["list", "--json"]))).unwrap();
     let users = json.as_array().unwrap();
     assert_eq!(users.len(), 2);
     assert!(users.iter().all(|u| u.get("password").is_none()), "{json}");
 
-    ok(&run(authcore(
-        &dir,
-        &["user", "disable", "bob@example.org", "--database-url", &db],
-    )));
+    ok(&user(&dir, &db, &["disable", "bob@example.org"]));
     assert_eq!(server.sign_in("bob@example.org", "Bob-Passw0rd").await, 401);
-    ok(&run(authcore(
-        &dir,
-        &["user", "enable", "2", "--database-url", &db],
-    )));
+    ok(&user(&dir, &db, &["enable", "2"]));
     assert_eq!(server.sign_in("bob@example.org", "Bob-Passw0rd").await, 200);
 
-    let out = ok(&run(authcore(
-        &dir,
-        &[
-            "user",
-            "set-role",
-            "bob@example.org",
-            "admin",
-            "--database-url",
-            &db,
-        ],
-    )));
+    let out = ok(&user(&dir, &db, &["set-role", "bob@example.org", "admin"]));
     assert!(out.contains("role admin"), "{out}");
     // Now there are two admins: the first may be demoted.
-    ok(&run(authcore(
-        &dir,
-        &[
-            "user",
-            "set-role",
-            ADMIN,
-            "db_member",
-            "--database-url",
-            &db,
-        ],
-    )));
+    ok(&user(&dir, &db, &["set-role", ADMIN, "db_member"]));
 
     // Bob is now the only admin: he cannot be deleted until there is another.
-    let out = run(authcore(
-        &dir,
-        &["user", "delete", "bob@example.org", "--database-url", &db],
-    ));
+    let out = user(&dir, &db, &["delete", "bob@example.org"]);
     assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
-    ok(&run(authcore(
-        &dir,
-        &["user", "set-role", ADMIN, "admin", "--database-url", &db],
-    )));
-    ok(&run(authcore(
-        &dir,
-        &["user", "delete", "bob@example.org", "--database-url", &db],
-    )));
+    ok(&user(&dir, &db, &["set-role", ADMIN, "admin"]));
+    ok(&user(&dir, &db, &["delete", "bob@example.org"]));
     assert_eq!(server.sign_in("bob@example.org", "Bob-Passw0rd").await, 401);
-    let list = ok(&run(authcore(
-        &dir,
-        &["user", "list", "--database-url", &db],
-    )));
+    let list = ok(&user(&dir, &db, &["list"]));
     assert!(!list.contains("Bob@"), "{list}");
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn the_last_admin_cannot_be_demoted_or_deleted_from_the_cli() {
+async fn the_last_admin_cannot_be_demoted_or_deleted_from_the_cli(engine: Db) {
     let dir = TempDir::new();
-    let db = dir.sqlite_url();
+    let db = engine.fresh_url(&dir).await;
     add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
     for args in [
         vec!["user", "set-role", ADMIN, "db_viewer"],
@@ -129,19 +110,15 @@ async fn the_last_admin_cannot_be_demoted_or_deleted_from_the_cli() {
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stdout(&out));
         assert!(stderr(&out).contains("admin"), "{}", stderr(&out));
     }
-    let list = ok(&run(authcore(
-        &dir,
-        &["user", "list", "--database-url", &db],
-    )));
+    let list = ok(&user(&dir, &db, &["list"]));
     assert!(list.contains(ADMIN) && list.contains(" admin "), "{list}");
 }
 
 /// `passwd` is the way back in for an admin locked out for good (lockout duration 0), while
 /// the server keeps running.
-#[tokio::test(flavor = "multi_thread")]
-async fn passwd_recovers_a_locked_out_admin() {
+async fn passwd_recovers_a_locked_out_admin(engine: Db) {
     let dir = TempDir::new();
-    let db = dir.sqlite_url();
+    let db = engine.fresh_url(&dir).await;
     add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
     let server = Server::start(
         &dir,
@@ -158,10 +135,7 @@ async fn passwd_recovers_a_locked_out_admin() {
     assert_eq!(server.sign_in(ADMIN, "wrong").await, 401);
     assert_eq!(server.sign_in(ADMIN, "wrong").await, 401);
     assert_eq!(server.sign_in(ADMIN, ADMIN_PW).await, 401, "locked out");
-    let list = ok(&run(authcore(
-        &dir,
-        &["user", "list", "--database-url", &db],
-    )));
+    let list = ok(&user(&dir, &db, &["list"]));
     assert!(list.contains("locked"), "{list}");
 
     // One trailing newline is stripped; the rest of the line is the password.
@@ -185,10 +159,9 @@ async fn passwd_recovers_a_locked_out_admin() {
     assert_eq!(server.sign_in(ADMIN, "New Adm1n Secret ").await, 200);
 }
 
-#[tokio::test(flavor = "multi_thread")]
-async fn unlock_forgets_failed_sign_ins() {
+async fn unlock_forgets_failed_sign_ins(engine: Db) {
     let dir = TempDir::new();
-    let db = dir.sqlite_url();
+    let db = engine.fresh_url(&dir).await;
     add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
     let server = Server::start(
         &dir,
@@ -197,18 +170,14 @@ async fn unlock_forgets_failed_sign_ins() {
     );
     assert_eq!(server.sign_in(ADMIN, "wrong").await, 401);
     assert_eq!(server.sign_in(ADMIN, ADMIN_PW).await, 401, "locked out");
-    let out = ok(&run(authcore(
-        &dir,
-        &["user", "unlock", ADMIN, "--database-url", &db],
-    )));
+    let out = ok(&user(&dir, &db, &["unlock", ADMIN]));
     assert!(out.contains("status active"), "{out}");
     assert_eq!(server.sign_in(ADMIN, ADMIN_PW).await, 200);
 }
 
-#[test]
-fn passwords_follow_the_rules_and_are_never_arguments() {
+async fn passwords_follow_the_rules_and_are_never_arguments(engine: Db) {
     let dir = TempDir::new();
-    let db = dir.sqlite_url();
+    let db = engine.fresh_url(&dir).await;
     // Complexity, as the API applies it.
     let cmd = authcore(
         &dir,
@@ -226,24 +195,10 @@ fn passwords_follow_the_rules_and_are_never_arguments() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("complex"), "{}", stderr(&out));
     // No flag takes a password.
-    let out = run(authcore(
-        &dir,
-        &[
-            "user",
-            "add",
-            ADMIN,
-            "--password",
-            "Adm1n-Secret!",
-            "--database-url",
-            &db,
-        ],
-    ));
+    let out = user(&dir, &db, &["add", ADMIN, "--password", "Adm1n-Secret!"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     // Not a terminal and no --password-stdin: refused, not read.
-    let out = run(authcore(
-        &dir,
-        &["user", "add", ADMIN, "--database-url", &db],
-    ));
+    let out = user(&dir, &db, &["add", ADMIN]);
     assert_eq!(out.status.code(), Some(1));
     assert!(
         stderr(&out).contains("--password-stdin"),
@@ -251,44 +206,19 @@ fn passwords_follow_the_rules_and_are_never_arguments() {
         stderr(&out)
     );
     // A bad role or e-mail.
-    let cmd = authcore(
-        &dir,
-        &[
-            "user",
-            "add",
-            ADMIN,
-            "--role",
-            "root",
-            "--password-stdin",
-            "--database-url",
-            &db,
-        ],
-    );
-    assert_eq!(
-        run_with_stdin(cmd, "Adm1n-Secret!\n").status.code(),
-        Some(1)
-    );
-    let cmd = authcore(
-        &dir,
-        &[
-            "user",
-            "add",
-            "not an e-mail",
-            "--password-stdin",
-            "--database-url",
-            &db,
-        ],
-    );
-    assert_eq!(
-        run_with_stdin(cmd, "Adm1n-Secret!\n").status.code(),
-        Some(1)
-    );
+    for args in [
+        ["add", ADMIN, "--role", "root", "--password-stdin"].as_slice(),
+        &["add", "not an e-mail", "--password-stdin"],
+    ] {
+        let mut all = vec!["user"];
+        all.extend(args);
+        all.extend(["--database-url", &db]);
+        let out = run_with_stdin(authcore(&dir, &all), "Adm1n-Secret!\n");
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+    }
     // Unknown users.
     for action in ["passwd", "unlock", "disable", "enable", "delete"] {
-        let out = run(authcore(
-            &dir,
-            &["user", action, "nobody@example.org", "--database-url", &db],
-        ));
+        let out = user(&dir, &db, &[action, "nobody@example.org"]);
         assert_eq!(out.status.code(), Some(1), "{action}");
         assert!(
             stderr(&out).contains("no user"),
@@ -404,15 +334,7 @@ async fn a_generated_key_signs_tokens_the_server_publishes() {
     add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
     let server = Server::start(&dir, &["--database-url", &db, "--jwt-key", "k.pem"], &[]);
     assert_eq!(server.sign_in(ADMIN, ADMIN_PW).await, 200);
-    let jwks: serde_json::Value = server
-        .client
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = server.get_json("/.well-known/jwks.json").await;
     assert_eq!(jwks["keys"][0]["crv"], "Ed25519", "{jwks}");
 }
 
@@ -420,17 +342,20 @@ async fn a_generated_key_signs_tokens_the_server_publishes() {
 fn check_config_reports_and_fails_on_each_broken_part() {
     let dir = TempDir::new();
     let db = dir.sqlite_url();
-    let out = run(authcore(
-        &dir,
-        &[
-            "check-config",
-            "--database-url",
-            &db,
-            "--jwt-secret",
-            &"s".repeat(32),
-        ],
-    ));
-    let text = ok(&out);
+    let secret = "s".repeat(32);
+    let check = || {
+        ok(&run(authcore(
+            &dir,
+            &[
+                "check-config",
+                "--database-url",
+                &db,
+                "--jwt-secret",
+                &secret,
+            ],
+        )))
+    };
+    let text = check();
     assert!(
         text.contains("ok    database") && text.contains("configuration ok"),
         "{text}"
@@ -438,20 +363,8 @@ fn check_config_reports_and_fails_on_each_broken_part() {
     // It applies no migration: on a new database it says so.
     assert!(text.contains("a new database?"), "{text}");
     // With the schema and no admin, it says how to create one.
-    ok(&run(authcore(
-        &dir,
-        &["user", "list", "--database-url", &db],
-    )));
-    let text = ok(&run(authcore(
-        &dir,
-        &[
-            "check-config",
-            "--database-url",
-            &db,
-            "--jwt-secret",
-            &"s".repeat(32),
-        ],
-    )));
+    ok(&user(&dir, &db, &["list"]));
+    let text = check();
     assert!(
         text.contains("no admin: create one with `authcore user add"),
         "{text}"

@@ -3,13 +3,13 @@
 //! ends up with an argon2id hash.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+mod common;
 
-use authcore_core::{HashFormat, UserStore as _};
+use std::path::Path;
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_authcore");
+use authcore_core::HashFormat;
+use common::{ADMIN, ADMIN_PW, FAST_ARGON2, Server, TempDir, authcore, run};
 
 /// One user per format, with hashes made by the reference implementations (the same vectors
 /// as crates/authcore-core/testdata/legacy_hash_vectors.json).
@@ -53,123 +53,44 @@ const HASHED: [(&str, &str); 9] = [
 ];
 const PASSWORD: &str = "correct horse";
 
-struct Dir(PathBuf);
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-fn tempdir() -> Dir {
-    let mut random = [0u8; 8];
-    getrandom::fill(&mut random).unwrap();
-    let name: String = random.iter().map(|b| format!("{b:02x}")).collect();
-    let dir = std::env::temp_dir().join(format!("authcore-import-{name}"));
-    std::fs::create_dir_all(&dir).unwrap();
-    Dir(dir)
-}
-
-fn db_url(dir: &Path) -> String {
-    format!("sqlite://{}?mode=rwc", dir.join("authcore.db").display())
-}
-
-struct Server {
-    child: Child,
-    addr: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn serve(dir: &Path) -> Server {
-    let mut child = Command::new(BIN)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--database-url",
-            &db_url(dir),
-        ])
-        .args(["--argon2-memory-kib", "8", "--argon2-iterations", "1"])
-        .env_clear()
-        .env("AUTHCORE_ADMIN_EMAIL", "admin@example.org")
-        .env("AUTHCORE_ADMIN_PASSWORD", "Adm1n-Secret!")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("first line {line:?}"))
-        .to_owned();
-    Server { child, addr }
-}
-
-fn import(dir: &Path, file: &Path, extra: &[&str]) -> Output {
-    Command::new(BIN)
-        .arg("import")
-        .arg(file)
-        .args(["--database-url", &db_url(dir)])
-        .args(["--argon2-memory-kib", "8", "--argon2-iterations", "1"])
-        .args(extra)
-        .env_clear()
-        .stdin(Stdio::null())
-        .output()
-        .unwrap()
-}
-
-fn sign_in(addr: &str, user: &str, password: &str) -> u16 {
-    let body = serde_json::json!({"username": user, "password": password}).to_string();
-    let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(
-        stream,
-        "POST /v1/users/authorize HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
+/// `authcore serve` on the SQLite file of `dir`, with a first admin.
+fn serve(dir: &TempDir) -> Server {
+    let db = dir.sqlite_url();
+    let mut args = vec!["--database-url", db.as_str()];
+    args.extend(FAST_ARGON2);
+    Server::start(
+        dir,
+        &args,
+        &[
+            ("AUTHCORE_ADMIN_EMAIL", ADMIN),
+            ("AUTHCORE_ADMIN_PASSWORD", ADMIN_PW),
+        ],
     )
-    .unwrap();
-    let mut out = String::new();
-    stream.read_to_string(&mut out).unwrap();
-    out.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// `authcore import FILE` on the SQLite file of `dir`.
+fn import(dir: &TempDir, file: &Path, extra: &[&str]) -> Output {
+    let db = dir.sqlite_url();
+    let file = file.to_str().unwrap();
+    let mut args = vec!["import", file, "--database-url", db.as_str()];
+    args.extend(FAST_ARGON2);
+    args.extend(extra);
+    run(authcore(dir, &args))
 }
 
 /// The formats of a user's stored hashes, or `None` when the user does not exist.
-fn formats(dir: &Path, email: &str) -> Option<Vec<HashFormat>> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(async {
-        let store = authcore_sql::SqlStore::connect(&db_url(dir)).await.unwrap();
-        let user = store.find_by_username(email).await.unwrap();
-        store.close().await;
-        user.map(|u| {
-            u.passwords()
-                .iter()
-                .map(|p| HashFormat::detect(p.hash.expose_phc()).unwrap())
-                .collect()
-        })
-    })
+async fn formats(dir: &TempDir, email: &str) -> Option<Vec<HashFormat>> {
+    common::stored_formats(&dir.sqlite_url(), email).await
 }
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-#[test]
-fn mixed_formats_import_next_to_a_running_server_and_upgrade_at_sign_in() {
-    let dir = tempdir();
-    let server = serve(&dir.0);
+#[tokio::test(flavor = "multi_thread")]
+async fn mixed_formats_import_next_to_a_running_server_and_upgrade_at_sign_in() {
+    let dir = TempDir::new();
+    let server = serve(&dir);
 
     let mut lines = Vec::new();
     for (name, hash) in HASHED {
@@ -189,20 +110,20 @@ fn mixed_formats_import_next_to_a_running_server_and_upgrade_at_sign_in() {
     );
     lines.push(String::new()); // blank lines are skipped
     lines.push(r#"{"email": "last@example.org", "password_hash": "$6$xi6u44.QfsZjuyBd$vElEDD72jXWTaRM3rA.9r.XCaWcZphCUFO76nzznFrolM0GVvmDfX0Asm/rtOQvFNHIEGbAawYLsdoLxW08o60"}"#.to_owned());
-    let file = dir.0.join("users.jsonl");
+    let file = dir.path().join("users.jsonl");
     std::fs::write(&file, lines.join("\n")).unwrap();
 
     // A dry run writes nothing.
-    let out = import(&dir.0, &file, &["--dry-run"]);
+    let out = import(&dir, &file, &["--dry-run"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("dry run"),
         "{}",
         text(&out.stdout)
     );
-    assert_eq!(formats(&dir.0, "bcrypt@example.org"), None);
+    assert_eq!(formats(&dir, "bcrypt@example.org").await, None);
 
-    let out = import(&dir.0, &file, &[]);
+    let out = import(&dir, &file, &[]);
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(
         out.status.code(),
@@ -235,7 +156,7 @@ fn mixed_formats_import_next_to_a_running_server_and_upgrade_at_sign_in() {
     }
     for email in ["nohash", "both", "garbage", "role", "extra"] {
         assert_eq!(
-            formats(&dir.0, &format!("{email}@example.org")),
+            formats(&dir, &format!("{email}@example.org")).await,
             None,
             "{email}"
         );
@@ -244,41 +165,43 @@ fn mixed_formats_import_next_to_a_running_server_and_upgrade_at_sign_in() {
     // Stored as is, then upgraded at the first sign-in through the running server.
     for (name, _) in HASHED {
         let email = format!("{name}@example.org");
-        let before = formats(&dir.0, &email).unwrap();
+        let before = formats(&dir, &email).await.unwrap();
         assert!(before.iter().all(|f| f.is_legacy()), "{name}: {before:?}");
-        assert_eq!(sign_in(&server.addr, &email, "wrong"), 401, "{name}");
-        assert_eq!(sign_in(&server.addr, &email, PASSWORD), 200, "{name}");
+        assert_eq!(server.sign_in(&email, "wrong").await, 401, "{name}");
+        assert_eq!(server.sign_in(&email, PASSWORD).await, 200, "{name}");
         assert_eq!(
-            formats(&dir.0, &email).unwrap(),
+            formats(&dir, &email).await.unwrap(),
             [HashFormat::Argon2],
             "{name}"
         );
     }
-    assert_eq!(sign_in(&server.addr, "last@example.org", PASSWORD), 200);
+    assert_eq!(server.sign_in("last@example.org", PASSWORD).await, 200);
     assert_eq!(
-        sign_in(&server.addr, "plain@example.org", "plain-Secret-1"),
+        server.sign_in("plain@example.org", "plain-Secret-1").await,
         200
     );
     for email in ["last", "plain"] {
-        let f = formats(&dir.0, &format!("{email}@example.org")).unwrap();
+        let f = formats(&dir, &format!("{email}@example.org"))
+            .await
+            .unwrap();
         assert_eq!(f, [HashFormat::Argon2], "{email}");
     }
 
     // A re-run skips every existing user (and still reports the bad rows).
-    let out = import(&dir.0, &file, &["--on-conflict", "skip"]);
+    let out = import(&dir, &file, &["--on-conflict", "skip"]);
     let stdout = text(&out.stdout);
     assert!(stdout.contains("skipped"), "{stdout}");
     assert_eq!(
-        formats(&dir.0, "bcrypt@example.org").unwrap(),
+        formats(&dir, "bcrypt@example.org").await.unwrap(),
         [HashFormat::Argon2]
     );
     drop(server);
 }
 
-#[test]
-fn csv_import_with_updates() {
-    let dir = tempdir();
-    let file = dir.0.join("users.csv");
+#[tokio::test(flavor = "multi_thread")]
+async fn csv_import_with_updates() {
+    let dir = TempDir::new();
+    let file = dir.path().join("users.csv");
     std::fs::write(
         &file,
         "email,name,role,password_hash,password\n\
@@ -288,20 +211,20 @@ fn csv_import_with_updates() {
          d@example.org,Dee,db_viewer\n",
     )
     .unwrap();
-    let out = import(&dir.0, &file, &[]);
+    let out = import(&dir, &file, &[]);
     let stderr = text(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("users.csv: line 5: "), "{stderr}");
     assert_eq!(
-        formats(&dir.0, "a@example.org").unwrap(),
+        formats(&dir, "a@example.org").await.unwrap(),
         [HashFormat::Bcrypt]
     );
     assert_eq!(
-        formats(&dir.0, "b@example.org").unwrap(),
+        formats(&dir, "b@example.org").await.unwrap(),
         [HashFormat::Argon2]
     );
     assert_eq!(
-        formats(&dir.0, "c@example.org").unwrap(),
+        formats(&dir, "c@example.org").await.unwrap(),
         [HashFormat::Yescrypt]
     );
 
@@ -313,7 +236,7 @@ fn csv_import_with_updates() {
          a@example.org,cluster_viewer,$5$pKM5PeUDlwKJCpjt$GLYgqBxsLb9teY6Gyz9VAkOburFsFsCKjWIGHZltxt5\n",
     )
     .unwrap();
-    let out = import(&dir.0, &file, &["--on-conflict", "update"]);
+    let out = import(&dir, &file, &["--on-conflict", "update"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("updated"),
@@ -321,10 +244,10 @@ fn csv_import_with_updates() {
         text(&out.stdout)
     );
     assert_eq!(
-        formats(&dir.0, "a@example.org").unwrap(),
+        formats(&dir, "a@example.org").await.unwrap(),
         [HashFormat::Sha256Crypt]
     );
-    let out = import(&dir.0, &file, &["--on-conflict", "update"]);
+    let out = import(&dir, &file, &["--on-conflict", "update"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(
         text(&out.stdout).contains("unchanged"),
@@ -338,12 +261,12 @@ fn csv_import_with_updates() {
         "email,password,shoe_size\nz@example.org,z-Secret-1,44\n",
     )
     .unwrap();
-    let out = import(&dir.0, &file, &[]);
+    let out = import(&dir, &file, &[]);
     assert!(!out.status.success());
     assert!(
         text(&out.stderr).contains("shoe_size"),
         "{}",
         text(&out.stderr)
     );
-    assert_eq!(formats(&dir.0, "z@example.org"), None);
+    assert_eq!(formats(&dir, "z@example.org").await, None);
 }

@@ -4,43 +4,11 @@
 mod common;
 
 use base64::Engine as _;
-use common::{Server, TempDir, authcore, ok, run, run_with_stdin};
-use serde_json::{Value, json};
-
-const ADMIN: &str = "admin@example.org";
-const ADMIN_PW: &str = "Adm1n-Secret!";
-
-fn setup() -> (TempDir, String) {
-    let dir = TempDir::new();
-    let db = dir.sqlite_url();
-    let cmd = authcore(
-        &dir,
-        &[
-            "user",
-            "add",
-            ADMIN,
-            "--password-stdin",
-            "--database-url",
-            &db,
-        ],
-    );
-    ok(&run_with_stdin(cmd, &format!("{ADMIN_PW}\n")));
-    (dir, db)
-}
+use common::{ADMIN, ADMIN_PW, Server, authcore, ok, run, with_admin};
+use serde_json::Value;
 
 async fn token(server: &Server) -> String {
-    let res = server
-        .client
-        .post(server.url("/v1/users/authorize"))
-        .json(&json!({"username": ADMIN, "password": ADMIN_PW}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    res.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
+    server.token(ADMIN, ADMIN_PW).await
 }
 
 fn kid(token: &str) -> String {
@@ -67,15 +35,7 @@ async fn refresh(server: &Server, token: &str) -> u16 {
 }
 
 async fn jwks_kids(server: &Server) -> Vec<String> {
-    let jwks: Value = server
-        .client
-        .get(server.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = server.get_json("/.well-known/jwks.json").await;
     jwks["keys"]
         .as_array()
         .unwrap()
@@ -86,7 +46,7 @@ async fn jwks_kids(server: &Server) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_previous_secret_keeps_tokens_valid_across_a_rotation() {
-    let (dir, db) = setup();
+    let (dir, db) = with_admin();
     let s1 = "first-secret-of-at-least-32-bytes-long";
     let s2 = "second-secret-of-at-least-32-bytes-long";
     let t1 = {
@@ -129,7 +89,7 @@ async fn a_previous_secret_keeps_tokens_valid_across_a_rotation() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn key_ids_are_thumbprints_or_names_and_previous_keys_stay_in_the_jwks() {
-    let (dir, db) = setup();
+    let (dir, db) = with_admin();
     ok(&run(authcore(
         &dir,
         &["keygen", "ed25519", "--out", "k1.pem"],

@@ -84,18 +84,7 @@ async fn https_get(
 async fn https_with_hsts_and_a_certificate_replaced_on_sighup() {
     let dir = TempDir::new();
     let first = issue(&dir, "first");
-    let server = Server::start(
-        &dir,
-        &[
-            "--database-url",
-            &dir.sqlite_url(),
-            "--tls-cert",
-            "first.crt",
-            "--tls-key",
-            "first.key",
-        ],
-        &[],
-    );
+    let server = Server::sqlite(&dir, &["--tls-cert", "first.crt", "--tls-key", "first.key"]);
     let (answer, shown) = https_get(&server.addr, &first.ca, "/v1/openapi.json").await;
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(
@@ -200,17 +189,9 @@ fn tls_files_are_checked_at_start() {
 #[tokio::test(flavor = "multi_thread")]
 async fn slow_clients_are_cut_off() {
     let dir = TempDir::new();
-    let server = Server::start(
+    let server = Server::sqlite(
         &dir,
-        &[
-            "--database-url",
-            &dir.sqlite_url(),
-            "--header-read-timeout",
-            "1",
-            "--body-read-timeout",
-            "1",
-        ],
-        &[],
+        &["--header-read-timeout", "1", "--body-read-timeout", "1"],
     );
     let mut slow = TcpStream::connect(&server.addr).await.unwrap();
     slow.write_all(b"POST /v1/users/authorize HTTP/1.1\r\nhost: x\r\n")
@@ -242,17 +223,9 @@ async fn slow_clients_are_cut_off() {
 #[tokio::test(flavor = "multi_thread")]
 async fn connections_beyond_the_cap_wait() {
     let dir = TempDir::new();
-    let server = Server::start(
+    let server = Server::sqlite(
         &dir,
-        &[
-            "--database-url",
-            &dir.sqlite_url(),
-            "--max-connections",
-            "2",
-            "--header-read-timeout",
-            "600",
-        ],
-        &[],
+        &["--max-connections", "2", "--header-read-timeout", "600"],
     );
     // Two connections that hold their slot (headers never finished).
     let mut held = Vec::new();
@@ -291,16 +264,7 @@ async fn connections_beyond_the_cap_wait() {
 #[test]
 fn open_file_limit_is_raised_for_the_connection_cap() {
     let dir = TempDir::new();
-    let server = Server::start(
-        &dir,
-        &[
-            "--database-url",
-            &dir.sqlite_url(),
-            "--max-connections",
-            "20000",
-        ],
-        &[],
-    );
+    let server = Server::sqlite(&dir, &["--max-connections", "20000"]);
     let limits = std::fs::read_to_string(format!("/proc/{}/limits", server.pid())).unwrap();
     let line = limits
         .lines()

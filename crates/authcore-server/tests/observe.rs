@@ -3,11 +3,8 @@
 
 mod common;
 
-use common::{Server, TempDir, authcore, ok, run_with_stdin, stderr};
+use common::{ADMIN, ADMIN_PW, Server, TempDir, authcore, ok, run_with_stdin, stderr, with_admin};
 use serde_json::{Value, json};
-
-const ADMIN: &str = "admin@example.org";
-const ADMIN_PW: &str = "Adm1n-Secret!";
 
 async fn get_with_id(server: &Server, path: &str, id: Option<&str>) -> reqwest::Response {
     let mut req = server.client.get(server.url(path));
@@ -29,11 +26,7 @@ fn response_id(res: &reqwest::Response) -> String {
 #[tokio::test(flavor = "multi_thread")]
 async fn request_ids_round_trip_and_appear_in_json_logs() {
     let dir = TempDir::new();
-    let server = Server::start(
-        &dir,
-        &["--database-url", &dir.sqlite_url(), "--log-format", "json"],
-        &[],
-    );
+    let server = Server::sqlite(&dir, &["--log-format", "json"]);
     // Given: answered as is.
     let res = get_with_id(&server, "/v1/openapi.json", Some("req-abc-123")).await;
     assert_eq!(res.status().as_u16(), 200);
@@ -73,32 +66,9 @@ async fn request_ids_round_trip_and_appear_in_json_logs() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn administrative_requests_leave_audit_events_without_secrets() {
-    let dir = TempDir::new();
-    let db = dir.sqlite_url();
-    let cmd = authcore(
-        &dir,
-        &[
-            "user",
-            "add",
-            ADMIN,
-            "--password-stdin",
-            "--database-url",
-            &db,
-        ],
-    );
-    ok(&run_with_stdin(cmd, &format!("{ADMIN_PW}\n")));
+    let (dir, db) = with_admin();
     let server = Server::start(&dir, &["--database-url", &db, "--log-format", "json"], &[]);
-    let res = server
-        .client
-        .post(server.url("/v1/users/authorize"))
-        .json(&json!({"username": ADMIN, "password": ADMIN_PW}))
-        .send()
-        .await
-        .unwrap();
-    let token = res.json::<Value>().await.unwrap()["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let token = server.token(ADMIN, ADMIN_PW).await;
     let res = server
         .client
         .post(server.url("/v1/users"))

@@ -6,15 +6,8 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{Server, TempDir, authcore, ok, run_with_stdin};
+use common::{ADMIN, ADMIN_PW, Server, TempDir, authcore, with_admin};
 use serde_json::Value;
-
-const ADMIN: &str = "admin@example.org";
-const ADMIN_PW: &str = "Adm1n-Secret!";
-
-async fn get(server: &Server, path: &str) -> (u16, String) {
-    get_url(&server.client, &server.url(path)).await
-}
 
 async fn get_url(client: &reqwest::Client, url: &str) -> (u16, String) {
     let res = client.get(url).send().await.unwrap();
@@ -34,14 +27,14 @@ fn sample(text: &str, series: &str) -> f64 {
 #[tokio::test(flavor = "multi_thread")]
 async fn livez_and_readyz_on_a_healthy_server() {
     let dir = TempDir::new();
-    let server = Server::start(&dir, &["--database-url", &dir.sqlite_url()], &[]);
-    let (status, body) = get(&server, "/livez").await;
+    let server = Server::sqlite(&dir, &[]);
+    let (status, body) = server.get("/livez").await;
     assert_eq!(status, 200);
     assert_eq!(
         serde_json::from_str::<Value>(&body).unwrap()["status"],
         "ok"
     );
-    let (status, body) = get(&server, "/readyz").await;
+    let (status, body) = server.get("/readyz").await;
     assert_eq!(status, 200, "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["status"], "ready");
@@ -52,23 +45,10 @@ async fn livez_and_readyz_on_a_healthy_server() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn metrics_count_sign_ins_by_outcome_and_requests_by_route() {
-    let dir = TempDir::new();
-    let db = dir.sqlite_url();
-    let cmd = authcore(
-        &dir,
-        &[
-            "user",
-            "add",
-            ADMIN,
-            "--password-stdin",
-            "--database-url",
-            &db,
-        ],
-    );
-    ok(&run_with_stdin(cmd, &format!("{ADMIN_PW}\n")));
+    let (dir, db) = with_admin();
     let server = Server::start(&dir, &["--database-url", &db], &[]);
 
-    let (status, before) = get(&server, "/metrics").await;
+    let (status, before) = server.get("/metrics").await;
     assert_eq!(status, 200);
     let success = r#"authcore_sign_ins_total{outcome="success"}"#;
     let unauthorized = r#"authcore_sign_ins_total{outcome="unauthorized"}"#;
@@ -97,10 +77,10 @@ async fn metrics_count_sign_ins_by_outcome_and_requests_by_route() {
         .unwrap();
     assert_eq!(res.status().as_u16(), 400);
     // A uid in the path is never a label: the route template is.
-    let (status, _) = get(&server, "/v1/users/12345").await;
+    let (status, _) = server.get("/v1/users/12345").await;
     assert_eq!(status, 401);
 
-    let (_, after) = get(&server, "/metrics").await;
+    let (_, after) = server.get("/metrics").await;
     assert_eq!(sample(&after, success), 2.0, "{after}");
     assert_eq!(sample(&after, unauthorized), 2.0, "{after}");
     assert_eq!(
@@ -178,22 +158,13 @@ async fn readyz_names_an_unreachable_directory() {
         .to_string(),
     )
     .unwrap();
-    let server = Server::start(
-        &dir,
-        &[
-            "--database-url",
-            &dir.sqlite_url(),
-            "--ldap-config",
-            "ldap.json",
-        ],
-        &[],
-    );
-    let (status, body) = get(&server, "/readyz").await;
+    let server = Server::sqlite(&dir, &["--ldap-config", "ldap.json"]);
+    let (status, body) = server.get("/readyz").await;
     assert_eq!(status, 503, "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["failing"], serde_json::json!(["directory"]), "{body}");
     assert_eq!(body["checks"]["user_store"], "ok");
-    let (_, metrics) = get(&server, "/metrics").await;
+    let (_, metrics) = server.get("/metrics").await;
     assert!(
         sample(&metrics, r#"authcore_store_errors_total{store="ldap"}"#) >= 1.0,
         "{metrics}"
@@ -261,11 +232,11 @@ async fn readyz_is_503_naming_the_stores_while_postgres_is_stopped() {
         &["--database-url", &pg.url, "--ready-timeout-ms", "3000"],
         &[],
     );
-    let (status, body) = get(&server, "/readyz").await;
+    let (status, body) = server.get("/readyz").await;
     assert_eq!(status, 200, "{body}");
 
     pg.ctl("stop");
-    let (status, body) = get(&server, "/readyz").await;
+    let (status, body) = server.get("/readyz").await;
     assert_eq!(status, 503, "{body}");
     let body: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(body["status"], "not_ready");
@@ -276,8 +247,8 @@ async fn readyz_is_503_naming_the_stores_while_postgres_is_stopped() {
     );
     assert_ne!(body["checks"]["user_store"], "ok");
     // The process itself is alive.
-    assert_eq!(get(&server, "/livez").await.0, 200);
-    let (_, metrics) = get(&server, "/metrics").await;
+    assert_eq!(server.get("/livez").await.0, 200);
+    let (_, metrics) = server.get("/metrics").await;
     assert!(
         sample(&metrics, r#"authcore_store_errors_total{store="sql"}"#) >= 1.0,
         "{metrics}\nlog:\n{}",
@@ -287,7 +258,7 @@ async fn readyz_is_503_naming_the_stores_while_postgres_is_stopped() {
     pg.ctl("start");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     loop {
-        let (status, body) = get(&server, "/readyz").await;
+        let (status, body) = server.get("/readyz").await;
         if status == 200 {
             break;
         }

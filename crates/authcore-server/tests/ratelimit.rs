@@ -20,23 +20,24 @@ async fn sign_in_from(server: &Server, forwarded_for: Option<&str>) -> reqwest::
     req.send().await.unwrap()
 }
 
+async fn status_from(server: &Server, forwarded_for: Option<&str>) -> u16 {
+    sign_in_from(server, forwarded_for).await.status().as_u16()
+}
+
 /// Released at the same instant, exactly `burst` requests get through; the rest get 429 with
 /// `Retry-After` and `too_many_requests`, counted in the metrics.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_burst_beyond_the_limit_gets_429_with_retry_after() {
     let dir = TempDir::new();
-    let server = Arc::new(Server::start(
+    let server = Arc::new(Server::sqlite(
         &dir,
         &[
-            "--database-url",
-            &dir.sqlite_url(),
             "--rate-limit-per-minute",
             "1",
             "--rate-limit-burst",
             "3",
             "--rate-limit-loopback",
         ],
-        &[],
     ));
     let n = 12;
     let barrier = Arc::new(Barrier::new(n));
@@ -78,22 +79,8 @@ async fn a_burst_beyond_the_limit_gets_429_with_retry_after() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 429);
-    let res = server
-        .client
-        .get(server.url("/livez"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 200);
-    let metrics = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    assert_eq!(server.get("/livez").await.0, 200);
+    let (_, metrics) = server.get("/metrics").await;
     assert!(
         metrics.contains(&format!(
             "authcore_sign_ins_total{{outcome=\"rate_limited\"}} {}",
@@ -102,15 +89,7 @@ async fn a_burst_beyond_the_limit_gets_429_with_retry_after() {
         "{metrics}"
     );
 
-    let doc: serde_json::Value = server
-        .client
-        .get(server.url("/v1/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = server.get_json("/v1/openapi.json").await;
     assert!(
         doc["paths"]["/v1/users/authorize"]["post"]["responses"]
             .get("429")
@@ -154,11 +133,9 @@ async fn loopback_is_exempt_by_default_and_zero_turns_the_limit_off() {
 #[tokio::test(flavor = "multi_thread")]
 async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
     let dir = TempDir::new();
-    let server = Server::start(
+    let server = Server::sqlite(
         &dir,
         &[
-            "--database-url",
-            &dir.sqlite_url(),
             "--rate-limit-per-minute",
             "1",
             "--rate-limit-burst",
@@ -166,38 +143,16 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
             "--trusted-proxies",
             "127.0.0.0/8,::1",
         ],
-        &[],
     );
-    assert_eq!(
-        sign_in_from(&server, Some("203.0.113.9"))
-            .await
-            .status()
-            .as_u16(),
-        401
-    );
-    assert_eq!(
-        sign_in_from(&server, Some("203.0.113.9"))
-            .await
-            .status()
-            .as_u16(),
-        429
-    );
+    assert_eq!(status_from(&server, Some("203.0.113.9")).await, 401);
+    assert_eq!(status_from(&server, Some("203.0.113.9")).await, 429);
     // A forged entry to the left does not help: the proxy appended the real address.
     assert_eq!(
-        sign_in_from(&server, Some("198.51.100.1, 203.0.113.9"))
-            .await
-            .status()
-            .as_u16(),
+        status_from(&server, Some("198.51.100.1, 203.0.113.9")).await,
         429
     );
-    assert_eq!(
-        sign_in_from(&server, Some("203.0.113.10"))
-            .await
-            .status()
-            .as_u16(),
-        401
-    );
+    assert_eq!(status_from(&server, Some("203.0.113.10")).await, 401);
     // The proxy's own requests (no header) are loopback: exempt.
-    assert_eq!(sign_in_from(&server, None).await.status().as_u16(), 401);
-    assert_eq!(sign_in_from(&server, None).await.status().as_u16(), 401);
+    assert_eq!(status_from(&server, None).await, 401);
+    assert_eq!(status_from(&server, None).await, 401);
 }

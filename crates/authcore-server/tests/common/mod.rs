@@ -1,4 +1,6 @@
-//! Runs the real `authcore` binary: one-shot commands and a server on a free port.
+//! Runs the real `authcore` binary: one-shot commands and a server on a free port, on a
+//! SQLite file or a fresh database of the PostgreSQL / MariaDB server `scripts/test` starts.
+//! Every test file of this crate starts its servers and runs its commands through here.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead as _, BufReader, Write as _};
@@ -6,7 +8,129 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
+use serde_json::{Value, json};
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_authcore");
+
+/// The first admin most tests create.
+pub const ADMIN: &str = "admin@example.org";
+/// Their password.
+pub const ADMIN_PW: &str = "Adm1n-Secret!";
+/// argon2id parameters that keep a test's sign-ins cheap (the server accepts them as flags).
+pub const FAST_ARGON2: [&str; 4] = ["--argon2-memory-kib", "8", "--argon2-iterations", "1"];
+/// The `#[ignore]` reason of the tests that need PostgreSQL.
+pub const NEEDS_POSTGRES: &str = "needs PostgreSQL: run scripts/test";
+
+/// Where a test keeps its users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    /// `authcore.db` in the test's temp directory.
+    Sqlite,
+    /// A fresh database on the server of `AUTHCORE_TEST_POSTGRES_URL`.
+    Postgres,
+    /// A fresh database on the server of `AUTHCORE_TEST_MYSQL_URL` (MariaDB).
+    MySql,
+}
+
+impl Db {
+    /// A database URL with no user in it yet (for a server engine, a new database on it).
+    /// Panics when the engine's variable is not set: run `scripts/test`.
+    pub async fn fresh_url(self, dir: &TempDir) -> String {
+        match self {
+            Self::Sqlite => dir.sqlite_url(),
+            Self::Postgres => {
+                create_database::<sqlx::PgConnection>("AUTHCORE_TEST_POSTGRES_URL").await
+            }
+            Self::MySql => {
+                create_database::<sqlx::MySqlConnection>("AUTHCORE_TEST_MYSQL_URL").await
+            }
+        }
+    }
+}
+
+/// Creates a new database on the server of the URL in `var` and returns its URL.
+async fn create_database<C>(var: &str) -> String
+where
+    C: sqlx::Connection,
+    for<'c> &'c mut C: sqlx::Executor<'c, Database = C::Database>,
+{
+    let base = env_url(var);
+    let name = unique_db_name();
+    let mut conn = C::connect(&base).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    conn.close().await.unwrap();
+    with_database(&base, &name)
+}
+
+fn env_url(var: &str) -> String {
+    match std::env::var(var) {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!("{var} is not set: run scripts/test, which starts the server"),
+    }
+}
+
+fn unique_db_name() -> String {
+    let mut random = [0u8; 8];
+    getrandom::fill(&mut random).unwrap();
+    let hex: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    format!("authcore_srv_{hex}")
+}
+
+/// `base` with its database (the last path segment) replaced by `name`.
+fn with_database(base: &str, name: &str) -> String {
+    let (url, query) = base
+        .split_once('?')
+        .map_or((base, None), |(u, q)| (u, Some(q)));
+    let (prefix, _) = url.rsplit_once('/').unwrap();
+    match query {
+        Some(q) => format!("{prefix}/{name}?{q}"),
+        None => format!("{prefix}/{name}"),
+    }
+}
+
+/// The formats of a user's stored hashes, read by a store of its own (a server may keep
+/// running on the same database), or `None` when there is no such user.
+pub async fn stored_formats(db_url: &str, email: &str) -> Option<Vec<authcore_core::HashFormat>> {
+    use authcore_core::UserStore as _;
+    let store = authcore_sql::SqlStore::connect(db_url).await.unwrap();
+    let user = store.find_by_username(email).await.unwrap();
+    store.close().await;
+    user.map(|u| {
+        u.passwords()
+            .iter()
+            .map(|p| authcore_core::HashFormat::detect(p.hash.expose_phc()).unwrap())
+            .collect()
+    })
+}
+
+/// `authcore user add EMAIL --role ROLE --password-stdin --database-url DB`, which must succeed.
+pub fn add_user(dir: &TempDir, db: &str, email: &str, role: &str, password: &str) {
+    let cmd = authcore(
+        dir,
+        &[
+            "user",
+            "add",
+            email,
+            "--role",
+            role,
+            "--password-stdin",
+            "--database-url",
+            db,
+        ],
+    );
+    ok(&run_with_stdin(cmd, &format!("{password}\n")));
+}
+
+/// A temp directory with [`ADMIN`] (password [`ADMIN_PW`]) in its SQLite file, and that file's URL.
+pub fn with_admin() -> (TempDir, String) {
+    let dir = TempDir::new();
+    let db = dir.sqlite_url();
+    add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
+    (dir, db)
+}
 
 /// A temp directory, removed on drop (kept when the test panics, for its files).
 pub struct TempDir(pub PathBuf);
@@ -146,6 +270,14 @@ impl Server {
         }
     }
 
+    /// Starts `authcore serve --database-url (the SQLite file of dir) ARGS`.
+    pub fn sqlite(dir: &TempDir, args: &[&str]) -> Self {
+        let db = dir.sqlite_url();
+        let mut all = vec!["--database-url", db.as_str()];
+        all.extend(args);
+        Self::start(dir, &all, &[])
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("http://{}{path}", self.addr)
     }
@@ -160,6 +292,52 @@ impl Server {
             .unwrap()
             .status()
             .as_u16()
+    }
+
+    /// `METHOD path` with an optional bearer token and JSON body: the status and the JSON
+    /// answer (`Null` when the answer is not JSON).
+    pub async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (u16, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            req = req.header("authorization", format!("Bearer {token}"));
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// `GET path`: the status and the body as text.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let res = self.client.get(self.url(path)).send().await.unwrap();
+        (res.status().as_u16(), res.text().await.unwrap())
+    }
+
+    /// `GET path`, which must answer 200 with JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let (status, body) = self.get(path).await;
+        assert_eq!(status, 200, "GET {path}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
+    /// Signs in, which must succeed: the access token.
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        let body = json!({"username": username, "password": password});
+        let (status, answer) = self
+            .request("POST", "/v1/users/authorize", None, Some(&body))
+            .await;
+        assert_eq!(status, 200, "sign-in of {username}: {answer}");
+        answer["access_token"].as_str().unwrap().to_owned()
     }
 
     pub fn pid(&self) -> u32 {
