@@ -15,6 +15,7 @@ mod malformed;
 mod operations;
 mod passwords;
 mod request;
+mod sessions;
 mod sign_in;
 mod users;
 
@@ -110,4 +111,13 @@ backends!(
     passwords::complexity,
     operations::store_failure_is_503_and_restart_keeps_users,
     operations::openapi_and_jwks,
+    sessions::logout_over_http,
+    sessions::logout_racing_refresh,
 );
+
+/// Issue #9 item 5: two server processes on one PostgreSQL database.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs PostgreSQL: run scripts/test"]
+async fn two_servers_on_one_postgres_share_sessions() {
+    sessions::two_servers_share_sessions(Backend::postgres()).await;
+}

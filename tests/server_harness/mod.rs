@@ -243,6 +243,19 @@ impl Server {
         }
     }
 
+    /// Starts a second server process on this server's database (its own port, working
+    /// directory and log), for tests of what several processes sharing one store must agree
+    /// on. Both run until dropped.
+    pub async fn start_sharing(&self, args: &[String], env: &[(&str, &str)]) -> Self {
+        assert!(
+            !self.db_url.is_empty(),
+            "a server without --database-url has no database to share"
+        );
+        let dir = std::env::temp_dir().join(format!("authcore-e2e-{}", unique()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self::start_on(&self.backend, dir, self.db_url.clone(), args, env).await
+    }
+
     /// Stops this server with SIGTERM and starts a new one on the same database.
     pub async fn restart(mut self, args: &[String]) -> Self {
         let status = self.terminate();

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 use super::{AUDIT_TARGET, Authenticator, Found};
 use crate::error::{Error, Result};
 use crate::session::SessionStore;
-use crate::token::{Claims, SessionClaims};
+use crate::token::{Claims, SessionClaims, Ttl};
 use crate::user::{Role, User, UserId, UserStatus};
 
 /// Longest `jti` the fresh check looks up (authcore mints 36-character UUIDs).
@@ -123,16 +123,22 @@ impl Authenticator {
                 return Err(Error::Unauthorized);
             }
         }
-        if sessions.is_revoked(&claims.jti).await? {
+        if sessions.is_revoked(claims.session_id()).await? {
             return Err(Error::Unauthorized);
         }
         Ok(found)
     }
 
-    /// Logs a token out (`POST /v1/users/logout`): that token is refused from then on by
-    /// refresh, every users-API route and the fresh check, while the user's other tokens
-    /// keep working. With `all`, every token of the user is refused (the epoch advances).
-    /// The revocation is kept until the token's `exp`, then purged.
+    /// Logs a token out (`POST /v1/users/logout`): that token's session is refused from then
+    /// on by refresh, every users-API route and the fresh check, while the user's other
+    /// sessions keep working. With `all`, every token of the user is refused (the epoch
+    /// advances).
+    ///
+    /// A session is what one password sign-in started: its token and every token refreshed
+    /// from it (claim `sid`). The guarantee: once `logout` has returned, no token of that
+    /// session passes the fresh check, whether it was refreshed before, during or after the
+    /// logout. The revocation is kept as long as any token of the session can still be valid
+    /// (see [`Authenticator::refresh`]), then purged.
     ///
     /// # Errors
     /// As [`Authenticator::check_fresh`] (an already refused token cannot log out); store
@@ -145,16 +151,33 @@ impl Authenticator {
             sessions.advance_epoch(uid).await?;
             tracing::info!(target: AUDIT_TARGET, uid = %uid, "signed out everywhere");
         } else {
-            let expires_at = OffsetDateTime::from_unix_timestamp(
-                claims
-                    .exp
-                    .saturating_add(i64::from(self.inner.tokens.config().leeway_secs)),
-            )
-            .map_err(|_| Error::InvalidToken)?;
-            sessions.revoke(&claims.jti, expires_at, self.now()).await?;
-            tracing::info!(target: AUDIT_TARGET, uid = %uid, jti = %claims.jti, "signed out");
+            let now = self.now();
+            let expires_at = OffsetDateTime::from_unix_timestamp(self.revocation_end(claims, now))
+                .map_err(|_| Error::InvalidToken)?;
+            sessions
+                .revoke(claims.session_id(), expires_at, now)
+                .await?;
+            tracing::info!(target: AUDIT_TARGET, uid = %uid, sid = %claims.session_id(), "signed out");
         }
         Ok(())
+    }
+
+    /// Until when (UNIX seconds) the revocation of the session of `claims`, made at `now`,
+    /// must be kept: past the `exp` of every token of the session, including one a refresh
+    /// racing the logout mints. A refresh returns a token only if the session was still not
+    /// revoked after the token was minted, so every such token was issued before `now` and
+    /// expires by `now + Ttl::MAX`; none outlives the session's end either. The verifier's
+    /// leeway is added to both.
+    fn revocation_end(&self, claims: &Claims, now: OffsetDateTime) -> i64 {
+        let by_ttl = now.unix_timestamp().saturating_add(i64::from(Ttl::MAX));
+        let last = self
+            .inner
+            .policy
+            .session
+            .session_end(claims.auth_time)
+            .map_or(by_ttl, |end| by_ttl.min(end))
+            .max(claims.exp);
+        last.saturating_add(i64::from(self.inner.tokens.config().leeway_secs))
     }
 
     /// Ends every session of `uid` at once (the epoch advances): for "sign out everywhere"
@@ -189,17 +212,19 @@ impl Authenticator {
                 .map(|p| password_id(&user.uid, p.issued_at)),
             auth_time,
             ends_at: self.inner.policy.session.session_end(auth_time),
+            sid: None,
         }
     }
 
-    /// The session claims a refresh of `claims` keeps: the same generation, password and
-    /// sign-in instant.
+    /// The session claims a refresh of `claims` keeps: the same session, generation, password
+    /// and sign-in instant.
     pub(super) fn continued_session(&self, claims: &Claims) -> SessionClaims {
         SessionClaims {
             generation: claims.generation,
             pwd: claims.pwd.clone(),
             auth_time: claims.auth_time,
             ends_at: self.inner.policy.session.session_end(claims.auth_time),
+            sid: Some(claims.session_id().to_owned()),
         }
     }
 }

@@ -54,8 +54,10 @@ impl Authenticator {
     /// the token passes the fresh check ([`Authenticator::check_fresh`]: user exists and is
     /// active, same epoch, password still held, not logged out), the session is younger than
     /// `max_session_lifetime` and the user's passwords have not all expired. The new token
-    /// keeps the session: same generation, password id and `auth_time`; its `exp` never
-    /// passes the session's end. A lockout after failed sign-ins does not stop a refresh.
+    /// keeps the session: same session id (`sid`), generation, password id and `auth_time`;
+    /// its `exp` never passes the session's end. A lockout after failed sign-ins does not stop
+    /// a refresh. A logout of the session that lands while the refresh runs makes it fail:
+    /// the session is checked again after the new token is minted.
     ///
     /// # Errors
     /// [`Error::InvalidToken`] for a bad token; [`Error::Unauthorized`] when the fresh check
@@ -79,7 +81,16 @@ impl Authenticator {
             return Err(Error::PasswordExpired);
         }
         let session = self.continued_session(&claims);
+        let session_id = claims.session_id();
         let issued = self.inner.tokens.mint_session(user, now, ttl, &session)?;
+        // A logout may have revoked the session since the fresh check: read it again now that
+        // the new token exists, and hand it out only if the session is still live. So a
+        // returned token was minted before any revocation of its session, which is what lets
+        // a logout bound how long it keeps the revocation (`Authenticator::logout`).
+        if self.session_store()?.is_revoked(session_id).await? {
+            tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "refresh refused: signed out meanwhile");
+            return Err(Error::Unauthorized);
+        }
         tracing::info!(target: AUDIT_TARGET, uid = %user.uid, jti = %issued.claims.jti, "token refreshed");
         Ok(issued)
     }

@@ -41,6 +41,13 @@ pub struct Claims {
     /// keeps it. `0` in tokens minted before sessions existed.
     #[serde(default)]
     pub auth_time: i64,
+    /// The session the token belongs to (claim `sid`): the `jti` of the token the password
+    /// sign-in minted, kept by every refresh. A logout revokes the session, so a token
+    /// refreshed from a logged-out one (before, during or after the logout) is refused too.
+    /// Absent in the token of a sign-in itself: its `jti` is its session (see
+    /// [`Claims::session_id`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
 }
 
 /// The session a token belongs to, as [`crate::TokenIssuer::mint_session`] writes it.
@@ -54,6 +61,9 @@ pub struct SessionClaims {
     pub auth_time: i64,
     /// When the session ends (UNIX seconds), if it is bounded: `exp` never goes past it.
     pub ends_at: Option<i64>,
+    /// The session id (claim `sid`) a refresh keeps; `None` for a new session, whose id is
+    /// the new token's `jti`.
+    pub sid: Option<String>,
 }
 
 impl Claims {
@@ -61,6 +71,13 @@ impl Claims {
     #[must_use]
     pub fn uid(&self) -> UserId {
         UserId::new(self.sub.clone())
+    }
+
+    /// The session the token belongs to: its `sid`, or its `jti` when it has none (a token
+    /// of a password sign-in minted before sessions had ids).
+    #[must_use]
+    pub fn session_id(&self) -> &str {
+        self.sid.as_deref().unwrap_or(&self.jti)
     }
 
     /// Whether the token's role is [`Role::ADMIN`].

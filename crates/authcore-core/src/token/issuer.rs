@@ -108,6 +108,7 @@ impl TokenIssuer {
             nbf: iat,
             exp: session.ends_at.map_or(by_ttl, |end| by_ttl.min(end)),
             jti: uuid::Uuid::new_v4().to_string(),
+            sid: session.sid.clone(),
             iss: self.config.issuer.clone(),
             generation: session.generation,
             pwd: session.pwd.clone(),

@@ -287,6 +287,7 @@ fn session_claims_are_minted_and_exp_is_capped_by_the_session_end() {
         pwd: Some("0123456789abcdef".into()),
         auth_time: iat - 50,
         ends_at: Some(iat + 10),
+        sid: Some("the-session".into()),
     };
     let issued = t
         .mint_session(&user(), NOW, Ttl::new(60).unwrap(), &session)
@@ -301,6 +302,8 @@ fn session_claims_are_minted_and_exp_is_capped_by_the_session_end() {
         .claims;
     assert_eq!(payload["gen"], 7);
     assert_eq!(payload["auth_time"], iat - 50);
+    assert_eq!(payload["sid"], "the-session");
+    assert_eq!(c.session_id(), "the-session");
 
     let unbounded = SessionClaims {
         ends_at: None,
@@ -310,8 +313,15 @@ fn session_claims_are_minted_and_exp_is_capped_by_the_session_end() {
         .mint_session(&user(), NOW, Ttl::new(60).unwrap(), &unbounded)
         .unwrap();
     assert_eq!(issued.claims.exp, iat + 60);
-    // Plain `mint`: generation 0, no password id, the session starting now.
-    let plain = t.mint(&user(), NOW, Ttl::DEFAULT).unwrap().claims;
+    // Plain `mint`: generation 0, no password id, the session starting now and named by the
+    // token's own jti (no `sid` claim).
+    let plain = t.mint(&user(), NOW, Ttl::DEFAULT).unwrap();
+    let payload = jsonwebtoken::dangerous::insecure_decode::<serde_json::Value>(&plain.token)
+        .unwrap()
+        .claims;
+    assert!(payload.get("sid").is_none(), "{payload}");
+    let plain = plain.claims;
+    assert_eq!(plain.session_id(), plain.jti);
     assert_eq!(
         (plain.generation, plain.pwd, plain.auth_time),
         (0, None, iat)

@@ -31,6 +31,7 @@ mod concurrency;
 mod lockout;
 mod read_only;
 mod reservations;
+mod session_races;
 mod sessions;
 mod users;
 
@@ -39,6 +40,7 @@ pub use concurrency::*;
 pub use lockout::*;
 pub use read_only::*;
 pub use reservations::*;
+pub use session_races::*;
 pub use sessions::*;
 pub use users::*;
 

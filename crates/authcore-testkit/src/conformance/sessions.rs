@@ -10,6 +10,9 @@ use authcore_core::{
 };
 use time::{Duration, OffsetDateTime};
 
+use super::session_races::{
+    a_logout_ends_the_tokens_refreshed_from_it, a_refresh_racing_a_logout_never_outlives_it,
+};
 use crate::ManualClock;
 use crate::fixtures::{authenticator, password, unique_email};
 
@@ -195,8 +198,8 @@ pub async fn purge_takes_the_oldest_first_and_respects_its_limit(store: &dyn Ses
 // Sessions through a real Authenticator
 // ------------------------------------------------------------------------------------------
 
-const PW: &str = "Correct-Horse-1";
-const PW2: &str = "Battery-Staple-2";
+pub(super) const PW: &str = "Correct-Horse-1";
+pub(super) const PW2: &str = "Battery-Staple-2";
 
 /// Runs every session case through a real [`Authenticator`] with a manual clock: what ends a
 /// session and what does not, exactly (the clock never moves between a change and the
@@ -213,10 +216,12 @@ pub async fn run_authenticator_session_suite(
     logout_and_sign_out_everywhere(Arc::clone(&users), Arc::clone(&lockout)).await;
     lockout_does_not_end_sessions(Arc::clone(&users), Arc::clone(&lockout)).await;
     refresh_is_bounded_by_the_session_lifetime(Arc::clone(&users), Arc::clone(&lockout)).await;
-    concurrent_refreshes_after_a_logout_all_fail(users, lockout).await;
+    concurrent_refreshes_after_a_logout_all_fail(Arc::clone(&users), Arc::clone(&lockout)).await;
+    a_logout_ends_the_tokens_refreshed_from_it(Arc::clone(&users), Arc::clone(&lockout)).await;
+    a_refresh_racing_a_logout_never_outlives_it(users, lockout, 24).await;
 }
 
-fn session_auth(
+pub(super) fn session_auth(
     users: Arc<dyn UserAdmin>,
     lockout: Arc<dyn LockoutStore>,
     clock: &ManualClock,
@@ -225,7 +230,11 @@ fn session_auth(
     authenticator(users, lockout, clock, policy).expect("authenticator")
 }
 
-async fn user_with_role(auth: &Authenticator, prefix: &str, role: Role) -> (String, UserId) {
+pub(super) async fn user_with_role(
+    auth: &Authenticator,
+    prefix: &str,
+    role: Role,
+) -> (String, UserId) {
     let email = unique_email(prefix);
     let view = auth
         .create_user_unchecked(CreateUser {
@@ -243,28 +252,28 @@ async fn user_with_role(auth: &Authenticator, prefix: &str, role: Role) -> (Stri
     (email, uid)
 }
 
-async fn sign_in(auth: &Authenticator, email: &str, pw: &str) -> IssuedToken {
+pub(super) async fn sign_in(auth: &Authenticator, email: &str, pw: &str) -> IssuedToken {
     auth.authorize(email, &password(pw), Ttl::DEFAULT)
         .await
         .expect("sign-in")
 }
 
 #[track_caller]
-fn assert_refused(result: &authcore_core::Result<impl std::fmt::Debug>, what: &str) {
+pub(super) fn assert_refused(result: &authcore_core::Result<impl std::fmt::Debug>, what: &str) {
     assert!(
         matches!(result, Err(Error::Unauthorized)),
         "{what}: expected 401, got {result:?}"
     );
 }
 
-async fn assert_ended(auth: &Authenticator, token: &IssuedToken, what: &str) {
+pub(super) async fn assert_ended(auth: &Authenticator, token: &IssuedToken, what: &str) {
     assert_refused(&auth.check_fresh(&token.token).await, what);
     assert_refused(&auth.refresh(&token.token, Ttl::DEFAULT).await, what);
     // The stateless check cannot know: the token verifies until its `exp`.
     assert!(auth.verify_token(&token.token).is_ok());
 }
 
-async fn assert_live(auth: &Authenticator, token: &IssuedToken, what: &str) {
+pub(super) async fn assert_live(auth: &Authenticator, token: &IssuedToken, what: &str) {
     let fresh = auth.check_fresh(&token.token).await;
     assert!(fresh.is_ok(), "{what}: fresh check refused: {fresh:?}");
     let refreshed = auth.refresh(&token.token, Ttl::DEFAULT).await;

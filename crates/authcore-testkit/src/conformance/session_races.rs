@@ -1,0 +1,97 @@
+//! Logout and refresh: a session is a sign-in's token and every token refreshed from it, and a
+//! logout ends all of them, whatever order refreshes and the logout run in.
+
+use std::sync::Arc;
+
+use authcore_core::{AuthPolicy, LockoutStore, Role, Ttl, UserAdmin};
+
+use super::sessions::{
+    PW, assert_ended, assert_live, assert_refused, session_auth, sign_in, user_with_role,
+};
+use crate::ManualClock;
+
+/// A logout ends the session of the token it is given: that token, the tokens refreshed from
+/// it before the logout, and the ones refreshed from those; another sign-in of the same user
+/// is another session and stays live. A second logout of the same session is refused.
+pub async fn a_logout_ends_the_tokens_refreshed_from_it(
+    users: Arc<dyn UserAdmin>,
+    lockout: Arc<dyn LockoutStore>,
+) {
+    let clock = ManualClock::starting_now();
+    let auth = session_auth(users, lockout, &clock, AuthPolicy::default());
+    let (email, _) = user_with_role(&auth, "chain", Role::DB_MEMBER).await;
+    let first = sign_in(&auth, &email, PW).await;
+    let other = sign_in(&auth, &email, PW).await;
+    let child = auth.refresh(&first.token, Ttl::DEFAULT).await.unwrap();
+    let grandchild = auth.refresh(&child.token, Ttl::DEFAULT).await.unwrap();
+    assert_eq!(child.claims.session_id(), first.claims.jti);
+    assert_eq!(grandchild.claims.session_id(), first.claims.jti);
+    assert_ne!(other.claims.session_id(), first.claims.session_id());
+
+    // Logging out the middle token ends the whole chain, the older token included.
+    auth.logout(&child.token, false).await.unwrap();
+    assert_ended(&auth, &first, "the token the session started with").await;
+    assert_ended(&auth, &child, "the logged-out token").await;
+    assert_ended(
+        &auth,
+        &grandchild,
+        "a token refreshed from the logged-out one",
+    )
+    .await;
+    assert_refused(
+        &auth.logout(&grandchild.token, false).await,
+        "a second logout",
+    );
+    assert_live(&auth, &other, "another session of the same user").await;
+}
+
+/// `rounds` times: a fresh sign-in, then a refresh of its token and a logout of it released
+/// at the same instant. Whichever wins, once both returned, the token a successful refresh
+/// handed out is refused by the fresh check and by refresh, like the logged-out token, while
+/// a session of the same user that was not logged out stays live.
+///
+/// The guarantee tested: a refresh never yields a token that outlives a logout of its
+/// session, whether the refresh ran before, during or after the logout.
+pub async fn a_refresh_racing_a_logout_never_outlives_it(
+    users: Arc<dyn UserAdmin>,
+    lockout: Arc<dyn LockoutStore>,
+    rounds: usize,
+) {
+    let clock = ManualClock::starting_now();
+    let auth = session_auth(users, lockout, &clock, AuthPolicy::default());
+    let (email, _) = user_with_role(&auth, "logout-race", Role::DB_MEMBER).await;
+    let bystander = sign_in(&auth, &email, PW).await;
+    for round in 0..rounds {
+        let token = sign_in(&auth, &email, PW).await;
+        let barrier = Arc::new(tokio::sync::Barrier::new(2));
+        let refresh = {
+            let (auth, barrier, token) = (auth.clone(), Arc::clone(&barrier), token.token.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                auth.refresh(&token, Ttl::DEFAULT).await
+            })
+        };
+        let logout = {
+            let (auth, barrier, token) = (auth.clone(), Arc::clone(&barrier), token.token.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                auth.logout(&token, false).await
+            })
+        };
+        let (refreshed, logged_out) = (refresh.await.unwrap(), logout.await.unwrap());
+        logged_out.unwrap_or_else(|e| panic!("round {round}: logout failed: {e:?}"));
+        assert_ended(&auth, &token, "the logged-out token").await;
+        match refreshed {
+            Ok(issued) => {
+                assert_ended(
+                    &auth,
+                    &issued,
+                    "a token refreshed in a race with its logout",
+                )
+                .await;
+            }
+            Err(e) => assert_refused(&Err::<(), _>(e), "a refresh losing to a logout"),
+        }
+    }
+    assert_live(&auth, &bystander, "a session that was not logged out").await;
+}
