@@ -7,7 +7,9 @@
 //! - [`ManualClock`]: a clock the test moves, so expiry and lockout windows are tested without
 //!   sleeping;
 //! - [`fixtures`]: cheap hashing parameters, a fixed key ring, unique e-mails, and an
-//!   authenticator wired to all of them.
+//!   authenticator wired to all of them;
+//! - [`signed_in`]: one line to act as a signed-in user (a user it creates, with a valid
+//!   token) in a test of an application's protected route.
 //!
 //! ## Example: unit-testing a lockout policy
 //!
@@ -49,5 +51,7 @@
 mod clock;
 pub mod conformance;
 pub mod fixtures;
+mod signed_in;
 
 pub use clock::ManualClock;
+pub use signed_in::{SignedIn, signed_in};
