@@ -160,7 +160,7 @@ pub use token::{
 };
 pub use user::{
     Credentials, NewUser, Password, PasswordHash, Role, StoredPassword, User, UserId, UserStatus,
-    UserUpdate, normalize_username,
+    UserUpdate, counts_as_active_admin, normalize_username,
 };
 
 pub use async_trait::async_trait;

@@ -60,6 +60,16 @@ pub trait UserStore: Send + Sync + Debug {
 /// Implemented by stores that own their users (memory, SQL). Every method is atomic on its
 /// own: replacing the password list is one transaction, removing a password never leaves a
 /// user with none.
+///
+/// **The admin invariant.** An *active admin* is a user with role `admin` and stored status
+/// `active` ([`User::is_active_admin`]; a lockout after failed sign-ins is not a status).
+/// [`UserAdmin::update_user`] and [`UserAdmin::delete_user`] refuse, with
+/// [`crate::Error::ChangeLastAdminRoleNotAllowed`] and without writing anything, a change that
+/// would turn the store's last active admin into something else (another role, another status,
+/// deleted). The check and the write are one atomic step, also across processes sharing a
+/// database: of two admins demoting, disabling or deleting each other at the same moment,
+/// exactly one succeeds. (A store without any active admin, before the first one is created,
+/// accepts every change: the invariant holds from the first active admin on.)
 #[async_trait]
 pub trait UserAdmin: UserStore {
     /// Creates a user and assigns its uid.
@@ -90,6 +100,21 @@ pub trait UserAdmin: UserStore {
         Ok(u64::try_from(n).unwrap_or(u64::MAX))
     }
 
+    /// How many active admins ([`User::is_active_admin`]) the store holds. The default lists
+    /// every user; stores with many users override it with a count.
+    ///
+    /// # Errors
+    /// Store failures.
+    async fn count_active_admins(&self) -> Result<u64> {
+        let n = self
+            .list_users()
+            .await?
+            .iter()
+            .filter(|u| u.is_active_admin())
+            .count();
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
     /// Whether the store holds no user at all (bootstrap of the first admin). The default
     /// lists every user; stores with many users override it.
     ///
@@ -102,14 +127,17 @@ pub trait UserAdmin: UserStore {
     /// Applies `update` and returns the updated user.
     ///
     /// # Errors
-    /// [`crate::Error::NotFound`]; the duplicate errors of [`UserAdmin::create_user`]; store
-    /// failures.
+    /// [`crate::Error::NotFound`]; the duplicate errors of [`UserAdmin::create_user`];
+    /// [`crate::Error::ChangeLastAdminRoleNotAllowed`] when the user is the last active admin
+    /// and `update` changes its role or status (the admin invariant, checked atomically with
+    /// the write); store failures.
     async fn update_user(&self, uid: &UserId, update: UserUpdate) -> Result<User>;
 
     /// Deletes a user (and its passwords). Returns whether it existed.
     ///
     /// # Errors
-    /// Store failures.
+    /// [`crate::Error::ChangeLastAdminRoleNotAllowed`] when the user is the last active admin
+    /// (the admin invariant, checked atomically with the delete); store failures.
     async fn delete_user(&self, uid: &UserId) -> Result<bool>;
 
     /// Replaces the user's whole password list, in one transaction.

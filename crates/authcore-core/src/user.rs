@@ -262,6 +262,21 @@ impl User {
     pub fn password_issue_date(&self) -> Option<OffsetDateTime> {
         self.passwords().iter().map(|p| p.issued_at).max()
     }
+
+    /// Whether this user counts for the admin invariant (see [`crate::UserAdmin`]): role
+    /// `admin` and stored status `active`. A lockout after failed sign-ins is not a status: a
+    /// locked-out active admin still counts; a `disabled` or `locked` one does not.
+    #[must_use]
+    pub fn is_active_admin(&self) -> bool {
+        counts_as_active_admin(&self.role, self.status)
+    }
+}
+
+/// Whether a user with this role and stored status counts as an active admin (see
+/// [`User::is_active_admin`]).
+#[must_use]
+pub fn counts_as_active_admin(role: &Role, status: UserStatus) -> bool {
+    role.is_admin() && status == UserStatus::Active
 }
 
 /// The canonical form of a username, used for every lookup and uniqueness check.

@@ -6,8 +6,9 @@
 //! in memory and may vanish on restart.
 //!
 //! Lookups scan all users (O(n)). Every operation takes one mutex for its whole duration, so
-//! each is atomic: `N` concurrent failures for one user count exactly `N`. It passes the same
-//! conformance suite (`authcore-testkit`) as the SQL and LDAP stores.
+//! each is atomic: `N` concurrent failures for one user count exactly `N`; the admin invariant
+//! (see [`UserAdmin`]) is checked under that lock, in the same step as the write. It passes the
+//! same conformance suite (`authcore-testkit`) as the SQL and LDAP stores.
 //!
 //! ```
 //! use std::sync::Arc;
@@ -52,7 +53,7 @@ use async_trait::async_trait;
 use authcore_core::{
     AttemptOutcome, Credentials, Error, LockoutPolicy, LockoutState, LockoutStore, NewUser,
     PasswordHash, Reservation, ReservationPolicy, Reserve, Result, SessionStore, StoredPassword,
-    User, UserAdmin, UserId, UserStore, UserUpdate, normalize_username,
+    User, UserAdmin, UserId, UserStore, UserUpdate, counts_as_active_admin, normalize_username,
 };
 use time::OffsetDateTime;
 
@@ -92,6 +93,20 @@ impl Users {
             }
         }
         Ok(())
+    }
+
+    /// The admin invariant: refuses unless an active admin other than `id` exists. Called
+    /// under the users lock, with the write that follows.
+    fn ensure_other_active_admin(&self, id: u64) -> Result<()> {
+        if self
+            .by_uid
+            .iter()
+            .any(|(uid, u)| *uid != id && u.is_active_admin())
+        {
+            Ok(())
+        } else {
+            Err(Error::ChangeLastAdminRoleNotAllowed)
+        }
     }
 
     fn get_mut(&mut self, uid: &UserId) -> Result<&mut User> {
@@ -185,6 +200,16 @@ impl UserAdmin for MemoryStore {
         Ok(self.users()?.by_uid.values().cloned().collect())
     }
 
+    async fn count_active_admins(&self) -> Result<u64> {
+        let n = self
+            .users()?
+            .by_uid
+            .values()
+            .filter(|u| u.is_active_admin())
+            .count();
+        Ok(u64::try_from(n).unwrap_or(u64::MAX))
+    }
+
     async fn update_user(&self, uid: &UserId, update: UserUpdate) -> Result<User> {
         let mut users = self.users()?;
         let id = uid.as_u64().ok_or(Error::NotFound)?;
@@ -192,6 +217,15 @@ impl UserAdmin for MemoryStore {
             return Err(Error::NotFound);
         }
         users.conflict(Some(id), update.email.as_deref(), update.name.as_deref())?;
+        if let Some(user) = users.by_uid.get(&id) {
+            let stays = counts_as_active_admin(
+                update.role.as_ref().unwrap_or(&user.role),
+                update.status.unwrap_or(user.status),
+            );
+            if user.is_active_admin() && !stays {
+                users.ensure_other_active_admin(id)?;
+            }
+        }
         let user = users.get_mut(uid)?;
         if let Some(email) = update.email {
             user.email = email;
@@ -210,9 +244,13 @@ impl UserAdmin for MemoryStore {
 
     async fn delete_user(&self, uid: &UserId) -> Result<bool> {
         let mut users = self.users()?;
-        Ok(uid
-            .as_u64()
-            .is_some_and(|id| users.by_uid.remove(&id).is_some()))
+        let Some(id) = uid.as_u64() else {
+            return Ok(false);
+        };
+        if users.by_uid.get(&id).is_some_and(User::is_active_admin) {
+            users.ensure_other_active_admin(id)?;
+        }
+        Ok(users.by_uid.remove(&id).is_some())
     }
 
     async fn set_passwords(&self, uid: &UserId, passwords: Vec<StoredPassword>) -> Result<()> {

@@ -31,3 +31,8 @@ async fn authenticator_suite() {
     let store = Arc::new(MemoryStore::new());
     conformance::run_authenticator_suite(store.clone(), store).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admin_invariant_suite() {
+    conformance::run_admin_invariant_suite(Arc::new(MemoryStore::new())).await;
+}

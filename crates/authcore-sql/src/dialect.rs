@@ -19,6 +19,12 @@ pub(crate) struct Queries {
     pub list_users: &'static str,
     /// `(role)` -> `COUNT(*)` of users with that role.
     pub count_with_role: &'static str,
+    /// `(role, status)` -> `COUNT(*)` of users with that role and stored status.
+    pub count_with_role_status: &'static str,
+    /// `()` -> the admin guard row, taking its lock for the rest of the transaction: every
+    /// change that can affect the set of active admins takes it first, so the count of active
+    /// admins read after it cannot change before the transaction ends.
+    pub lock_admin_guard: &'static str,
     /// `()` -> one uid, if any user exists.
     pub any_user: &'static str,
     /// `(email, email_key, name, role, status, created_at, updated_at)`.
@@ -135,6 +141,9 @@ pub(crate) mod postgres {
         find_by_uid: user_select!("WHERE u.uid = $1 ORDER BY p.id"),
         list_users: user_select!("ORDER BY u.uid, p.id"),
         count_with_role: "SELECT COUNT(*) FROM authcore_users WHERE role = $1",
+        count_with_role_status: "SELECT COUNT(*) FROM authcore_users \
+            WHERE role = $1 AND status = $2",
+        lock_admin_guard: "SELECT id FROM authcore_admin_guard WHERE id = 1 FOR UPDATE",
         any_user: "SELECT uid FROM authcore_users LIMIT 1",
         insert_user: "INSERT INTO authcore_users \
             (email, email_key, name, role, status, created_at, updated_at) \
@@ -234,6 +243,9 @@ pub(crate) mod mysql {
         find_by_uid: user_select!("WHERE u.uid = ? ORDER BY p.id"),
         list_users: user_select!("ORDER BY u.uid, p.id"),
         count_with_role: "SELECT COUNT(*) FROM authcore_users WHERE role = ?",
+        count_with_role_status: "SELECT COUNT(*) FROM authcore_users \
+            WHERE role = ? AND status = ?",
+        lock_admin_guard: "SELECT id FROM authcore_admin_guard WHERE id = 1 FOR UPDATE",
         any_user: "SELECT uid FROM authcore_users LIMIT 1",
         insert_user: "INSERT INTO authcore_users \
             (email, email_key, name, role, status, created_at, updated_at) \
@@ -334,6 +346,10 @@ pub(crate) mod sqlite {
         find_by_uid: user_select!("WHERE u.uid = ?1 ORDER BY p.id"),
         list_users: user_select!("ORDER BY u.uid, p.id"),
         count_with_role: "SELECT COUNT(*) FROM authcore_users WHERE role = ?1",
+        count_with_role_status: "SELECT COUNT(*) FROM authcore_users \
+            WHERE role = ?1 AND status = ?2",
+        // BEGIN IMMEDIATE already holds the database's write lock.
+        lock_admin_guard: "SELECT id FROM authcore_admin_guard WHERE id = 1",
         any_user: "SELECT uid FROM authcore_users LIMIT 1",
         insert_user: "INSERT INTO authcore_users \
             (email, email_key, name, role, status, created_at, updated_at) \

@@ -25,6 +25,21 @@ async fn conformance_in_memory() {
     common::conformance(store).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admin_invariant_on_a_file() {
+    let dir = TempDir::new();
+    let store = SqlStore::connect(&dir.sqlite_url("admins.db"))
+        .await
+        .unwrap();
+    authcore_testkit::conformance::run_admin_invariant_suite(Arc::new(store)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn admin_invariant_in_memory() {
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    authcore_testkit::conformance::run_admin_invariant_suite(Arc::new(store)).await;
+}
+
 #[tokio::test]
 async fn lockout_matches_the_policy() {
     let store = SqlStore::connect("sqlite::memory:").await.unwrap();

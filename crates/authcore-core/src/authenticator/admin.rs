@@ -141,7 +141,8 @@ impl Authenticator {
 
     /// Updates a user (Redis `PUT /v1/users/{uid}`). An admin may change anything; a user may
     /// change their own name and password. An admin password reset unlocks the account. The
-    /// last admin cannot be demoted.
+    /// last active admin can be neither demoted nor given another status (the admin invariant
+    /// of [`UserAdmin`], enforced by the store atomically with the write).
     ///
     /// # Errors
     /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::ChangeLastAdminRoleNotAllowed`];
@@ -224,10 +225,10 @@ impl Authenticator {
         }
         if let Some(role) = &update.role {
             self.validate_role(role)?;
-            if user.role.is_admin() && !role.is_admin() {
-                self.ensure_other_admin(store).await?;
-            }
         }
+        // The store refuses a change of the last active admin atomically with the write; this
+        // early look only spares the hashing of a change that would be refused anyway.
+        precheck_last_admin(store, user, update.role.as_ref(), update.status).await?;
         let new_password = match (&update.password, form) {
             (Some(p), PasswordForm::Plain) => Some(self.new_password(user, p).await?),
             (Some(p), PasswordForm::RedisPrehash) => {
@@ -241,6 +242,7 @@ impl Authenticator {
         if admin_reset && status.is_none() && user.status == UserStatus::Locked {
             status = Some(UserStatus::Active);
         }
+
         // A new password, role or status ends the user's sessions (the epoch advances after
         // the change, so no token minted before it passes the fresh check).
         let ends_sessions = new_password.is_some()
@@ -272,7 +274,7 @@ impl Authenticator {
         self.view(&updated).await
     }
 
-    /// Deletes a user (admin only); the last admin cannot be deleted.
+    /// Deletes a user (admin only); the last active admin cannot be deleted.
     ///
     /// # Errors
     /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::ChangeLastAdminRoleNotAllowed`];
@@ -283,16 +285,14 @@ impl Authenticator {
     }
 
     /// Deletes a user on behalf of the operator of the host (see
-    /// [`Authenticator::update_user_as_operator`]); the last admin cannot be deleted.
+    /// [`Authenticator::update_user_as_operator`]); the last active admin cannot be deleted.
     ///
     /// # Errors
     /// [`Error::NotFound`]; [`Error::ChangeLastAdminRoleNotAllowed`]; store errors.
     pub async fn delete_user_as_operator(&self, uid: &UserId) -> Result<()> {
         let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
         let store = found.admin()?;
-        if found.user.role.is_admin() {
-            self.ensure_other_admin(store).await?;
-        }
+        // The store checks the admin invariant atomically with the delete.
         if !store.delete_user(uid).await? {
             return Err(Error::NotFound);
         }
@@ -454,14 +454,26 @@ impl Authenticator {
         }
     }
 
-    /// Refuses to demote or delete an admin when it is the last one (the one being changed
-    /// is counted, so another exists when there are two or more).
-    async fn ensure_other_admin(&self, store: &dyn UserAdmin) -> Result<()> {
-        if store.count_with_role(&Role::ADMIN).await? > 1 {
-            Ok(())
-        } else {
-            Err(Error::ChangeLastAdminRoleNotAllowed)
-        }
+}
+
+/// An early, advisory look at the admin invariant: refuses a role or status change that would
+/// make `user`, an active admin, something else while it is the store's only active admin.
+/// The store makes the same check atomically with the write ([`UserAdmin::update_user`]); this
+/// one only spares work (hashing, a dry run's answer) for a change that would be refused.
+pub(super) async fn precheck_last_admin(
+    store: &dyn UserAdmin,
+    user: &User,
+    role: Option<&Role>,
+    status: Option<UserStatus>,
+) -> Result<()> {
+    let stays = crate::user::counts_as_active_admin(
+        role.unwrap_or(&user.role),
+        status.unwrap_or(user.status),
+    );
+    if user.is_active_admin() && !stays && store.count_active_admins().await? <= 1 {
+        Err(Error::ChangeLastAdminRoleNotAllowed)
+    } else {
+        Ok(())
     }
 }
 

@@ -12,6 +12,42 @@ use super::rows::{UserRow, group_users};
 use super::{Backend, DbResult as _, SqlStore, decode, local_id};
 use crate::dialect::to_micros;
 
+/// The number of active admins (role `admin`, stored status `active`) as `$tx` sees it.
+macro_rules! count_active_admins {
+    ($tx:expr, $e:ident) => {{
+        let n: i64 = sqlx::query($e::Q.count_with_role_status)
+            .bind(ADMIN)
+            .bind(ACTIVE)
+            .fetch_one(&mut *$tx)
+            .await
+            .and_then(|r| r.try_get(0))
+            .db()?;
+        n
+    }};
+}
+
+/// Takes the admin guard's lock in `$tx` (see `Queries::lock_admin_guard`) and returns the
+/// number of active admins, which no other writer can change until `$tx` ends.
+macro_rules! lock_admin_guard {
+    ($tx:expr, $e:ident) => {{
+        let guard = sqlx::query($e::Q.lock_admin_guard)
+            .fetch_optional(&mut *$tx)
+            .await
+            .db()?;
+        if guard.is_none() {
+            return Err(Error::Internal(
+                "the admin guard row of migration 20261128000001 is missing".into(),
+            ));
+        }
+        count_active_admins!($tx, $e)
+    }};
+}
+
+/// `Role::ADMIN` as stored.
+const ADMIN: &str = "admin";
+/// `UserStatus::Active` as stored.
+const ACTIVE: &str = UserStatus::Active.as_str();
+
 #[async_trait]
 impl UserStore for SqlStore {
     async fn find_by_username(&self, username: &str) -> Result<Option<User>> {
@@ -137,6 +173,22 @@ impl UserAdmin for SqlStore {
         .await
     }
 
+    async fn count_active_admins(&self) -> Result<u64> {
+        self.timed("count_active_admins", async move {
+            let n: i64 = on_engine!(self, |pool, e| {
+                sqlx::query(e::Q.count_with_role_status)
+                    .bind(ADMIN)
+                    .bind(ACTIVE)
+                    .fetch_one(pool)
+                    .await
+                    .and_then(|r| r.try_get(0))
+                    .db()?
+            });
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+        .await
+    }
+
     async fn is_empty(&self) -> Result<bool> {
         self.timed("is_empty", async move {
             let any = on_engine!(self, |pool, e| {
@@ -156,8 +208,16 @@ impl UserAdmin for SqlStore {
             let id = local_id(uid).ok_or(Error::NotFound)?;
             let now = self.clock.now();
             let email_key = update.email.as_deref().map(normalize_username);
+            // Only a role or status change can affect the set of active admins: those take
+            // the admin guard first, so the check below and the write are one step.
+            let guarded = update.role.is_some() || update.status.is_some();
             let rows = on_engine!(self, |pool, e| {
                 let mut tx = e::begin(pool).await.db()?;
+                let before = if guarded {
+                    lock_admin_guard!(tx, e)
+                } else {
+                    0
+                };
                 let done = sqlx::query(e::Q.update_user)
                     .bind(update.email.as_deref())
                     .bind(email_key.as_deref())
@@ -171,6 +231,10 @@ impl UserAdmin for SqlStore {
                     .db()?;
                 if done.rows_affected() == 0 {
                     return Err(Error::NotFound);
+                }
+                if before > 0 && count_active_admins!(tx, e) == 0 {
+                    // Dropping the transaction rolls the update back.
+                    return Err(Error::ChangeLastAdminRoleNotAllowed);
                 }
                 let rows = sqlx::query(e::Q.find_by_uid)
                     .bind(id)
@@ -193,11 +257,15 @@ impl UserAdmin for SqlStore {
             };
             on_engine!(self, |pool, e| {
                 let mut tx = e::begin(pool).await.db()?;
+                let before = lock_admin_guard!(tx, e);
                 let done = sqlx::query(e::Q.delete_user)
                     .bind(id)
                     .execute(&mut *tx)
                     .await
                     .db()?;
+                if before > 0 && count_active_admins!(tx, e) == 0 {
+                    return Err(Error::ChangeLastAdminRoleNotAllowed);
+                }
                 // A later user never gets this uid, but stale lockout state has no use either.
                 sqlx::query(e::Q.clear_lockout)
                     .bind(uid.as_str())

@@ -369,6 +369,20 @@ pub async fn edge_cases(store: &SqlStore) {
 /// Two stores (two pools) on one database, 200 concurrent failures for one user: the count is
 /// exactly 200, every count from 1 to 200 was returned once, and the lock came at exactly the
 /// threshold.
+/// Two stores on one database (two processes): admins changed at once through either never
+/// leave the database without an active admin.
+pub async fn admin_invariant_across_two_stores(url: &str) {
+    use authcore_testkit::conformance::{
+        admins_changing_each_other_at_once_leave_one, create_admin, only_active_admin,
+    };
+    let a = Arc::new(SqlStore::connect(url).await.unwrap());
+    let b = Arc::new(SqlStore::connect(url).await.unwrap());
+    let first = create_admin(&*a, "two-stores-admin", UserStatus::Active).await;
+    admins_changing_each_other_at_once_leave_one(a.clone(), b.clone(), first.uid).await;
+    let left = only_active_admin(&*b).await;
+    assert_eq!(only_active_admin(&*a).await.uid, left.uid);
+}
+
 pub async fn two_stores_count_exactly(url: &str) {
     let config = SqlConfig::new(url).max_connections(16);
     let a = Arc::new(SqlStore::connect_with(config.clone()).await.unwrap());

@@ -19,6 +19,20 @@ macro_rules! server_engine_tests {
             common::conformance(store).await;
         }
 
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        #[ignore = $needs]
+        async fn admin_invariant() {
+            let store = SqlStore::connect(&$fresh_url().await).await.unwrap();
+            authcore_testkit::conformance::run_admin_invariant_suite(std::sync::Arc::new(store))
+                .await;
+        }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        #[ignore = $needs]
+        async fn admin_invariant_across_two_stores() {
+            common::admin_invariant_across_two_stores(&$fresh_url().await).await;
+        }
+
         #[tokio::test]
         #[ignore = $needs]
         async fn lockout_matches_the_policy() {

@@ -20,12 +20,14 @@
 //!
 //! One file per suite: `users` ([`run_user_admin_suite`]), `lockout` ([`run_lockout_suite`]),
 //! `authenticator` ([`run_authenticator_suite`]), `read_only` ([`run_read_only_suite`]) and
-//! `sessions` ([`run_session_suite`]).
+//! `sessions` ([`run_session_suite`]), `admin` ([`run_admin_invariant_suite`]: the admin
+//! invariant; unlike the others it needs a fresh store of its own).
 //! A new suite is a new file here and one `pub use` line below.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 // Test support: a failed expectation is a panic, exactly as in `assert!`.
 
+mod admin;
 mod authenticator;
 mod concurrency;
 mod lockout;
@@ -35,6 +37,7 @@ mod session_races;
 mod sessions;
 mod users;
 
+pub use admin::*;
 pub use authenticator::*;
 pub use concurrency::*;
 pub use lockout::*;

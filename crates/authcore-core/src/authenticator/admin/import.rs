@@ -112,7 +112,8 @@ impl Authenticator {
     /// # Errors
     /// [`Error::InvalidRequest`] for a bad e-mail, name, role, password or hash;
     /// [`Error::PasswordNotComplex`]; [`Error::NameAlreadyExists`];
-    /// [`Error::ChangeLastAdminRoleNotAllowed`] for an update that would demote the last admin;
+    /// [`Error::ChangeLastAdminRoleNotAllowed`] for an update that would demote, disable or lock
+    /// the last active admin;
     /// store errors.
     pub async fn import_user(
         &self,
@@ -211,9 +212,8 @@ impl Authenticator {
             role: row.role.clone().filter(|r| *r != existing.role),
             status: row.status.filter(|s| *s != existing.status),
         };
-        if existing.role.is_admin() && profile.role.is_some() {
-            self.ensure_other_admin(store).await?;
-        }
+        super::precheck_last_admin(store, &existing, profile.role.as_ref(), profile.status)
+            .await?;
         let current: Vec<PasswordHash> = existing
             .passwords()
             .iter()
