@@ -162,12 +162,47 @@ pub(crate) async fn users_admin(backend: Backend) {
         .await;
     assert_eq!(st, 405, "{}", String::from_utf8_lossy(&bytes));
 
-    // The last admin can be neither demoted nor deleted.
-    s.put("/v1/users/1")
+    // The last active admin can be neither demoted, disabled, locked nor deleted, by itself;
+    // a disabled admin does not count.
+    s.post("/v1/users")
         .auth(&admin)
-        .json(json!({"role": "db_viewer"}))
-        .expect(406, "change_last_admin_role_not_allowed")
+        .json(json!({"email": "dora@example.test", "password": "Dora-Passw0rd!", "role": "admin"}))
+        .status(200)
         .await;
+    let dora = s.get("/v1/users").auth(&admin).status(200).await;
+    let dora = dora
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "dora@example.test")
+        .unwrap()["uid"]
+        .as_u64()
+        .unwrap();
+    s.put(&user_path(dora))
+        .auth(&admin)
+        .json(json!({"status": "disabled"}))
+        .status(200)
+        .await;
+    for change in [
+        json!({"role": "db_viewer"}),
+        json!({"status": "disabled"}),
+        json!({"status": "locked"}),
+        json!({"name": "Still Admin", "status": "disabled"}),
+    ] {
+        s.put("/v1/users/1")
+            .auth(&admin)
+            .json(change)
+            .expect(406, "change_last_admin_role_not_allowed")
+            .await;
+    }
+    let me = s.get("/v1/users/1").auth(&admin).status(200).await;
+    assert_eq!(
+        (me["role"].as_str(), me["status"].as_str()),
+        (Some("admin"), Some("active")),
+        "{me}"
+    );
+    assert_ne!(me["name"], "Still Admin", "a refused change writes nothing");
+    s.delete(&user_path(dora)).auth(&admin).status(200).await;
     s.delete("/v1/users/1")
         .auth(&admin)
         .expect(406, "change_last_admin_role_not_allowed")

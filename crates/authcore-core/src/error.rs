@@ -70,8 +70,9 @@ pub enum Error {
     #[error("cannot delete the last password of a user")]
     CannotDeleteLastPassword,
 
-    /// The operation would leave the service without an administrator.
-    #[error("at least one admin must remain")]
+    /// The operation would leave the store without an active admin (role `admin`, status
+    /// `active`): the last one may be neither demoted, disabled, locked nor deleted.
+    #[error("at least one active admin must remain: this change would leave none")]
     ChangeLastAdminRoleNotAllowed,
 
     /// The store that owns this user cannot perform the operation (for example a password

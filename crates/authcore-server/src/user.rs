@@ -90,14 +90,15 @@ pub enum UserAction {
         /// E-mail or uid.
         user: String,
     },
-    /// Change a user's role (the last admin cannot be demoted).
+    /// Change a user's role (the last active admin cannot be demoted).
     SetRole {
         /// E-mail or uid.
         user: String,
         /// admin, cluster_member, cluster_viewer, db_member, db_viewer or none.
         role: String,
     },
-    /// Disable an account: it can no longer sign in or refresh a token.
+    /// Disable an account: it can no longer sign in or refresh a token (the last active admin
+    /// cannot be disabled).
     Disable {
         /// E-mail or uid.
         user: String,
@@ -107,7 +108,7 @@ pub enum UserAction {
         /// E-mail or uid.
         user: String,
     },
-    /// Delete a user (the last admin cannot be deleted).
+    /// Delete a user (the last active admin cannot be deleted).
     Delete {
         /// E-mail or uid.
         user: String,

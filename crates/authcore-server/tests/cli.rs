@@ -47,7 +47,7 @@ macro_rules! on_every_engine {
 
 on_every_engine!(
     user_commands_act_at_once_on_a_running_server,
-    the_last_admin_cannot_be_demoted_or_deleted_from_the_cli,
+    the_last_admin_cannot_be_demoted_disabled_or_deleted_from_the_cli,
     passwd_recovers_a_locked_out_admin,
     unlock_forgets_failed_sign_ins,
     passwords_follow_the_rules_and_are_never_arguments,
@@ -96,19 +96,24 @@ async fn user_commands_act_at_once_on_a_running_server(engine: Db) {
     assert!(!list.contains("Bob@"), "{list}");
 }
 
-async fn the_last_admin_cannot_be_demoted_or_deleted_from_the_cli(engine: Db) {
+async fn the_last_admin_cannot_be_demoted_disabled_or_deleted_from_the_cli(engine: Db) {
     let dir = TempDir::new();
     let db = engine.fresh_url(&dir).await;
     add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
     for args in [
         vec!["user", "set-role", ADMIN, "db_viewer"],
+        vec!["user", "disable", ADMIN],
         vec!["user", "delete", ADMIN],
     ] {
         let mut args = args.clone();
         args.extend(["--database-url", &db]);
         let out = run(authcore(&dir, &args));
         assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stdout(&out));
-        assert!(stderr(&out).contains("admin"), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("at least one active admin must remain"),
+            "{}",
+            stderr(&out)
+        );
     }
     let list = ok(&user(&dir, &db, &["list"]));
     assert!(list.contains(ADMIN) && list.contains(" admin "), "{list}");

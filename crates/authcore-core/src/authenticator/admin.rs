@@ -453,7 +453,6 @@ impl Authenticator {
             )))
         }
     }
-
 }
 
 /// An early, advisory look at the admin invariant: refuses a role or status change that would

@@ -213,11 +213,7 @@ impl UserAdmin for SqlStore {
             let guarded = update.role.is_some() || update.status.is_some();
             let rows = on_engine!(self, |pool, e| {
                 let mut tx = e::begin(pool).await.db()?;
-                let before = if guarded {
-                    lock_admin_guard!(tx, e)
-                } else {
-                    0
-                };
+                let before = if guarded { lock_admin_guard!(tx, e) } else { 0 };
                 let done = sqlx::query(e::Q.update_user)
                     .bind(update.email.as_deref())
                     .bind(email_key.as_deref())

@@ -29,8 +29,7 @@ pub async fn run_admin_invariant_suite(store: Arc<dyn UserAdmin>) {
     );
     changes_are_free_before_the_first_active_admin(&*store).await;
     let survivor = create_admin(&*store, "first-admin", UserStatus::Active).await;
-    admins_changing_each_other_at_once_leave_one(store.clone(), store.clone(), survivor.uid)
-        .await;
+    admins_changing_each_other_at_once_leave_one(store.clone(), store.clone(), survivor.uid).await;
     let survivor = only_active_admin(&*store).await;
     last_active_admin_cannot_leave(&*store, &survivor).await;
     counts_follow_demotion_and_deletion(&*store, &survivor).await;
@@ -169,7 +168,11 @@ pub async fn admins_changing_each_other_at_once_leave_one(
 ) {
     let mut survivor = survivor;
     for round in 0..ADMIN_RACE_ROUNDS {
-        assert_eq!(store.count_active_admins().await.unwrap(), 1, "round {round}");
+        assert_eq!(
+            store.count_active_admins().await.unwrap(),
+            1,
+            "round {round}"
+        );
         let newcomer = create_admin(&*store, "race", UserStatus::Active).await;
         let first = LEAVES[round % LEAVES.len()];
         let second = LEAVES[(round / LEAVES.len()) % LEAVES.len()];
@@ -185,7 +188,8 @@ pub async fn admins_changing_each_other_at_once_leave_one(
         let a = race(first, survivor.clone(), &store);
         let b = race(second, newcomer.uid.clone(), &other);
         let (a, b) = (a.await.unwrap(), b.await.unwrap());
-        let refused = |r: &Result<(), Error>| matches!(r, Err(Error::ChangeLastAdminRoleNotAllowed));
+        let refused =
+            |r: &Result<(), Error>| matches!(r, Err(Error::ChangeLastAdminRoleNotAllowed));
         match (&a, &b) {
             (Ok(()), r) if refused(r) => survivor = newcomer.uid.clone(),
             (r, Ok(())) if refused(r) => {}
@@ -194,7 +198,10 @@ pub async fn admins_changing_each_other_at_once_leave_one(
             ),
         }
         let left = only_active_admin(&*store).await;
-        assert_eq!(left.uid, survivor, "round {round}: the refused change wrote nothing");
+        assert_eq!(
+            left.uid, survivor,
+            "round {round}: the refused change wrote nothing"
+        );
         assert_counts_match_the_list(&*store).await;
     }
 }
@@ -224,7 +231,10 @@ pub async fn last_active_admin_cannot_leave(store: &dyn UserAdmin, last: &User) 
         )
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::ChangeLastAdminRoleNotAllowed), "{err:?}");
+    assert!(
+        matches!(err, Error::ChangeLastAdminRoleNotAllowed),
+        "{err:?}"
+    );
     assert_eq!(
         store.find_by_uid(&last.uid).await.unwrap().as_ref(),
         Some(last),
@@ -255,11 +265,17 @@ pub async fn counts_follow_demotion_and_deletion(store: &dyn UserAdmin, last: &U
     let admins = store.count_with_role(&Role::ADMIN).await.unwrap();
     let a = create_admin(store, "count-a", UserStatus::Active).await;
     let b = create_admin(store, "count-b", UserStatus::Active).await;
-    assert_eq!(store.count_with_role(&Role::ADMIN).await.unwrap(), admins + 2);
+    assert_eq!(
+        store.count_with_role(&Role::ADMIN).await.unwrap(),
+        admins + 2
+    );
     assert_eq!(store.count_active_admins().await.unwrap(), 3);
 
     Leave::Demote.apply(store, &a.uid).await.unwrap();
-    assert_eq!(store.count_with_role(&Role::ADMIN).await.unwrap(), admins + 1);
+    assert_eq!(
+        store.count_with_role(&Role::ADMIN).await.unwrap(),
+        admins + 1
+    );
     assert_eq!(store.count_active_admins().await.unwrap(), 2);
 
     assert!(store.delete_user(&b.uid).await.unwrap());

@@ -212,8 +212,7 @@ impl Authenticator {
             role: row.role.clone().filter(|r| *r != existing.role),
             status: row.status.filter(|s| *s != existing.status),
         };
-        super::precheck_last_admin(store, &existing, profile.role.as_ref(), profile.status)
-            .await?;
+        super::precheck_last_admin(store, &existing, profile.role.as_ref(), profile.status).await?;
         let current: Vec<PasswordHash> = existing
             .passwords()
             .iter()
