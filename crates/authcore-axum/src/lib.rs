@@ -8,7 +8,8 @@
 //! `Bearer` token, the stateless check), [`Fresh`] (the token checked against current state:
 //! logout, password change, demotion and deletion honoured at once) and [`RequireRole`] (403
 //! unless the role is allowed; stateless by default, `RequireRole<R, FreshCheck>` for the
-//! current role).
+//! current role), and [`RequirePermission`] (403 unless the caller's *current* role holds a
+//! permission of the authenticator's [`authcore_core::PermissionPolicy`]).
 //!
 //! This crate is glue: statuses, error codes and bodies come from
 //! [`authcore_core::http`], so any other adapter built on it answers byte-for-byte the same.
@@ -54,7 +55,9 @@ use std::marker::PhantomData;
 use std::time::Instant;
 
 use authcore_core::http::{self as core_http, ApiResponse, RequestParts};
-use authcore_core::{Authenticator, Claims, Error, FreshIdentity, Role};
+use authcore_core::{
+    Access, Authenticator, Authorized, Claims, Error, FreshIdentity, Permission, Role,
+};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -442,5 +445,98 @@ where
         } else {
             Err(Reply::from(Error::Forbidden))
         }
+    }
+}
+
+/// A permission, as a type: what [`RequirePermission`] requires. [`permissions`] has one per
+/// built-in permission; an application declares its own:
+///
+/// ```
+/// use authcore_axum::{PermissionMarker, RequirePermission};
+/// use authcore_core::{CustomPermission, Permission};
+///
+/// struct ViewReports;
+/// impl PermissionMarker for ViewReports {
+///     const PERMISSION: Permission = Permission::Custom(CustomPermission::new("view_reports"));
+/// }
+///
+/// async fn reports(RequirePermission(caller, ..): RequirePermission<ViewReports>) -> String {
+///     format!("reports for {}", caller.user().email)
+/// }
+/// # let _ = reports;
+/// ```
+pub trait PermissionMarker: Send + Sync + 'static {
+    /// The permission required.
+    const PERMISSION: Permission;
+}
+
+/// [`PermissionMarker`]s of the built-in permissions.
+pub mod permissions {
+    use super::{Permission, PermissionMarker};
+
+    macro_rules! markers {
+        ($($name:ident),* $(,)?) => {$(
+            #[doc = concat!("[`Permission::", stringify!($name), "`].")]
+            #[derive(Debug, Clone, Copy)]
+            pub struct $name;
+            impl PermissionMarker for $name {
+                const PERMISSION: Permission = Permission::$name;
+            }
+        )*};
+    }
+
+    markers!(
+        ViewAllUsersInfo,
+        ViewUserInfo,
+        UpdateUser,
+        CreateNewUser,
+        DeleteUser,
+        ConfigLdap,
+        ViewLdapConfig,
+        CreateLdapMapping,
+        UpdateLdapMapping,
+        DeleteLdapMapping,
+        ViewAllLdapMappingsInfo,
+        ViewLdapMappingInfo,
+        UpdateCluster,
+        ViewClusterInfo,
+    );
+}
+
+/// A permission guard for an application's own routes: the `JWT`/`Bearer` token is checked
+/// against current state (as [`Fresh`]) and the core decides ([`Authenticator::decide`]) on
+/// the caller's *current* role with the authenticator's permission policy: a user promoted or
+/// demoted gets the new answer on the next request, whatever role its token names.
+///
+/// Rejects with 401 `unauthorized` as [`Fresh`] does, 403 `forbidden` (JSON) when the current
+/// role lacks `P::PERMISSION`, 503 when a store is down. Carries the [`Authorized`] caller.
+///
+/// ```
+/// use authcore_axum::{RequirePermission, permissions::UpdateCluster};
+///
+/// async fn set_policy(RequirePermission(caller, ..): RequirePermission<UpdateCluster>) -> String {
+///     format!("changed by {}", caller.user().email)
+/// }
+/// # let _ = set_policy;
+/// ```
+#[derive(Debug, Clone)]
+pub struct RequirePermission<P: PermissionMarker>(pub Authorized, pub PhantomData<P>);
+
+impl<S, P> FromRequestParts<S> for RequirePermission<P>
+where
+    Authenticator: FromRef<S>,
+    S: Send + Sync,
+    P: PermissionMarker,
+{
+    type Rejection = Reply;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let auth = Authenticator::from_ref(state);
+        let header = parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes);
+        let claims = core_http::authenticate_token(&auth, header).map_err(Reply::from)?;
+        auth.decide(&claims, Access::Permission(P::PERMISSION), None)
+            .await
+            .map(|authorized| Self(authorized, PhantomData))
+            .map_err(Reply::from)
     }
 }

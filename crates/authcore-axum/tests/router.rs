@@ -262,3 +262,85 @@ async fn openapi_lists_every_route_of_the_router() {
         }
     }
 }
+
+/// `RequirePermission` on an application's own routes: the policy's answer for the caller's
+/// current role in the store (not the token's), for a built-in and a custom permission.
+#[tokio::test]
+async fn permission_guard_uses_the_current_role() {
+    use authcore_axum::{PermissionMarker, RequirePermission, permissions::ViewClusterInfo};
+    use authcore_core::{CustomPermission, Permission, PermissionPolicy, UserAdmin, UserUpdate};
+
+    struct ViewReports;
+    impl PermissionMarker for ViewReports {
+        const PERMISSION: Permission = Permission::Custom(CustomPermission::new("view_reports"));
+    }
+    async fn cluster(RequirePermission(who, ..): RequirePermission<ViewClusterInfo>) -> String {
+        who.user().email.clone()
+    }
+    async fn reports(RequirePermission(who, ..): RequirePermission<ViewReports>) -> String {
+        who.user().role.to_string()
+    }
+
+    let store = Arc::new(MemoryStore::new());
+    let auth = fixtures::authenticator_with(
+        store.clone(),
+        store.clone(),
+        &ManualClock::starting_now(),
+        AuthPolicy::default(),
+        PermissionPolicy::redis().grant(Role::new("auditor"), [ViewReports::PERMISSION]),
+    )
+    .unwrap();
+    let view = auth
+        .create_user_unchecked(CreateUser {
+            email: "eve@x.test".into(),
+            password: fixtures::password("pw-123456"),
+            name: None,
+            role: Role::NONE,
+        })
+        .await
+        .unwrap();
+    let uid = authcore_core::UserId::new(serde_json::to_value(&view.uid).unwrap().to_string());
+    let app = Router::new()
+        .route("/app/cluster", get(cluster))
+        .route("/app/reports", get(reports))
+        .with_state(auth.clone())
+        .merge(UsersApi::new(auth.clone()).into_router());
+    let eve = format!("JWT {}", token(&app, "eve@x.test").await);
+    let headers = [("authorization", eve.as_str())];
+    for (role, cluster_status, reports_status) in [
+        (Role::NONE, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN),
+        (Role::DB_VIEWER, StatusCode::OK, StatusCode::FORBIDDEN),
+        (Role::new("auditor"), StatusCode::FORBIDDEN, StatusCode::OK),
+        (Role::ADMIN, StatusCode::OK, StatusCode::FORBIDDEN),
+        (Role::NONE, StatusCode::FORBIDDEN, StatusCode::FORBIDDEN),
+    ] {
+        // Written to the store directly (as another process would): the token is unchanged.
+        store
+            .update_user(
+                &uid,
+                UserUpdate {
+                    role: Some(role.clone()),
+                    ..UserUpdate::default()
+                },
+            )
+            .await
+            .unwrap();
+        let (s, b) = send(&app, "GET", "/app/cluster", &headers, "").await;
+        assert_eq!(s, cluster_status, "{role}");
+        if s == StatusCode::FORBIDDEN {
+            assert_eq!(code(&b), "forbidden");
+        } else {
+            assert_eq!(b, b"eve@x.test");
+        }
+        let (s, b) = send(&app, "GET", "/app/reports", &headers, "").await;
+        assert_eq!(s, reports_status, "{role}");
+        if s == StatusCode::OK {
+            assert_eq!(String::from_utf8(b).unwrap(), role.as_str());
+        }
+    }
+    let (s, b) = send(&app, "GET", "/app/cluster", &[], "").await;
+    assert_eq!(
+        (s, code(&b).as_str()),
+        (StatusCode::UNAUTHORIZED, "unauthorized")
+    );
+}

@@ -124,6 +124,7 @@ mod hashing;
 pub mod http;
 mod legacy_hash;
 pub mod lockout;
+mod permission;
 mod policy;
 mod session;
 mod store;
@@ -148,6 +149,7 @@ pub use legacy_hash::{
 pub use lockout::{
     AttemptOutcome, DEFAULT_RESERVATION_STALE_AFTER, Reservation, ReservationPolicy, Reserve,
 };
+pub use permission::{Access, Authorized, CustomPermission, Grant, Permission, PermissionPolicy};
 pub use policy::{
     AuthPolicy, LockedUntil, LockoutPolicy, LockoutState, PasswordComplexity, PasswordExpiry,
     SessionPolicy,

@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use authcore_core::secrecy::SecretSlice;
 use authcore_core::{
-    AuthPolicy, Authenticator, HashingConfig, Key, KeyRing, LockoutStore, Password, Result,
-    UserStore,
+    AuthPolicy, Authenticator, HashingConfig, Key, KeyRing, LockoutStore, Password,
+    PermissionPolicy, Result, UserStore,
 };
 
 use crate::ManualClock;
@@ -57,5 +57,28 @@ pub fn authenticator(
         .keys(test_keys()?)
         .clock(Arc::new(clock.clone()))
         .policy(policy)
+        .build()
+}
+
+/// [`authenticator`] with a permission policy of the test's own (the default is
+/// [`PermissionPolicy::redis`]).
+///
+/// # Errors
+/// Configuration errors from [`authcore_core::AuthenticatorBuilder::build`].
+pub fn authenticator_with(
+    users: Arc<dyn UserStore>,
+    lockout: Arc<dyn LockoutStore>,
+    clock: &ManualClock,
+    policy: AuthPolicy,
+    permissions: PermissionPolicy,
+) -> Result<Authenticator> {
+    Authenticator::builder()
+        .store(users)
+        .lockout_store(lockout)
+        .hashing(fast_hashing())
+        .keys(test_keys()?)
+        .clock(Arc::new(clock.clone()))
+        .policy(policy)
+        .permissions(permissions)
         .build()
 }

@@ -9,7 +9,9 @@
 //! - [`fixtures`]: cheap hashing parameters, a fixed key ring, unique e-mails, and an
 //!   authenticator wired to all of them;
 //! - [`signed_in`]: one line to act as a signed-in user (a user it creates, with a valid
-//!   token) in a test of an application's protected route.
+//!   token) in a test of an application's protected route;
+//! - [`permissions`]: "may role R do P?" asked of an authenticator's permission policy through
+//!   the core's one decision.
 //!
 //! ## Example: unit-testing a lockout policy
 //!
@@ -51,6 +53,7 @@
 mod clock;
 pub mod conformance;
 pub mod fixtures;
+pub mod permissions;
 mod signed_in;
 
 pub use clock::ManualClock;

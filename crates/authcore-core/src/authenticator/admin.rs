@@ -12,6 +12,7 @@ use super::{AUDIT_TARGET, Authenticator, MAX_USERNAME_LEN, check_password_len};
 use crate::error::{Error, Result};
 use crate::http::{CreateUser, UidValue, UpdateUser, UserView};
 use crate::legacy_hash::{PasswordForm, RedisPrehashed, is_redis_prehash};
+use crate::permission::{Access, Authorized, Grant};
 use crate::store::UserAdmin;
 use crate::token::Claims;
 use crate::user::{
@@ -19,16 +20,16 @@ use crate::user::{
 };
 
 impl Authenticator {
-    /// Creates a user (Redis `POST /v1/users`, admin only) in the first store that manages
-    /// users.
+    /// Creates a user (Redis `POST /v1/users`, [`Access::CREATE_USER`]) in the first store
+    /// that manages users.
     ///
-    /// Like every administration method, it checks the caller's *current* role in the store
-    /// (the token only names the caller): a caller that no longer exists, is not active or is
-    /// locked out gets [`Error::Unauthorized`].
+    /// Like every administration method, it decides on the caller's *current* role in the
+    /// store ([`Authenticator::decide`]; the token only names the caller): a caller that no
+    /// longer exists or is not active gets [`Error::Unauthorized`].
     ///
     /// # Errors
     /// [`Error::Unauthorized`] for a caller gone or not active; [`Error::Forbidden`] for a
-    /// non-admin caller; [`Error::InvalidRequest`] for a bad e-mail,
+    /// caller whose role lacks `create_new_user`; [`Error::InvalidRequest`] for a bad e-mail,
     /// name or role; [`Error::PasswordNotComplex`]; the duplicate errors; store errors.
     pub async fn create_user(&self, caller: &Claims, new: CreateUser) -> Result<UserView> {
         self.create_user_with(caller, new, PasswordForm::Plain)
@@ -47,7 +48,23 @@ impl Authenticator {
         new: CreateUser,
         form: PasswordForm,
     ) -> Result<UserView> {
-        self.current_admin(caller).await?;
+        let authorized = self.decide(caller, Access::CREATE_USER, None).await?;
+        self.create_user_authorized(&authorized, new, form).await
+    }
+
+    /// [`Authenticator::create_user_with`] for a caller already let through by
+    /// [`Authenticator::decide`] for [`Access::CREATE_USER`].
+    ///
+    /// # Errors
+    /// As [`Authenticator::create_user_with`]; [`Error::Forbidden`] for a decision made for
+    /// another access.
+    pub async fn create_user_authorized(
+        &self,
+        authorized: &Authorized,
+        new: CreateUser,
+        form: PasswordForm,
+    ) -> Result<UserView> {
+        authorized.ensure_for(Access::CREATE_USER, None)?;
         self.create_user_unchecked_with(new, form).await
     }
 
@@ -100,12 +117,22 @@ impl Authenticator {
         self.view(&user).await
     }
 
-    /// Lists all users of the stores that manage users (admin only).
+    /// Lists all users of the stores that manage users ([`Access::LIST_USERS`]).
     ///
     /// # Errors
-    /// [`Error::Forbidden`]; store errors.
+    /// [`Error::Unauthorized`]; [`Error::Forbidden`]; store errors.
     pub async fn list_users(&self, caller: &Claims) -> Result<Vec<UserView>> {
-        self.current_admin(caller).await?;
+        let authorized = self.decide(caller, Access::LIST_USERS, None).await?;
+        self.list_users_authorized(&authorized).await
+    }
+
+    /// [`Authenticator::list_users`] for a caller already let through for
+    /// [`Access::LIST_USERS`].
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] for a decision made for another access; store errors.
+    pub async fn list_users_authorized(&self, authorized: &Authorized) -> Result<Vec<UserView>> {
+        authorized.ensure_for(Access::LIST_USERS, None)?;
         self.list_users_as_operator().await
     }
 
@@ -126,27 +153,40 @@ impl Authenticator {
         Ok(out)
     }
 
-    /// Shows one user (an admin, or the user themself).
+    /// Shows one user ([`Access::GET_USER`]: `view_user_info`, or the user themself).
     ///
     /// # Errors
-    /// [`Error::Forbidden`]; [`Error::NotFound`]; store errors.
+    /// [`Error::Unauthorized`]; [`Error::Forbidden`]; [`Error::NotFound`]; store errors.
     pub async fn get_user(&self, caller: &Claims, uid: &UserId) -> Result<UserView> {
-        let caller = self.current_caller(caller).await?;
-        if !caller.role.is_admin() && &caller.uid != uid {
-            return Err(Error::Forbidden);
-        }
+        let authorized = self.decide(caller, Access::GET_USER, Some(uid)).await?;
+        self.get_user_authorized(&authorized, uid).await
+    }
+
+    /// [`Authenticator::get_user`] for a caller already let through for
+    /// [`Access::GET_USER`] on `uid`.
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] for a decision made for another access or user;
+    /// [`Error::NotFound`]; store errors.
+    pub async fn get_user_authorized(
+        &self,
+        authorized: &Authorized,
+        uid: &UserId,
+    ) -> Result<UserView> {
+        authorized.ensure_for(Access::GET_USER, Some(uid))?;
         let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
         self.view(&found.user).await
     }
 
-    /// Updates a user (Redis `PUT /v1/users/{uid}`). An admin may change anything; a user may
-    /// change their own name and password. An admin password reset unlocks the account. The
-    /// last active admin can be neither demoted nor given another status (the admin invariant
-    /// of [`UserAdmin`], enforced by the store atomically with the write).
+    /// Updates a user (Redis `PUT /v1/users/{uid}`, [`Access::UPDATE_USER`]). A caller whose
+    /// role holds `update_user` may change anything; a user may change their own name and
+    /// password. An admin password reset unlocks the account. The last active admin can be
+    /// neither demoted nor given another status (the admin invariant of [`UserAdmin`], enforced
+    /// by the store atomically with the write).
     ///
     /// # Errors
-    /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::ChangeLastAdminRoleNotAllowed`];
-    /// [`Error::NewPasswordSameAsCurrent`]; [`Error::PasswordNotComplex`]; duplicates; store
+    /// [`Error::Unauthorized`]; [`Error::Forbidden`]; [`Error::NotFound`];
+    /// [`Error::ChangeLastAdminRoleNotAllowed`]; [`Error::NewPasswordSameAsCurrent`]; [`Error::PasswordNotComplex`]; duplicates; store
     /// errors.
     pub async fn update_user(
         &self,
@@ -154,7 +194,7 @@ impl Authenticator {
         uid: &UserId,
         update: UpdateUser,
     ) -> Result<UserView> {
-        self.update_user_by(Some(caller), uid, update, PasswordForm::Plain)
+        self.update_user_with(caller, uid, update, PasswordForm::Plain)
             .await
     }
 
@@ -172,7 +212,32 @@ impl Authenticator {
         update: UpdateUser,
         form: PasswordForm,
     ) -> Result<UserView> {
-        self.update_user_by(Some(caller), uid, update, form).await
+        let authorized = self.decide(caller, Access::UPDATE_USER, Some(uid)).await?;
+        self.update_user_authorized(&authorized, uid, update, form)
+            .await
+    }
+
+    /// [`Authenticator::update_user_with`] for a caller already let through for
+    /// [`Access::UPDATE_USER`] on `uid`: granted by its own account ([`Grant::OwnAccount`]),
+    /// it may change only the name and the password.
+    ///
+    /// # Errors
+    /// As [`Authenticator::update_user_with`]; [`Error::Forbidden`] for a decision made for
+    /// another access or user.
+    pub async fn update_user_authorized(
+        &self,
+        authorized: &Authorized,
+        uid: &UserId,
+        update: UpdateUser,
+        form: PasswordForm,
+    ) -> Result<UserView> {
+        authorized.ensure_for(Access::UPDATE_USER, Some(uid))?;
+        let by_permission = authorized.grant() == Grant::Permission;
+        let admin_only = update.email.is_some() || update.role.is_some() || update.status.is_some();
+        if !by_permission && admin_only {
+            return Err(Error::Forbidden);
+        }
+        self.update_user_by(by_permission, uid, update, form).await
     }
 
     /// Updates a user on behalf of the operator of the host (the `authcore user` commands,
@@ -188,32 +253,19 @@ impl Authenticator {
         uid: &UserId,
         update: UpdateUser,
     ) -> Result<UserView> {
-        self.update_user_by(None, uid, update, PasswordForm::Plain)
+        self.update_user_by(true, uid, update, PasswordForm::Plain)
             .await
     }
 
-    /// `caller` is `None` for the operator of the host.
+    /// `is_admin`: by the `update_user` permission or as the operator of the host (a new
+    /// password then unlocks the account).
     async fn update_user_by(
         &self,
-        caller: Option<&Claims>,
+        is_admin: bool,
         uid: &UserId,
         update: UpdateUser,
         form: PasswordForm,
     ) -> Result<UserView> {
-        let is_admin = match caller {
-            None => true,
-            Some(caller) => {
-                let caller = self.current_caller(caller).await?;
-                let is_admin = caller.role.is_admin();
-                let is_self = &caller.uid == uid;
-                let admin_only =
-                    update.email.is_some() || update.role.is_some() || update.status.is_some();
-                if !is_admin && (!is_self || admin_only) {
-                    return Err(Error::Forbidden);
-                }
-                is_admin
-            }
-        };
         let found = self.find_by_uid(uid).await?.ok_or(Error::NotFound)?;
         let store = found.admin()?;
         let user = &found.user;
@@ -274,13 +326,28 @@ impl Authenticator {
         self.view(&updated).await
     }
 
-    /// Deletes a user (admin only); the last active admin cannot be deleted.
+    /// Deletes a user ([`Access::DELETE_USER`]); the last active admin cannot be deleted.
     ///
     /// # Errors
-    /// [`Error::Forbidden`]; [`Error::NotFound`]; [`Error::ChangeLastAdminRoleNotAllowed`];
-    /// store errors.
+    /// [`Error::Unauthorized`]; [`Error::Forbidden`]; [`Error::NotFound`];
+    /// [`Error::ChangeLastAdminRoleNotAllowed`]; store errors.
     pub async fn delete_user(&self, caller: &Claims, uid: &UserId) -> Result<()> {
-        self.current_admin(caller).await?;
+        let authorized = self.decide(caller, Access::DELETE_USER, Some(uid)).await?;
+        self.delete_user_authorized(&authorized, uid).await
+    }
+
+    /// [`Authenticator::delete_user`] for a caller already let through for
+    /// [`Access::DELETE_USER`] on `uid`.
+    ///
+    /// # Errors
+    /// As [`Authenticator::delete_user`]; [`Error::Forbidden`] for a decision made for
+    /// another access or user.
+    pub async fn delete_user_authorized(
+        &self,
+        authorized: &Authorized,
+        uid: &UserId,
+    ) -> Result<()> {
+        authorized.ensure_for(Access::DELETE_USER, Some(uid))?;
         self.delete_user_as_operator(uid).await
     }
 
@@ -411,25 +478,6 @@ impl Authenticator {
     }
 
     // ---- internals ----
-
-    /// The caller as the stores know it now (the fresh check,
-    /// [`Authenticator::check_claims_fresh`]). Administration decides on the caller's current
-    /// role, not the role in its token, so a demoted, disabled or deleted admin, or one whose
-    /// token was logged out, loses its rights at once instead of when its token expires. A
-    /// lockout after failed sign-ins does not end a live session.
-    async fn current_caller(&self, claims: &Claims) -> Result<User> {
-        self.check_claims_fresh(claims).await
-    }
-
-    /// The caller as the stores know it now, if it is an admin now.
-    pub(crate) async fn current_admin(&self, claims: &Claims) -> Result<User> {
-        let caller = self.current_caller(claims).await?;
-        if caller.role.is_admin() {
-            Ok(caller)
-        } else {
-            Err(Error::Forbidden)
-        }
-    }
 
     fn admin_store(&self) -> Result<&dyn UserAdmin> {
         self.inner

@@ -3,6 +3,7 @@
 //! The builder and the shared lookups live here; `signin` holds the credential check,
 //! sign-in and refresh, `passwords` the password operations, `admin` the user administration.
 
+mod access;
 mod admin;
 mod gate;
 mod passwords;
@@ -22,6 +23,7 @@ use time::OffsetDateTime;
 use crate::clock::{Clock, SystemClock};
 use crate::error::{Error, Result};
 use crate::hashing::{HashingConfig, HashingPool};
+use crate::permission::PermissionPolicy;
 use crate::policy::AuthPolicy;
 use crate::session::SessionStore;
 use crate::store::{LockoutStore, UserAdmin, UserStore};
@@ -65,6 +67,7 @@ struct Inner {
     policy: AuthPolicy,
     clock: Arc<dyn Clock>,
     allowed_roles: Option<Vec<Role>>,
+    permissions: PermissionPolicy,
     cluster_name: Option<String>,
     sessions: Option<Arc<dyn SessionStore>>,
     limits: SignInLimits,
@@ -80,6 +83,7 @@ impl fmt::Debug for Authenticator {
             .field("hashing", &self.inner.hashing)
             .field("tokens", &self.inner.tokens)
             .field("policy", &self.inner.policy)
+            .field("permissions", &self.inner.permissions)
             .field("clock", &self.inner.clock)
             .finish()
     }
@@ -96,6 +100,7 @@ pub struct AuthenticatorBuilder {
     policy: AuthPolicy,
     clock: Option<Arc<dyn Clock>>,
     allowed_roles: Option<Vec<Role>>,
+    permissions: Option<PermissionPolicy>,
     cluster_name: Option<String>,
     sessions: Option<Arc<dyn SessionStore>>,
     limits: SignInLimits,
@@ -172,6 +177,14 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Sets who may do what (default: [`PermissionPolicy::redis`]). Every route of the users
+    /// API and every administration method decides with it, on the caller's current role.
+    #[must_use]
+    pub fn permissions(mut self, policy: PermissionPolicy) -> Self {
+        self.permissions = Some(policy);
+        self
+    }
+
     /// Sets the sign-in gate's limits: how long and how many attempts wait for the lockout
     /// budget, and when an unsettled reservation counts as a failure (default:
     /// [`SignInLimits::default`]).
@@ -229,6 +242,7 @@ impl AuthenticatorBuilder {
                 policy: self.policy,
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 allowed_roles: self.allowed_roles,
+                permissions: self.permissions.unwrap_or_default(),
                 cluster_name: self.cluster_name,
                 sessions: self.sessions,
                 limits: self.limits,

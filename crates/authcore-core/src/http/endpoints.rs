@@ -8,10 +8,12 @@ use super::body::{
 };
 use super::header::{Authorization, parse_authorization};
 use super::response::ApiResponse;
+use super::routes::RoutedRequest;
 use super::view::{CreateUser, UpdateUser};
 use crate::authenticator::Authenticator;
 use crate::error::{Error, Result};
 use crate::legacy_hash::PasswordForm;
+use crate::permission::Authorized;
 use crate::token::{Claims, Ttl};
 use crate::user::{Role, UserId};
 
@@ -240,63 +242,62 @@ async fn password_inner(
     Ok(ApiResponse::ok_empty())
 }
 
-/// `POST /v1/users` (admin): `{"email","password","name"?,"role"}`. 200 with the user object.
-pub async fn create_user(auth: &Authenticator, req: &RequestParts<'_>) -> ApiResponse {
-    into_response(create_user_inner(auth, req).await)
+/// The caller the dispatch let through (it decides before any endpoint of a route that names
+/// a permission runs).
+fn caller<'r>(req: &'r RoutedRequest<'_>) -> Result<&'r Authorized> {
+    req.caller.as_ref().ok_or(Error::Unauthorized)
 }
 
-async fn create_user_inner(auth: &Authenticator, req: &RequestParts<'_>) -> Result<ApiResponse> {
-    let caller = authenticate(auth, req.authorization).await?;
-    // The caller's current role in the store decides (a user promoted since its token was
-    // minted may create users), before the body is read, as on the other admin routes.
-    auth.current_admin(&caller).await?;
-    let body: CreateUserBody = user_body(req)?;
-    let form = PasswordForm::from_redis_method(body.password_hash_method.as_deref())?;
-    let view = auth
-        .create_user_with(
-            &caller,
-            CreateUser {
+/// `POST /v1/users` ([`crate::Access::CREATE_USER`]): `{"email","password","name"?,"role"}`. 200
+/// with the user object.
+pub(super) async fn create_user(auth: &Authenticator, req: &RoutedRequest<'_>) -> ApiResponse {
+    into_response(
+        async {
+            let caller = caller(req)?;
+            let body: CreateUserBody = user_body(&req.parts)?;
+            let form = PasswordForm::from_redis_method(body.password_hash_method.as_deref())?;
+            let new = CreateUser {
                 email: body.email,
                 password: body.password,
                 name: body.name,
                 role: Role::new(body.role),
-            },
-            form,
-        )
-        .await?;
-    Ok(ApiResponse::json(200, &view))
-}
-
-/// `GET /v1/users` (admin): the JSON array of user objects.
-pub async fn list_users(auth: &Authenticator, req: &RequestParts<'_>) -> ApiResponse {
-    into_response(
-        async {
-            let caller = authenticate(auth, req.authorization).await?;
-            Ok(ApiResponse::json(200, &auth.list_users(&caller).await?))
-        }
-        .await,
-    )
-}
-
-/// `GET /v1/users/{uid}` (admin, or the user themself).
-pub async fn get_user(auth: &Authenticator, uid: &str, req: &RequestParts<'_>) -> ApiResponse {
-    into_response(
-        async {
-            let caller = authenticate(auth, req.authorization).await?;
-            let view = auth.get_user(&caller, &UserId::new(uid)).await?;
+            };
+            let view = auth.create_user_authorized(caller, new, form).await?;
             Ok(ApiResponse::json(200, &view))
         }
         .await,
     )
 }
 
-/// `PUT /v1/users/{uid}` (admin; or the user themself for `name` and `password`). 200 with the
-/// updated user object.
-pub async fn update_user(auth: &Authenticator, uid: &str, req: &RequestParts<'_>) -> ApiResponse {
+/// `GET /v1/users` ([`crate::Access::LIST_USERS`]): the JSON array of user objects.
+pub(super) async fn list_users(auth: &Authenticator, req: &RoutedRequest<'_>) -> ApiResponse {
     into_response(
         async {
-            let caller = authenticate(auth, req.authorization).await?;
-            let body: UpdateUserBody = user_body(req)?;
+            let users = auth.list_users_authorized(caller(req)?).await?;
+            Ok(ApiResponse::json(200, &users))
+        }
+        .await,
+    )
+}
+
+/// `GET /v1/users/{uid}` ([`crate::Access::GET_USER`]).
+pub(super) async fn get_user(auth: &Authenticator, req: &RoutedRequest<'_>) -> ApiResponse {
+    into_response(
+        async {
+            let uid = UserId::new(req.param("uid"));
+            let view = auth.get_user_authorized(caller(req)?, &uid).await?;
+            Ok(ApiResponse::json(200, &view))
+        }
+        .await,
+    )
+}
+
+/// `PUT /v1/users/{uid}` ([`crate::Access::UPDATE_USER`]). 200 with the updated user object.
+pub(super) async fn update_user(auth: &Authenticator, req: &RoutedRequest<'_>) -> ApiResponse {
+    into_response(
+        async {
+            let caller = caller(req)?;
+            let body: UpdateUserBody = user_body(&req.parts)?;
             let form = PasswordForm::from_redis_method(body.password_hash_method.as_deref())?;
             let update = UpdateUser {
                 email: body.email,
@@ -305,8 +306,9 @@ pub async fn update_user(auth: &Authenticator, uid: &str, req: &RequestParts<'_>
                 status: body.status,
                 password: body.password,
             };
+            let uid = UserId::new(req.param("uid"));
             let view = auth
-                .update_user_with(&caller, &UserId::new(uid), update, form)
+                .update_user_authorized(caller, &uid, update, form)
                 .await?;
             Ok(ApiResponse::json(200, &view))
         }
@@ -314,12 +316,12 @@ pub async fn update_user(auth: &Authenticator, uid: &str, req: &RequestParts<'_>
     )
 }
 
-/// `DELETE /v1/users/{uid}` (admin). 200 `{}`.
-pub async fn delete_user(auth: &Authenticator, uid: &str, req: &RequestParts<'_>) -> ApiResponse {
+/// `DELETE /v1/users/{uid}` ([`crate::Access::DELETE_USER`]). 200 `{}`.
+pub(super) async fn delete_user(auth: &Authenticator, req: &RoutedRequest<'_>) -> ApiResponse {
     into_response(
         async {
-            let caller = authenticate(auth, req.authorization).await?;
-            auth.delete_user(&caller, &UserId::new(uid)).await?;
+            let uid = UserId::new(req.param("uid"));
+            auth.delete_user_authorized(caller(req)?, &uid).await?;
             Ok(ApiResponse::ok_empty())
         }
         .await,
@@ -337,7 +339,7 @@ pub fn jwks(auth: &Authenticator) -> ApiResponse {
     }
 }
 
-fn into_response(result: Result<ApiResponse>) -> ApiResponse {
+pub(super) fn into_response(result: Result<ApiResponse>) -> ApiResponse {
     result.unwrap_or_else(|e| ApiResponse::error(&e))
 }
 

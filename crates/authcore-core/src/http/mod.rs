@@ -33,8 +33,7 @@ pub use body::{
 };
 pub use endpoints::{
     PasswordOp, RequestParts, authenticate, authenticate_fresh, authenticate_token, authorize,
-    create_user, delete_user, get_user, jwks, list_users, logout, password, refresh_jwt,
-    update_user,
+    jwks, logout, password, refresh_jwt,
 };
 pub use header::{Authorization, parse_authorization};
 pub use openapi::{openapi, openapi_document};

@@ -20,8 +20,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::endpoints::{
-    PasswordOp, RequestParts, authorize, create_user, delete_user, get_user, jwks, list_users,
-    logout, password, refresh_jwt, update_user,
+    PasswordOp, RequestParts, authenticate, authorize, create_user, delete_user, get_user,
+    into_response, jwks, list_users, logout, password, refresh_jwt, update_user,
 };
 use super::openapi::openapi;
 use super::response::ApiResponse;
@@ -31,6 +31,8 @@ use super::{
 };
 use crate::authenticator::Authenticator;
 use crate::error::Error;
+use crate::permission::{Access, Authorized};
+use crate::user::UserId;
 
 /// The future an endpoint returns.
 pub type EndpointFuture<'a> = Pin<Box<dyn Future<Output = ApiResponse> + Send + 'a>>;
@@ -38,13 +40,17 @@ pub type EndpointFuture<'a> = Pin<Box<dyn Future<Output = ApiResponse> + Send + 
 /// An endpoint: the authenticator and the routed request in, the response out.
 pub type Handler = for<'a> fn(&'a Authenticator, &'a RoutedRequest<'a>) -> EndpointFuture<'a>;
 
-/// A request after routing: the parts the adapter read and the path parameters.
+/// A request after routing: the parts the adapter read, the path parameters and, for a route
+/// that names a permission, the caller the dispatch let through.
 #[derive(Debug, Clone, Default)]
 pub struct RoutedRequest<'a> {
     /// Headers and body.
     pub parts: RequestParts<'a>,
     /// The path parameters by name (`uid`), percent-decoded.
     pub params: Vec<(&'static str, String)>,
+    /// The caller, decided by [`Authenticator::decide`] for the route's [`Route::access`]
+    /// (`None` for a route that names no permission).
+    pub caller: Option<Authorized>,
 }
 
 impl RoutedRequest<'_> {
@@ -65,6 +71,10 @@ pub struct Route {
     pub method: &'static str,
     /// The path template (`{param}` segments, as in OpenAPI and axum 0.8).
     pub path: &'static str,
+    /// What the caller needs. For a permission, the dispatch authenticates the caller
+    /// (token or Basic) and decides ([`Authenticator::decide`], on the current role, with
+    /// `{uid}` as the self-service target) before the body is read and the endpoint runs.
+    pub access: Access,
     /// Whether the endpoint reads the body (the adapter reads it, within its limit, only
     /// then).
     pub reads_body: bool,
@@ -79,6 +89,7 @@ impl std::fmt::Debug for Route {
         f.debug_struct("Route")
             .field("method", &self.method)
             .field("path", &self.path)
+            .field("access", &self.access)
             .field("reads_body", &self.reads_body)
             .finish_non_exhaustive()
     }
@@ -101,6 +112,7 @@ pub const ROUTE_TABLE: &[Route] = &[
     Route {
         method: "POST",
         path: AUTHORIZE_PATH,
+        access: Access::Public,
         reads_body: true,
         enabled: always,
         handler: |auth, req| Box::pin(authorize(auth, &req.parts)),
@@ -108,6 +120,7 @@ pub const ROUTE_TABLE: &[Route] = &[
     Route {
         method: "POST",
         path: REFRESH_JWT_PATH,
+        access: Access::OwnAccount,
         reads_body: true,
         enabled: always,
         handler: |auth, req| Box::pin(refresh_jwt(auth, &req.parts)),
@@ -115,6 +128,7 @@ pub const ROUTE_TABLE: &[Route] = &[
     Route {
         method: "POST",
         path: LOGOUT_PATH,
+        access: Access::OwnAccount,
         reads_body: true,
         enabled: always,
         handler: |auth, req| Box::pin(logout(auth, &req.parts)),
@@ -122,6 +136,7 @@ pub const ROUTE_TABLE: &[Route] = &[
     Route {
         method: "PUT",
         path: PASSWORD_PATH,
+        access: Access::OwnAccount,
         reads_body: true,
         enabled: always,
         handler: |auth, req| Box::pin(password(auth, PasswordOp::Replace, &req.parts)),
@@ -129,6 +144,7 @@ pub const ROUTE_TABLE: &[Route] = &[
     Route {
         method: "POST",
         path: PASSWORD_PATH,
+        access: Access::OwnAccount,
         reads_body: true,
         enabled: always,
         handler: |auth, req| Box::pin(password(auth, PasswordOp::Add, &req.parts)),
@@ -136,6 +152,7 @@ pub const ROUTE_TABLE: &[Route] = &[
     Route {
         method: "DELETE",
         path: PASSWORD_PATH,
+        access: Access::OwnAccount,
         reads_body: true,
         enabled: always,
         handler: |auth, req| Box::pin(password(auth, PasswordOp::Remove, &req.parts)),
@@ -143,41 +160,47 @@ pub const ROUTE_TABLE: &[Route] = &[
     Route {
         method: "GET",
         path: USERS_PATH,
+        access: Access::LIST_USERS,
         reads_body: false,
         enabled: always,
-        handler: |auth, req| Box::pin(list_users(auth, &req.parts)),
+        handler: |auth, req| Box::pin(list_users(auth, req)),
     },
     Route {
         method: "POST",
         path: USERS_PATH,
+        access: Access::CREATE_USER,
         reads_body: true,
         enabled: always,
-        handler: |auth, req| Box::pin(create_user(auth, &req.parts)),
+        handler: |auth, req| Box::pin(create_user(auth, req)),
     },
     Route {
         method: "GET",
         path: USER_PATH,
+        access: Access::GET_USER,
         reads_body: false,
         enabled: always,
-        handler: |auth, req| Box::pin(get_user(auth, req.param("uid"), &req.parts)),
+        handler: |auth, req| Box::pin(get_user(auth, req)),
     },
     Route {
         method: "PUT",
         path: USER_PATH,
+        access: Access::UPDATE_USER,
         reads_body: true,
         enabled: always,
-        handler: |auth, req| Box::pin(update_user(auth, req.param("uid"), &req.parts)),
+        handler: |auth, req| Box::pin(update_user(auth, req)),
     },
     Route {
         method: "DELETE",
         path: USER_PATH,
+        access: Access::DELETE_USER,
         reads_body: false,
         enabled: always,
-        handler: |auth, req| Box::pin(delete_user(auth, req.param("uid"), &req.parts)),
+        handler: |auth, req| Box::pin(delete_user(auth, req)),
     },
     Route {
         method: "GET",
         path: OPENAPI_PATH,
+        access: Access::Public,
         reads_body: false,
         enabled: always,
         handler: |auth, _| ready(openapi(auth)),
@@ -185,6 +208,7 @@ pub const ROUTE_TABLE: &[Route] = &[
     Route {
         method: "GET",
         path: JWKS_PATH,
+        access: Access::Public,
         reads_body: false,
         enabled: with_public_keys,
         handler: |auth, _| ready(jwks(auth)),
@@ -212,18 +236,60 @@ impl Matched {
         self.route.reads_body
     }
 
-    /// Calls the endpoint.
+    /// The route's access requirement.
+    #[must_use]
+    pub fn access(&self) -> Access {
+        self.route.access
+    }
+
+    /// Decides on the caller when the route names a permission (401 or 403 answered here,
+    /// before the endpoint runs), then calls the endpoint.
     pub async fn respond(self, auth: &Authenticator, parts: RequestParts<'_>) -> ApiResponse {
+        let caller = if self.route.access.needs_caller() {
+            match decide(auth, self.route.access, &parts, &self.params).await {
+                Ok(caller) => Some(caller),
+                Err(res) => return finish(self.route, res),
+            }
+        } else {
+            None
+        };
         let req = RoutedRequest {
             parts,
             params: self.params,
+            caller,
         };
-        let mut res = (self.route.handler)(auth, &req).await;
-        if self.route.path != JWKS_PATH && self.route.path != OPENAPI_PATH {
-            res.forbid_caching();
-        }
-        res
+        let res = (self.route.handler)(auth, &req).await;
+        finish(self.route, res)
     }
+}
+
+/// Users-API answers are never cached (the documents are).
+fn finish(route: &Route, mut res: ApiResponse) -> ApiResponse {
+    if route.path != JWKS_PATH && route.path != OPENAPI_PATH {
+        res.forbid_caching();
+    }
+    res
+}
+
+/// The one decision of a route that names a permission: the caller authenticated (token or
+/// Basic), then [`Authenticator::decide`] on its current role, `{uid}` the self-service
+/// target.
+async fn decide(
+    auth: &Authenticator,
+    access: Access,
+    parts: &RequestParts<'_>,
+    params: &[(&'static str, String)],
+) -> Result<Authorized, ApiResponse> {
+    let claims = authenticate(auth, parts.authorization)
+        .await
+        .map_err(|e| into_response(Err(e)))?;
+    let target = params
+        .iter()
+        .find(|(name, _)| *name == "uid")
+        .map(|(_, uid)| UserId::new(uid.as_str()));
+    auth.decide(&claims, access, target.as_ref())
+        .await
+        .map_err(|e| into_response(Err(e)))
 }
 
 /// Resolves a method and a path (without the query) against [`ROUTE_TABLE`]. `HEAD` is
