@@ -27,9 +27,9 @@
 //! # Ok(()) }
 //! ```
 
-use authcore_core::{Access, Authenticator, CreateUser, Error, Permission, Result, Role, Ttl};
+use authcore_core::{Access, Authenticator, Error, Permission, Result, Role};
 
-use crate::fixtures::{password, unique_email};
+use crate::signed_in;
 
 /// Whether a user of `role` may do `permission` on `auth`, decided by the core on a real
 /// signed-in user of that role (created for the question, deleted after it when it can be:
