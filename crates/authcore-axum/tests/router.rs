@@ -290,6 +290,15 @@ async fn permission_guard_uses_the_current_role() {
         PermissionPolicy::redis().grant(Role::new("auditor"), [ViewReports::PERMISSION]),
     )
     .unwrap();
+    // Another active admin, so that Eve's demotions keep one (the store's admin invariant).
+    auth.create_user_unchecked(CreateUser {
+        email: "root@x.test".into(),
+        password: fixtures::password("pw-123456"),
+        name: None,
+        role: Role::ADMIN,
+    })
+    .await
+    .unwrap();
     let view = auth
         .create_user_unchecked(CreateUser {
             email: "eve@x.test".into(),
