@@ -11,6 +11,7 @@
 mod server_harness;
 
 mod ldap;
+mod lockout_race;
 mod malformed;
 mod operations;
 mod passwords;
@@ -113,6 +114,7 @@ backends!(
     operations::openapi_and_jwks,
     sessions::logout_over_http,
     sessions::logout_racing_refresh,
+    lockout_race::simultaneous_guesses_never_pass_the_threshold,
 );
 
 /// Issue #9 item 5: two server processes on one PostgreSQL database.

@@ -366,9 +366,6 @@ pub async fn edge_cases(store: &SqlStore) {
     assert!(!debug.contains("argon2"), "{debug}");
 }
 
-/// Two stores (two pools) on one database, 200 concurrent failures for one user: the count is
-/// exactly 200, every count from 1 to 200 was returned once, and the lock came at exactly the
-/// threshold.
 /// Two stores on one database (two processes): admins changed at once through either never
 /// leave the database without an active admin.
 pub async fn admin_invariant_across_two_stores(url: &str) {
@@ -383,6 +380,23 @@ pub async fn admin_invariant_across_two_stores(url: &str) {
     assert_eq!(only_active_admin(&*a).await.uid, left.uid);
 }
 
+/// Issue #8: two authenticators, each over its own pool on one database (two processes):
+/// guesses released together on both judge at most the threshold.
+pub async fn two_authenticators_share_one_budget(url: &str) {
+    let config = SqlConfig::new(url).max_connections(16);
+    let a = Arc::new(SqlStore::connect_with(config.clone()).await.unwrap());
+    let b = Arc::new(SqlStore::connect_with(config).await.unwrap());
+    authcore_testkit::conformance::two_authenticators_share_one_budget(
+        (a.clone(), a),
+        (b.clone(), b),
+        40,
+    )
+    .await;
+}
+
+/// Two stores (two pools) on one database, 200 concurrent failures for one user: the count is
+/// exactly 200, every count from 1 to 200 was returned once, and the lock came at exactly the
+/// threshold.
 pub async fn two_stores_count_exactly(url: &str) {
     let config = SqlConfig::new(url).max_connections(16);
     let a = Arc::new(SqlStore::connect_with(config.clone()).await.unwrap());

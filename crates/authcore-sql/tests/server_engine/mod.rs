@@ -53,6 +53,12 @@ macro_rules! server_engine_tests {
             common::two_stores_count_exactly(&$fresh_url().await).await;
         }
 
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        #[ignore = $needs]
+        async fn two_authenticators_share_one_budget() {
+            common::two_authenticators_share_one_budget(&$fresh_url().await).await;
+        }
+
         #[tokio::test]
         #[ignore = $needs]
         async fn migrations_are_idempotent() {

@@ -16,6 +16,7 @@ use authcore_core::{
 use time::{Duration, OffsetDateTime};
 use tokio::sync::Barrier;
 
+use super::abandoned::a_sign_in_dropped_mid_check_stays_counted;
 use crate::ManualClock;
 use crate::fixtures::{authenticator, password, unique_email};
 
@@ -27,12 +28,13 @@ pub async fn run_concurrency_suite(users: Arc<dyn UserAdmin>, lockout: Arc<dyn L
         .await;
     right_sign_ins_together_all_succeed(Arc::clone(&users), Arc::clone(&lockout), 12).await;
     a_dead_reservation_counts_after_the_stale_time(Arc::clone(&users), Arc::clone(&lockout)).await;
+    a_sign_in_dropped_mid_check_stays_counted(Arc::clone(&lockout)).await;
 }
 
-const RIGHT: &str = "Right-Horse-7";
-const THRESHOLD: u32 = 3;
+pub(super) const RIGHT: &str = "Right-Horse-7";
+pub(super) const THRESHOLD: u32 = 3;
 
-fn policy() -> AuthPolicy {
+pub(super) fn policy() -> AuthPolicy {
     AuthPolicy {
         lockout: LockoutPolicy {
             threshold: THRESHOLD,
@@ -49,6 +51,8 @@ fn policy() -> AuthPolicy {
 pub struct CountingLockout {
     inner: Arc<dyn LockoutStore>,
     failures_settled: AtomicU32,
+    /// Failures whose settlement the inner store has completed.
+    failures_written: tokio::sync::watch::Sender<u32>,
 }
 
 impl CountingLockout {
@@ -58,7 +62,23 @@ impl CountingLockout {
         Self {
             inner,
             failures_settled: AtomicU32::new(0),
+            failures_written: tokio::sync::watch::Sender::new(0),
         }
+    }
+
+    /// Waits until `n` failures have been settled in the inner store (also those settled on
+    /// tasks of their own, as abandoned attempts are). Panics after 30 s: they never were.
+    pub async fn wait_for_failures_written(&self, n: u32) {
+        let mut rx = self.failures_written.subscribe();
+        let waited =
+            tokio::time::timeout(std::time::Duration::from_secs(30), rx.wait_for(|w| *w >= n))
+                .await
+                .map(|r| r.map(|_| ()));
+        assert!(
+            matches!(waited, Ok(Ok(()))),
+            "{n} failures were never settled in the store (written: {})",
+            *rx.borrow()
+        );
     }
 
     /// Reservations settled as failures so far.
@@ -99,7 +119,11 @@ impl LockoutStore for CountingLockout {
         if outcome == AttemptOutcome::Failure {
             self.failures_settled.fetch_add(1, Ordering::SeqCst);
         }
-        self.inner.settle(reservation, outcome, now, policy).await
+        let settled = self.inner.settle(reservation, outcome, now, policy).await;
+        if outcome == AttemptOutcome::Failure && settled.is_ok() {
+            self.failures_written.send_modify(|n| *n += 1);
+        }
+        settled
     }
     async fn clear(&self, uid: &UserId) -> Result<()> {
         self.inner.clear(uid).await
@@ -131,7 +155,12 @@ async fn setup(
 
 /// Releases `guesses` sign-ins at the same instant ([`Barrier`]) and returns how many were
 /// accepted, with `right_at` the index of the right password (if any).
-async fn burst(auth: &Authenticator, email: &str, n: usize, right_at: Option<usize>) -> Vec<bool> {
+pub(super) async fn burst(
+    auth: &Authenticator,
+    email: &str,
+    n: usize,
+    right_at: Option<usize>,
+) -> Vec<bool> {
     let barrier = Arc::new(Barrier::new(n));
     let mut tasks = Vec::new();
     for i in 0..n {

@@ -27,6 +27,7 @@
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
 // Test support: a failed expectation is a panic, exactly as in `assert!`.
 
+mod abandoned;
 mod admin;
 mod authenticator;
 mod concurrency;
@@ -37,6 +38,7 @@ mod session_races;
 mod sessions;
 mod users;
 
+pub use abandoned::*;
 pub use admin::*;
 pub use authenticator::*;
 pub use concurrency::*;
