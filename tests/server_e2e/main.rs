@@ -110,6 +110,7 @@ backends!(
     passwords::lockout_and_admin_unlock,
     passwords::expiry_and_rotation_of_expired,
     passwords::complexity,
+    passwords::min_length_and_password_cap,
     operations::store_failure_is_503_and_restart_keeps_users,
     operations::openapi_and_jwks,
     sessions::logout_over_http,

@@ -201,3 +201,118 @@ pub(crate) async fn complexity(backend: Backend) {
         .await;
     s.post("/v1/users/password").json(json!({"username": "gus@example.test", "old_password": "Str0ng-Enough!", "new_password": "weak"})).expect(400, "password_not_complex").await;
 }
+
+/// Issue #8 item 3: a new password shorter than `--password-min-length` (default 8) is 400
+/// `password_not_complex` even with complexity off, and a user holds at most 3 passwords by
+/// default: one more is 400 `too_many_passwords`, also when ten additions arrive at once.
+pub(crate) async fn min_length_and_password_cap(backend: Backend) {
+    let s = std::sync::Arc::new(start(&backend, &[]).await);
+    let admin = format!("JWT {}", s.token(ADMIN, ADMIN_PW).await);
+    let user = |email: &str, password: &str| json!({"email": email, "password": password, "role": "db_viewer"});
+    s.post("/v1/users")
+        .auth(&admin)
+        .json(user("hal@example.test", "seven77"))
+        .expect(400, "password_not_complex")
+        .await;
+    s.post("/v1/users")
+        .auth(&admin)
+        .json(user("hal@example.test", "eight888"))
+        .status(200)
+        .await;
+    let change = |new: &str| json!({"username": "hal@example.test", "old_password": "eight888", "new_password": new});
+    s.put("/v1/users/password")
+        .json(change("short"))
+        .expect(400, "password_not_complex")
+        .await;
+    s.post("/v1/users/password")
+        .json(change("short"))
+        .expect(400, "password_not_complex")
+        .await;
+
+    // The cap: 1 + 2 added = 3; a fourth is refused and changes nothing.
+    s.post("/v1/users/password")
+        .json(change("second-pw"))
+        .status(200)
+        .await;
+    s.post("/v1/users/password")
+        .json(change("third-pw"))
+        .status(200)
+        .await;
+    s.post("/v1/users/password")
+        .json(change("fourth-pw"))
+        .expect(400, "too_many_passwords")
+        .await;
+    for pw in ["eight888", "second-pw", "third-pw"] {
+        s.token("hal@example.test", pw).await;
+    }
+    let (st, _) = s
+        .post("/v1/users/authorize")
+        .json(json!({"username": "hal@example.test", "password": "fourth-pw"}))
+        .send()
+        .await;
+    assert_eq!(st, 401, "the refused password was not stored");
+    // After a removal there is room again.
+    s.delete("/v1/users/password")
+        .json(json!({"username": "hal@example.test", "old_password": "second-pw"}))
+        .status(200)
+        .await;
+    s.post("/v1/users/password")
+        .json(change("fourth-pw"))
+        .status(200)
+        .await;
+
+    // Ten additions at once for a user with one password: exactly two pass.
+    s.post("/v1/users")
+        .auth(&admin)
+        .json(user("ivy@example.test", "Ivy-first-pw"))
+        .status(200)
+        .await;
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(10));
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let (s, barrier) = (std::sync::Arc::clone(&s), std::sync::Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let body = json!({"username": "ivy@example.test", "old_password": "Ivy-first-pw", "new_password": format!("Ivy-new-pw-{i}")});
+                s.post("/v1/users/password").json(body).send().await
+            })
+        })
+        .collect();
+    let mut added = 0;
+    for task in tasks {
+        let (st, body) = task.await.unwrap();
+        match (st, body["error_code"].as_str()) {
+            (200, _) => added += 1,
+            (400, Some("too_many_passwords")) => {}
+            other => panic!("unexpected answer {other:?}: {body}"),
+        }
+    }
+    assert_eq!(added, 2, "1 held + 2 added = the cap of 3");
+
+    // --password-min-length 0 turns the minimum off; --max-passwords-per-user moves the cap.
+    let s = start(
+        &backend,
+        &[
+            "--password-min-length",
+            "0",
+            "--max-passwords-per-user",
+            "2",
+        ],
+    )
+    .await;
+    let admin = format!("JWT {}", s.token(ADMIN, ADMIN_PW).await);
+    s.post("/v1/users")
+        .auth(&admin)
+        .json(user("jo@example.test", "abc"))
+        .status(200)
+        .await;
+    let change = |new: &str| json!({"username": "jo@example.test", "old_password": "abc", "new_password": new});
+    s.post("/v1/users/password")
+        .json(change("de"))
+        .status(200)
+        .await;
+    s.post("/v1/users/password")
+        .json(change("fgh"))
+        .expect(400, "too_many_passwords")
+        .await;
+}

@@ -70,6 +70,11 @@ pub enum Error {
     #[error("cannot delete the last password of a user")]
     CannotDeleteLastPassword,
 
+    /// The user already holds as many passwords as the policy allows
+    /// ([`crate::PasswordRules::max_passwords`]); remove one first.
+    #[error("the user already holds the most passwords allowed")]
+    TooManyPasswords,
+
     /// The operation would leave the store without an active admin (role `admin`, status
     /// `active`): the last one may be neither demoted, disabled, locked nor deleted.
     #[error("at least one active admin must remain: this change would leave none")]
@@ -175,6 +180,7 @@ impl Error {
             Self::PasswordNotComplex(_) => "password_not_complex",
             Self::NewPasswordSameAsCurrent => "new_password_same_as_current",
             Self::CannotDeleteLastPassword => "cannot_delete_last_password",
+            Self::TooManyPasswords => "too_many_passwords",
             Self::ChangeLastAdminRoleNotAllowed => "change_last_admin_role_not_allowed",
             Self::Unsupported(_) => "unsupported_operation",
             Self::Overloaded { .. } | Self::StoreUnavailable(_) => "service_unavailable",
@@ -191,6 +197,7 @@ impl Error {
             | Self::PasswordNotComplex(_)
             | Self::NewPasswordSameAsCurrent
             | Self::CannotDeleteLastPassword
+            | Self::TooManyPasswords
             | Self::Unsupported(_) => StatusClass::BadRequest,
             Self::Unauthorized | Self::InvalidToken | Self::PasswordExpired => {
                 StatusClass::Unauthorized
@@ -271,6 +278,7 @@ mod tests {
                 "cannot_delete_last_password",
                 400,
             ),
+            (Error::TooManyPasswords, "too_many_passwords", 400),
             (
                 Error::ChangeLastAdminRoleNotAllowed,
                 "change_last_admin_role_not_allowed",

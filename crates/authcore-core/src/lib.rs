@@ -152,7 +152,7 @@ pub use lockout::{
 pub use permission::{Access, Authorized, CustomPermission, Grant, Permission, PermissionPolicy};
 pub use policy::{
     AuthPolicy, LockedUntil, LockoutPolicy, LockoutState, PasswordComplexity, PasswordExpiry,
-    SessionPolicy,
+    PasswordRules, SessionPolicy,
 };
 pub use session::{PURGE_BATCH, SessionStore};
 pub use store::{LockoutStore, UserAdmin, UserStore};

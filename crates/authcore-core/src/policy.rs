@@ -31,6 +31,71 @@ pub struct AuthPolicy {
     /// How long a session may be refreshed (an extension: Redis has no such setting).
     #[serde(flatten)]
     pub session: SessionPolicy,
+    /// Minimum password length and the most passwords one user may hold (extensions).
+    #[serde(flatten)]
+    pub passwords: PasswordRules,
+}
+
+/// Bounds on passwords that hold whatever the complexity setting (extensions: Redis has no
+/// such settings).
+///
+/// ```
+/// let policy: authcore_core::AuthPolicy = serde_json::from_str(
+///     r#"{"password_min_length": 12, "max_passwords_per_user": 2}"#,
+/// ).unwrap();
+/// assert_eq!(policy.passwords.min_length, 12);
+/// assert_eq!(policy.passwords.max_passwords, 2);
+/// assert_eq!(authcore_core::PasswordRules::default().min_length, 8);
+/// assert_eq!(authcore_core::PasswordRules::default().max_passwords, 3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PasswordRules {
+    /// Shortest new password, in characters; `0` = no minimum. Applies even with
+    /// complexity off; default 8.
+    #[serde(rename = "password_min_length")]
+    pub min_length: u32,
+    /// The most passwords one user may hold at once; adding one more is
+    /// [`Error::TooManyPasswords`]. Each wrong sign-in costs one hash per stored password, so
+    /// this bounds the work an account can cause. Default 3 (a rotation needs 2); `0` is
+    /// read as 1.
+    #[serde(rename = "max_passwords_per_user")]
+    pub max_passwords: u32,
+}
+
+impl PasswordRules {
+    /// The defaults: 8 characters, 3 passwords.
+    pub const DEFAULT: Self = Self {
+        min_length: 8,
+        max_passwords: 3,
+    };
+
+    /// Checks the length of a new password.
+    ///
+    /// # Errors
+    /// [`Error::PasswordNotComplex`] when it is shorter than [`PasswordRules::min_length`].
+    pub fn check(&self, password: &str) -> Result<()> {
+        let min = usize::try_from(self.min_length).unwrap_or(usize::MAX);
+        if min > 0 && password.chars().take(min).count() < min {
+            Err(Error::PasswordNotComplex(
+                "is shorter than the minimum password length",
+            ))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// The most passwords one user may hold (at least 1).
+    #[must_use]
+    pub fn max_passwords(&self) -> usize {
+        usize::try_from(self.max_passwords.max(1)).unwrap_or(usize::MAX)
+    }
+}
+
+impl Default for PasswordRules {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
 }
 
 /// How long a session lasts: from the password sign-in that started it (the token's

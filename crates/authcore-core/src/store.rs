@@ -146,11 +146,19 @@ pub trait UserAdmin: UserStore {
     /// [`crate::Error::NotFound`]; store failures.
     async fn set_passwords(&self, uid: &UserId, passwords: Vec<StoredPassword>) -> Result<()>;
 
-    /// Adds one password to the user's list.
+    /// Adds one password to the user's list, unless the user already holds `max_passwords`
+    /// (checked atomically with the insert: of concurrent additions, never more than
+    /// `max_passwords` passwords result).
     ///
     /// # Errors
-    /// [`crate::Error::NotFound`]; store failures.
-    async fn add_password(&self, uid: &UserId, password: StoredPassword) -> Result<()>;
+    /// [`crate::Error::NotFound`]; [`crate::Error::TooManyPasswords`] when the user already
+    /// holds `max_passwords` passwords; store failures.
+    async fn add_password(
+        &self,
+        uid: &UserId,
+        password: StoredPassword,
+        max_passwords: usize,
+    ) -> Result<()>;
 
     /// Removes the password whose hash is `hash`.
     ///

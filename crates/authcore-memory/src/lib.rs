@@ -258,8 +258,18 @@ impl UserAdmin for MemoryStore {
         Ok(())
     }
 
-    async fn add_password(&self, uid: &UserId, password: StoredPassword) -> Result<()> {
-        self.users()?.passwords_mut(uid)?.push(password);
+    async fn add_password(
+        &self,
+        uid: &UserId,
+        password: StoredPassword,
+        max_passwords: usize,
+    ) -> Result<()> {
+        let mut users = self.users()?;
+        let list = users.passwords_mut(uid)?;
+        if list.len() >= max_passwords {
+            return Err(Error::TooManyPasswords);
+        }
+        list.push(password);
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use authcore_core::{
     Argon2Params, AuthPolicy, HashingConfig, Key, KeyRing, LockoutPolicy, LockoutStore,
-    PasswordComplexity, PasswordExpiry, SessionPolicy, UserStore,
+    PasswordComplexity, PasswordExpiry, PasswordRules, SessionPolicy, UserStore,
 };
 use authcore_sql::SqlStore;
 use clap::Args;
@@ -150,6 +150,17 @@ pub struct PolicyArgs {
     /// it and no token outlives it (0: unlimited).
     #[arg(long, env = "AUTHCORE_MAX_SESSION_LIFETIME", default_value_t = SessionPolicy::DEFAULT.max_session_lifetime_secs, global = true)]
     pub max_session_lifetime: u64,
+
+    /// Shortest new password in characters, enforced even without --password-complexity
+    /// (0: no minimum).
+    #[arg(long, env = "AUTHCORE_PASSWORD_MIN_LENGTH", default_value_t = PasswordRules::DEFAULT.min_length, global = true)]
+    pub password_min_length: u32,
+
+    /// The most passwords one user may hold at once (POST /v1/users/password beyond it is
+    /// 400 too_many_passwords); each wrong sign-in costs one hash per stored password.
+    #[arg(long, env = "AUTHCORE_MAX_PASSWORDS_PER_USER", default_value_t = PasswordRules::DEFAULT.max_passwords,
+          value_parser = clap::value_parser!(u32).range(1..), global = true)]
+    pub max_passwords_per_user: u32,
 }
 
 impl PolicyArgs {
@@ -167,6 +178,10 @@ impl PolicyArgs {
             },
             session: SessionPolicy {
                 max_session_lifetime_secs: self.max_session_lifetime,
+            },
+            passwords: PasswordRules {
+                min_length: self.password_min_length,
+                max_passwords: self.max_passwords_per_user,
             },
         }
     }

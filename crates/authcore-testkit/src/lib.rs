@@ -32,7 +32,7 @@
 //! let auth = authenticator(store.clone(), store, &clock, policy)?;
 //! auth.create_user_unchecked(CreateUser {
 //!     email: "ann@example.org".into(),
-//!     password: password("right"),
+//!     password: password("right horse"),
 //!     name: None,
 //!     role: Role::new("viewer"),
 //! }).await?;
@@ -40,11 +40,11 @@
 //! for _ in 0..3 {
 //!     auth.authorize("ann@example.org", &password("wrong"), Ttl::DEFAULT).await.unwrap_err();
 //! }
-//! let locked = auth.authorize("ann@example.org", &password("right"), Ttl::DEFAULT).await;
+//! let locked = auth.authorize("ann@example.org", &password("right horse"), Ttl::DEFAULT).await;
 //! assert!(matches!(locked, Err(Error::Unauthorized)));
 //!
 //! clock.advance(Duration::minutes(10));
-//! auth.authorize("ann@example.org", &password("right"), Ttl::DEFAULT).await?;
+//! auth.authorize("ann@example.org", &password("right horse"), Ttl::DEFAULT).await?;
 //! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]

@@ -90,10 +90,7 @@ impl Authenticator {
         check_password_len(&new.password)?;
         let stored = match form {
             PasswordForm::Plain => {
-                self.inner
-                    .policy
-                    .complexity
-                    .check(new.password.expose_secret(), &new.email)?;
+                self.check_new_password(&new.password, &new.email)?;
                 StoredPassword {
                     hash: self.inner.hashing.hash(&new.password).await?,
                     issued_at: self.now(),

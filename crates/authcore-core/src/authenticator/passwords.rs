@@ -30,15 +30,22 @@ impl Authenticator {
     }
 
     /// Adds `new` to a user's passwords (Redis `POST /v1/users/password`); both work until
-    /// the old one is removed.
+    /// the old one is removed. A user holds at most [`crate::PasswordRules::max_passwords`]
+    /// passwords (default 3).
     ///
     /// # Errors
-    /// As [`Authenticator::replace_passwords`].
+    /// [`Error::TooManyPasswords`] when the user already holds that many; otherwise as
+    /// [`Authenticator::replace_passwords`].
     pub async fn add_password(&self, username: &str, old: &Password, new: &Password) -> Result<()> {
         let checked = self.check_credentials_inner(username, old).await?;
         let (user, admin) = (&checked.found.user, checked.found.admin()?);
+        let max = self.inner.policy.passwords.max_passwords();
+        // Refused before the hashing when already full; the store checks again atomically.
+        if user.passwords().len() >= max {
+            return Err(Error::TooManyPasswords);
+        }
         let stored = self.new_password(user, new).await?;
-        admin.add_password(&user.uid, stored).await?;
+        admin.add_password(&user.uid, stored, max).await?;
         tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "password added");
         Ok(())
     }
@@ -73,13 +80,18 @@ impl Authenticator {
         Ok(())
     }
 
+    /// The policy's rules for a new password of the user whose e-mail is `email`: the minimum
+    /// length (also with complexity off), then complexity.
+    pub(super) fn check_new_password(&self, new: &Password, email: &str) -> Result<()> {
+        let policy = &self.inner.policy;
+        policy.passwords.check(new.expose_secret())?;
+        policy.complexity.check(new.expose_secret(), email)
+    }
+
     /// Checks a new password for `user` and hashes it.
     pub(super) async fn new_password(&self, user: &User, new: &Password) -> Result<StoredPassword> {
         check_password_len(new)?;
-        self.inner
-            .policy
-            .complexity
-            .check(new.expose_secret(), &user.email)?;
+        self.check_new_password(new, &user.email)?;
         let current = user.passwords().iter().map(|p| p.hash.clone()).collect();
         if self
             .inner

@@ -170,7 +170,7 @@ pub fn openapi_document(with_jwks: bool) -> Value {
     }));
     paths.insert(PASSWORD_PATH.into(), json!({
         "put": password_op("Replace all passwords with a new one", "PasswordChange", ", `password_not_complex`, `new_password_same_as_current`"),
-        "post": password_op("Add a password (rotation)", "PasswordChange", ", `password_not_complex`, `new_password_same_as_current`"),
+        "post": password_op("Add a password (rotation)", "PasswordChange", ", `password_not_complex`, `new_password_same_as_current`, `too_many_passwords` (the user already holds the most passwords allowed, default 3)"),
         "delete": password_op("Remove one password", "PasswordRemove", ", `cannot_delete_last_password`"),
     }));
     paths.insert(
@@ -209,7 +209,7 @@ pub fn openapi_document(with_jwks: bool) -> Value {
         "put": {
             "tags": ["users"],
             "summary": "Update a user (admin; a user may change their own name and password)",
-            "description": "An admin password reset unlocks a locked account. The last admin cannot be demoted.",
+            "description": "An admin password reset unlocks a locked account. The last active admin can be neither demoted nor given another status (406 `change_last_admin_role_not_allowed`).",
             "security": admin_security(),
             "requestBody": json_request("UpdateUser", true),
             "responses": auth_errors(json!({

@@ -300,11 +300,28 @@ impl UserAdmin for SqlStore {
         .await
     }
 
-    async fn add_password(&self, uid: &UserId, password: StoredPassword) -> Result<()> {
+    async fn add_password(
+        &self,
+        uid: &UserId,
+        password: StoredPassword,
+        max_passwords: usize,
+    ) -> Result<()> {
         self.timed("add_password", async move {
             let id = local_id(uid).ok_or(Error::NotFound)?;
+            let max = i64::try_from(max_passwords).unwrap_or(i64::MAX);
             on_engine!(self, |pool, e| {
+                // The user's row lock serialises this with every other change of the list, so
+                // concurrent additions cannot both pass the count.
                 let mut tx = begin_locked!(pool, e, id);
+                let held: i64 = sqlx::query(e::Q.count_passwords)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .and_then(|r| r.try_get(0))
+                    .db()?;
+                if held >= max {
+                    return Err(Error::TooManyPasswords);
+                }
                 sqlx::query(e::Q.insert_password)
                     .bind(id)
                     .bind(password.hash.expose_phc())

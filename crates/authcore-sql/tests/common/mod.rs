@@ -316,6 +316,7 @@ pub async fn edge_cases(store: &SqlStore) {
                 hash: hash("precise"),
                 issued_at: precise,
             },
+            3,
         )
         .await
         .unwrap();

@@ -27,6 +27,8 @@ pub async fn run_user_admin_suite(store: Arc<dyn UserAdmin>) {
     list_users_is_ordered_by_uid(&*store).await;
     unknown_uids_are_not_found(&*store).await;
     counts_users_by_role(&*store).await;
+    add_password_respects_the_cap(&*store).await;
+    concurrent_additions_never_exceed_the_cap(store.clone()).await;
 }
 
 async fn create(store: &dyn UserAdmin, email: &str, passwords: Vec<StoredPassword>) -> User {
@@ -141,7 +143,10 @@ pub async fn several_passwords_keep_their_issue_dates(store: &dyn UserAdmin) {
     let first = stored(1, t(0));
     let second = stored(2, t(86_400));
     let user = create(store, &unique_email("several"), vec![first.clone()]).await;
-    store.add_password(&user.uid, second.clone()).await.unwrap();
+    store
+        .add_password(&user.uid, second.clone(), 3)
+        .await
+        .unwrap();
     let found = store.find_by_uid(&user.uid).await.unwrap().unwrap();
     let mut got = found.passwords().to_vec();
     got.sort_by_key(|p| p.issued_at);
@@ -312,7 +317,7 @@ pub async fn unknown_uids_are_not_found(store: &dyn UserAdmin) {
         Err(Error::NotFound)
     ));
     assert!(matches!(
-        store.add_password(&ghost, stored(1, t(0))).await,
+        store.add_password(&ghost, stored(1, t(0)), 3).await,
         Err(Error::NotFound)
     ));
     assert!(!store.delete_user(&ghost).await.unwrap());
@@ -338,4 +343,70 @@ pub async fn counts_users_by_role(store: &dyn UserAdmin) {
     }
     assert_eq!(store.count_with_role(&role).await.unwrap(), 2);
     assert!(!store.is_empty().await.unwrap());
+}
+
+/// `add_password` refuses a password beyond `max_passwords` with `TooManyPasswords` and
+/// writes nothing; after a removal there is room again.
+pub async fn add_password_respects_the_cap(store: &dyn UserAdmin) {
+    let user = create(store, &unique_email("cap"), vec![stored(1, t(0))]).await;
+    store
+        .add_password(&user.uid, stored(2, t(1)), 3)
+        .await
+        .unwrap();
+    store
+        .add_password(&user.uid, stored(3, t(2)), 3)
+        .await
+        .unwrap();
+    let extra = stored(4, t(3));
+    let err = store
+        .add_password(&user.uid, extra.clone(), 3)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::TooManyPasswords), "{err:?}");
+    assert_eq!(err.error_code(), "too_many_passwords");
+    let found = store.find_by_uid(&user.uid).await.unwrap().unwrap();
+    assert_eq!(found.passwords().len(), 3);
+    assert!(!found.passwords().contains(&extra));
+    // A smaller cap than the list already held refuses too, and removes nothing.
+    assert!(matches!(
+        store.add_password(&user.uid, extra.clone(), 1).await,
+        Err(Error::TooManyPasswords)
+    ));
+    store
+        .remove_password(&user.uid, &found.passwords()[0].hash)
+        .await
+        .unwrap();
+    store.add_password(&user.uid, extra, 3).await.unwrap();
+    let found = store.find_by_uid(&user.uid).await.unwrap().unwrap();
+    assert_eq!(found.passwords().len(), 3);
+}
+
+/// Sixteen additions released together by a barrier for a user holding one password with a
+/// cap of 3: exactly two succeed, the rest are `TooManyPasswords`, the user holds 3.
+pub async fn concurrent_additions_never_exceed_the_cap(store: Arc<dyn UserAdmin>) {
+    const N: u32 = 16;
+    let user = create(&*store, &unique_email("cap-race"), vec![stored(0, t(0))]).await;
+    let barrier = Arc::new(tokio::sync::Barrier::new(N as usize));
+    let tasks: Vec<_> = (1..=N)
+        .map(|tag| {
+            let (store, barrier, uid) = (store.clone(), barrier.clone(), user.uid.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                store
+                    .add_password(&uid, stored(tag, t(i64::from(tag))), 3)
+                    .await
+            })
+        })
+        .collect();
+    let mut added = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => added += 1,
+            Err(Error::TooManyPasswords) => {}
+            Err(e) => panic!("unexpected error: {e:?}"),
+        }
+    }
+    assert_eq!(added, 2, "one held + two added = the cap");
+    let found = store.find_by_uid(&user.uid).await.unwrap().unwrap();
+    assert_eq!(found.passwords().len(), 3);
 }

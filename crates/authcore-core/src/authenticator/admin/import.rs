@@ -4,8 +4,6 @@
 //! written, and each user is written by one store call (a creation with its password is one
 //! transaction), so a bad row leaves nothing behind and the other rows go on.
 
-use secrecy::ExposeSecret;
-
 use super::super::check_password_len;
 use super::{Authenticator, validate_email, validate_name};
 use crate::error::{Error, Result};
@@ -170,10 +168,7 @@ impl Authenticator {
         match &user.password {
             ImportPassword::Plain(p) => {
                 check_password_len(p)?;
-                self.inner
-                    .policy
-                    .complexity
-                    .check(p.expose_secret(), &user.email)?;
+                self.check_new_password(p, &user.email)?;
             }
             ImportPassword::Hash(h) => {
                 check_hash_format(h.expose_phc())?;
