@@ -10,6 +10,7 @@
 //! module of its own with its clap arguments and a `run` function; [`cli::Command`] lists them.
 
 mod check_config;
+mod cleartext;
 mod cli;
 mod hash_calibrate;
 mod import;

@@ -70,6 +70,8 @@ impl StoreArgs {
     /// is not fatal: it may come back, and sign-ins of its users answer 503 meanwhile.
     pub async fn open(&self) -> Result<Stores, BoxError> {
         let url = self.database_url();
+        let ldap_config = self.ldap_config()?;
+        crate::cleartext::warn(Some(url), ldap_config.as_ref());
         let sql = Arc::new(SqlStore::connect(url).await.map_err(|e| {
             format!(
                 "cannot open the user store {}: {e}",
@@ -77,7 +79,7 @@ impl StoreArgs {
             )
         })?);
         tracing::info!(url = %sql.masked_url(), "SQL store ready");
-        let ldap = match self.ldap_config()? {
+        let ldap = match ldap_config {
             Some(config) => {
                 let ldap = authcore_ldap::LdapStore::new(config)?;
                 if let Err(e) = ldap.check_connection().await {

@@ -1,0 +1,215 @@
+//! No silent cleartext: a WARN at startup for a database off the loopback reached without
+//! TLS, and for an LDAP directory reached without TLS, saying what travels in the clear.
+
+use authcore_ldap::LdapConfig;
+
+/// The warning for the database URL `url`, if it reaches a server off the loopback without
+/// requiring TLS. SQLite (a local file) never warns. PostgreSQL needs `sslmode=require`,
+/// `verify-ca` or `verify-full`; MySQL/MariaDB `ssl-mode=REQUIRED`, `VERIFY_CA` or
+/// `VERIFY_IDENTITY` (sqlx's default, `prefer`/`PREFERRED`, falls back to cleartext).
+pub fn database_warning(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let scheme = scheme.to_ascii_lowercase();
+    if !matches!(
+        scheme.as_str(),
+        "postgres" | "postgresql" | "mysql" | "mariadb"
+    ) {
+        return None;
+    }
+    let (location, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let authority = location.split('/').next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let mut host = host(host_port).to_owned();
+    let mut tls = false;
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = value.to_ascii_lowercase();
+        match key.to_ascii_lowercase().as_str() {
+            "sslmode" | "ssl-mode" | "ssl_mode" => {
+                tls = matches!(
+                    value.as_str(),
+                    "require"
+                        | "verify-ca"
+                        | "verify-full"
+                        | "required"
+                        | "verify_ca"
+                        | "verify_identity"
+                );
+            }
+            // PostgreSQL: a host given as a parameter (a socket directory or a name).
+            "host" if !value.is_empty() => host = value,
+            _ => {}
+        }
+    }
+    if tls || is_local(&host) {
+        return None;
+    }
+    Some(format!(
+        "the database {} on {host} is reached without TLS: user e-mails, password hashes, \
+         lockout and session state and the database password travel in cleartext (add \
+         sslmode=verify-full for PostgreSQL, ssl-mode=VERIFY_IDENTITY for MySQL/MariaDB)",
+        authcore_sql::mask_url(url)
+    ))
+}
+
+/// One warning per LDAP URI of `config` reached without TLS (`ldap://` without `starttls`).
+pub fn ldap_warnings(config: &LdapConfig) -> Vec<String> {
+    if config.starttls {
+        return Vec::new();
+    }
+    config
+        .uris
+        .iter()
+        .filter(|uri| !uri.to_ascii_lowercase().starts_with("ldaps://"))
+        .map(|uri| {
+            format!(
+                "the LDAP directory {uri} is reached without TLS: every directory user's \
+                 password (each sign-in is a bind) and the query user's password travel in \
+                 cleartext (use ldaps:// or \"starttls\": true)"
+            )
+        })
+        .collect()
+}
+
+/// Logs the warnings of [`database_warning`] and [`ldap_warnings`] at WARN.
+pub fn warn(database_url: Option<&str>, ldap: Option<&LdapConfig>) {
+    let database = database_url.and_then(database_warning);
+    let ldap = ldap.map(ldap_warnings).unwrap_or_default();
+    for message in database.into_iter().chain(ldap) {
+        tracing::warn!("{message}");
+    }
+}
+
+/// The host of `host[:port]` (IPv6 in brackets); empty when none is given.
+fn host(host_port: &str) -> &str {
+    if let Some(rest) = host_port.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    host_port.split(':').next().unwrap_or("")
+}
+
+/// Loopback names and addresses, a Unix socket directory, or no host at all (the driver's
+/// default: the local host).
+fn is_local(host: &str) -> bool {
+    let host = host.trim_matches(|c| c == '[' || c == ']');
+    host.is_empty()
+        || host.starts_with('/')
+        || host.starts_with("%2f")
+        || host.starts_with("%2F")
+        || host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    #[test]
+    fn databases_off_the_loopback_without_tls_warn() {
+        for url in [
+            "postgres://auth:secretpw@db.example.org/authcore",
+            "postgresql://auth:secretpw@10.0.0.5:5432/authcore?sslmode=prefer",
+            "postgres://auth:secretpw@[2001:db8::1]:5432/a?sslmode=disable",
+            "mysql://auth:secretpw@db.example.org:3306/authcore",
+            "mysql://auth:secretpw@192.0.2.7/authcore?ssl-mode=PREFERRED",
+            "postgres://auth:secretpw@localhost/a?host=db.example.org",
+        ] {
+            let warning = database_warning(url).unwrap_or_else(|| panic!("{url}"));
+            assert!(warning.contains("without TLS"), "{warning}");
+            assert!(warning.contains("password hashes"), "{warning}");
+            assert!(
+                !warning.contains("secretpw"),
+                "the password is masked: {warning}"
+            );
+        }
+        for url in [
+            "sqlite://authcore.db?mode=rwc",
+            "sqlite::memory:",
+            "postgres://auth:pw@127.0.0.1:5432/a",
+            "postgres://auth:pw@localhost/a",
+            "postgres://auth:pw@[::1]:5432/a",
+            "postgres:///authcore?host=/var/run/postgresql",
+            "postgres://auth:pw@db.example.org/a?sslmode=verify-full",
+            "postgres://auth:pw@db.example.org/a?sslmode=require",
+            "mysql://auth:pw@db.example.org/a?ssl-mode=VERIFY_IDENTITY",
+            "mysql://auth:pw@db.example.org/a?ssl-mode=required",
+            "mysql://auth:pw@127.0.0.2:3306/a",
+        ] {
+            assert_eq!(database_warning(url), None, "{url}");
+        }
+    }
+
+    fn ldap(uris: &[&str], starttls: bool) -> LdapConfig {
+        LdapConfig::from_json_str(
+            &serde_json::json!({
+                "uris": uris,
+                "starttls": starttls,
+                "bind_dn": "cn=query,dc=example,dc=org",
+                "bind_pass": "query-pw",
+                "user_dn_template": "uid=%u,ou=people,dc=example,dc=org",
+                "dn_group_attr": "memberOf",
+                "ldap_mappings": [{"dn": "cn=admins,ou=groups,dc=example,dc=org", "role": "admin"}]
+            })
+            .to_string(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn ldap_without_tls_warns_per_uri() {
+        let config = ldap(&["ldap://a.example.org", "ldaps://b.example.org"], false);
+        let warnings = ldap_warnings(&config);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("ldap://a.example.org"));
+        assert!(warnings[0].contains("password"));
+        assert!(ldap_warnings(&ldap(&["ldap://a.example.org"], true)).is_empty());
+        assert!(ldap_warnings(&ldap(&["ldaps://a.example.org"], false)).is_empty());
+    }
+
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn the_warnings_are_logged_at_warn() {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            warn(
+                Some("postgres://auth:secretpw@db.example.org/authcore"),
+                Some(&ldap(&["ldap://dir.example.org"], false)),
+            );
+            warn(Some("postgres://auth:pw@127.0.0.1/a"), None);
+        });
+        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = logs.lines().collect();
+        assert_eq!(lines.len(), 2, "{logs}");
+        assert!(lines.iter().all(|l| l.contains("WARN")), "{logs}");
+        assert!(lines[0].contains("db.example.org") && lines[0].contains("without TLS"));
+        assert!(lines[1].contains("ldap://dir.example.org") && lines[1].contains("cleartext"));
+        assert!(
+            !logs.contains("secretpw") && !logs.contains("query-pw"),
+            "{logs}"
+        );
+    }
+}
