@@ -227,6 +227,21 @@ pub struct KeyArgs {
         value_delimiter = ','
     )]
     pub jwt_previous_secret: Vec<String>,
+
+    /// Retires every --jwt-previous-key and --jwt-previous-secret at this instant (RFC 3339,
+    /// e.g. 2026-12-01T00:00:00Z): from then on their tokens are refused whatever their
+    /// `exp`. Without it they verify until the server is restarted without them.
+    #[arg(long, env = "AUTHCORE_JWT_PREVIOUS_RETIRE_AT", value_parser = parse_rfc3339)]
+    pub jwt_previous_retire_at: Option<authcore_core::time::OffsetDateTime>,
+}
+
+/// An RFC 3339 instant.
+fn parse_rfc3339(text: &str) -> Result<authcore_core::time::OffsetDateTime, String> {
+    authcore_core::time::OffsetDateTime::parse(
+        text,
+        &authcore_core::time::format_description::well_known::Rfc3339,
+    )
+    .map_err(|e| format!("not an RFC 3339 instant (2026-12-01T00:00:00Z): {e}"))
 }
 
 impl KeyArgs {
@@ -276,14 +291,18 @@ impl KeyArgs {
                 KeyRing::new(Key::hs256_with_derived_kid(&SecretSlice::from(random))?)?
             }
         };
+        let retire = |key: Key| match self.jwt_previous_retire_at {
+            Some(at) => key.retire_at(at),
+            None => key,
+        };
         for path in &self.jwt_previous_key {
             let key = pem_key(path, None).map_err(|e| format!("--jwt-previous-key {e}"))?;
-            ring = ring.with_verify_only(key)?;
+            ring = ring.with_verify_only(retire(key))?;
         }
         for text in &self.jwt_previous_secret {
-            ring = ring.with_verify_only(
+            ring = ring.with_verify_only(retire(
                 secret(text, None).map_err(|e| format!("--jwt-previous-secret: {e}"))?,
-            )?;
+            ))?;
         }
         Ok(ring)
     }

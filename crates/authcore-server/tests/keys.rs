@@ -142,3 +142,67 @@ async fn key_ids_are_thumbprints_or_names_and_previous_keys_stay_in_the_jwks() {
     ));
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `--jwt-previous-retire-at`: the previous secret's tokens verify until that instant and are
+/// refused from it on; the current secret's tokens are unaffected.
+#[tokio::test(flavor = "multi_thread")]
+async fn previous_keys_retire_at_the_given_instant() {
+    use authcore_core::time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
+    let (dir, db) = with_admin();
+    let s1 = "first-secret-of-at-least-32-bytes-long";
+    let s2 = "second-secret-of-at-least-32-bytes-long";
+    let t1 = {
+        let server = Server::start(&dir, &["--database-url", &db, "--jwt-secret", s1], &[]);
+        token(&server).await
+    };
+    let at = |offset: Duration| {
+        (OffsetDateTime::now_utc() + offset)
+            .format(&Rfc3339)
+            .unwrap()
+    };
+    let start = |retire: &str| {
+        Server::start(
+            &dir,
+            &[
+                "--database-url",
+                &db,
+                "--jwt-secret",
+                s2,
+                "--jwt-previous-secret",
+                s1,
+                "--jwt-previous-retire-at",
+                retire,
+            ],
+            &[],
+        )
+    };
+    let later = start(&at(Duration::hours(1)));
+    assert_eq!(refresh(&later, &t1).await, 200, "not retired yet");
+    drop(later);
+    let past = start(&at(-Duration::seconds(1)));
+    assert_eq!(refresh(&past, &t1).await, 401, "retired");
+    let t2 = token(&past).await;
+    assert_eq!(
+        refresh(&past, &t2).await,
+        200,
+        "the signing key never retires"
+    );
+    drop(past);
+
+    let out = run(authcore(
+        &dir,
+        &[
+            "serve",
+            "--jwt-previous-retire-at",
+            "tomorrow",
+            "--database-url",
+            &db,
+        ],
+    ));
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("RFC 3339"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

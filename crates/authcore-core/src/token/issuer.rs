@@ -128,7 +128,8 @@ impl TokenIssuer {
 
     /// Verifies a token's signature (with the key its `kid` names, under that key's algorithm
     /// only), then `iss`, `nbf`, `iat` and `exp` against `now` with the configured leeway, and
-    /// refuses a token whose `exp - iat` exceeds [`Ttl::MAX`] whatever key signed it.
+    /// refuses a token whose `exp - iat` exceeds [`Ttl::MAX`] whatever key signed it, and a
+    /// token whose key is retired at `now` ([`crate::Key::retire_at`]).
     /// A token longer than [`MAX_TOKEN_LEN`] is refused before decoding.
     ///
     /// # Errors
@@ -143,6 +144,9 @@ impl TokenIssuer {
             None => None,
         }
         .ok_or(Error::InvalidToken)?;
+        if key.is_retired(now) {
+            return Err(Error::InvalidToken);
+        }
         // Pin the algorithm to the key: a token cannot pick its own (no `none`, no HS/RS swap).
         let mut validation = Validation::new(key.alg.jwt());
         validation.validate_exp = false;

@@ -42,6 +42,8 @@ pub struct Key {
     pub(super) encoding: Option<EncodingKey>,
     pub(super) decoding: DecodingKey,
     pub(super) public_jwk: Option<Jwk>,
+    /// From this instant on, tokens signed with this (verify-only) key are refused.
+    pub(super) retires_at: Option<time::OffsetDateTime>,
 }
 
 impl fmt::Debug for Key {
@@ -50,6 +52,7 @@ impl fmt::Debug for Key {
             .field("kid", &self.kid)
             .field("alg", &self.alg)
             .field("can_sign", &self.encoding.is_some())
+            .field("retires_at", &self.retires_at)
             .finish_non_exhaustive()
     }
 }
@@ -76,6 +79,7 @@ impl Key {
             encoding: Some(EncodingKey::from_secret(bytes)),
             decoding: DecodingKey::from_secret(bytes),
             public_jwk: None,
+            retires_at: None,
         })
     }
 
@@ -105,6 +109,7 @@ impl Key {
             encoding: Some(encoding),
             decoding,
             public_jwk: Some(jwk),
+            retires_at: None,
         })
     }
 
@@ -186,6 +191,7 @@ impl Key {
             encoding: None,
             decoding: DecodingKey::from_jwk(jwk).map_err(key_error("public JWK"))?,
             public_jwk: Some(jwk.clone()),
+            retires_at: None,
         })
     }
 
@@ -194,6 +200,27 @@ impl Key {
     pub fn verify_only(mut self) -> Self {
         self.encoding = None;
         self
+    }
+
+    /// Retires this key at `at`: from that instant on, every token it signed is refused,
+    /// whatever its `exp`. For verify-only keys (a key ring refuses a signing key with a
+    /// retirement time): set it to when the last token signed before the rotation expires,
+    /// or earlier to cut those tokens off.
+    #[must_use]
+    pub fn retire_at(mut self, at: time::OffsetDateTime) -> Self {
+        self.retires_at = Some(at);
+        self
+    }
+
+    /// When this key retires, if it does ([`Key::retire_at`]).
+    #[must_use]
+    pub fn retires_at(&self) -> Option<time::OffsetDateTime> {
+        self.retires_at
+    }
+
+    /// Whether the key no longer vouches for any token at `now`.
+    pub(super) fn is_retired(&self, now: time::OffsetDateTime) -> bool {
+        self.retires_at.is_some_and(|at| now >= at)
     }
 
     /// The key id.
@@ -220,11 +247,17 @@ impl KeyRing {
     /// A ring that signs with `signing`.
     ///
     /// # Errors
-    /// [`Error::Configuration`] if `signing` is verify-only.
+    /// [`Error::Configuration`] if `signing` is verify-only or has a retirement time.
     pub fn new(signing: Key) -> Result<Self> {
         if signing.encoding.is_none() {
             return Err(Error::Configuration(
                 "the signing key has no private part".into(),
+            ));
+        }
+        if signing.retires_at.is_some() {
+            return Err(Error::Configuration(
+                "the signing key cannot have a retirement time (only verify-only keys retire)"
+                    .into(),
             ));
         }
         Ok(Self {

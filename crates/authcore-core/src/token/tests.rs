@@ -360,3 +360,42 @@ fn tokens_longer_than_the_maximum_ttl_are_refused_whatever_signed_them() {
         );
     }
 }
+
+#[test]
+fn a_retired_verify_only_key_vouches_for_nothing() {
+    let old = issuer(KeyRing::new(hs("2025", 1)).unwrap());
+    let old_token = old.mint(&user(), NOW, Ttl::DEFAULT).unwrap().token;
+    let retire = NOW + time::Duration::seconds(60);
+    let new = issuer(
+        KeyRing::new(hs("2026", 2))
+            .unwrap()
+            .with_verify_only(hs("2025", 1).retire_at(retire))
+            .unwrap(),
+    );
+    // Before the retirement the old token is valid; from it on (its exp is later) it is not.
+    assert!(new.verify(&old_token, NOW).is_ok());
+    assert!(
+        new.verify(&old_token, retire - time::Duration::seconds(1))
+            .is_ok()
+    );
+    assert!(matches!(
+        new.verify(&old_token, retire),
+        Err(Error::InvalidToken)
+    ));
+    assert!(
+        new.verify(&old_token, retire + time::Duration::hours(1))
+            .is_err()
+    );
+    // Tokens of the signing key are unaffected.
+    let fresh = new.mint(&user(), retire, Ttl::DEFAULT).unwrap().token;
+    assert!(
+        new.verify(&fresh, retire + time::Duration::seconds(1))
+            .is_ok()
+    );
+    // The signing key itself cannot retire.
+    assert!(matches!(
+        KeyRing::new(hs("2026", 2).retire_at(retire)),
+        Err(Error::Configuration(_))
+    ));
+    assert_eq!(hs("x", 3).retire_at(retire).retires_at(), Some(retire));
+}
