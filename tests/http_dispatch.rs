@@ -257,3 +257,96 @@ async fn token_and_user_answers_are_never_cached() {
     assert_eq!(doc.status, 200);
     assert_eq!(doc.header("cache-control"), None);
 }
+
+/// `/livez`, `/readyz` and `/metrics` are routes of the core's table, answered from the
+/// embedding server's hooks; without hooks they do not exist.
+#[tokio::test]
+async fn operations_routes_come_from_the_hooks() {
+    use authcore::http::{CheckResult, Operations, ReadinessCheck};
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    #[derive(Debug, Default)]
+    struct Hooks {
+        down: AtomicBool,
+        metrics_here: bool,
+    }
+    #[authcore::async_trait]
+    impl Operations for Hooks {
+        async fn readiness(&self, _: &Authenticator) -> Vec<ReadinessCheck> {
+            let store = if self.down.load(Ordering::SeqCst) {
+                CheckResult::Timeout
+            } else {
+                CheckResult::Ok
+            };
+            vec![
+                ReadinessCheck {
+                    name: "user_store",
+                    result: store,
+                },
+                ReadinessCheck {
+                    name: "directory",
+                    result: CheckResult::Ok,
+                },
+            ]
+        }
+        fn serves_metrics(&self) -> bool {
+            self.metrics_here
+        }
+        fn render_metrics(&self, _: &Authenticator) -> String {
+            "up 1\n".to_owned()
+        }
+    }
+
+    let (plain, _) = auth_with_ann().await;
+    for path in ["/livez", "/readyz", "/metrics"] {
+        let res = dispatch(&plain, "GET", path, RequestParts::default()).await;
+        assert_eq!(res.status, 404, "{path}");
+    }
+
+    for metrics_here in [true, false] {
+        let store = Arc::new(MemoryStore::new());
+        let hooks = Arc::new(Hooks {
+            metrics_here,
+            ..Hooks::default()
+        });
+        let auth = Authenticator::builder()
+            .store(store.clone())
+            .lockout_store(store)
+            .hashing(fixtures::fast_hashing())
+            .keys(fixtures::test_keys().unwrap())
+            .operations(hooks.clone())
+            .build()
+            .unwrap();
+        let res = dispatch(&auth, "GET", "/livez", RequestParts::default()).await;
+        assert_eq!(
+            (res.status, res.body.as_slice()),
+            (200, &br#"{"status":"ok"}"#[..])
+        );
+        let res = dispatch(&auth, "GET", "/readyz", RequestParts::default()).await;
+        let body: Value = serde_json::from_slice(&res.body).unwrap();
+        assert_eq!(res.status, 200);
+        assert_eq!(body["status"], "ready");
+        assert_eq!(body["checks"]["user_store"], "ok");
+        hooks.down.store(true, Ordering::SeqCst);
+        let res = dispatch(&auth, "GET", "/readyz", RequestParts::default()).await;
+        let body: Value = serde_json::from_slice(&res.body).unwrap();
+        assert_eq!(res.status, 503);
+        assert_eq!(body["status"], "not_ready");
+        assert_eq!(body["failing"], serde_json::json!(["user_store"]));
+        assert_eq!(body["checks"]["user_store"], "timeout");
+        assert_eq!(body["checks"]["directory"], "ok");
+        let res = dispatch(&auth, "GET", "/metrics", RequestParts::default()).await;
+        if metrics_here {
+            assert_eq!(res.status, 200);
+            assert_eq!(res.body, b"up 1\n");
+            assert_eq!(
+                res.header("content-type"),
+                Some("text/plain; version=0.0.4; charset=utf-8")
+            );
+        } else {
+            assert_eq!(res.status, 404);
+        }
+        let res = dispatch(&auth, "POST", "/readyz", RequestParts::default()).await;
+        assert_eq!((res.status, res.header("allow")), (405, Some("GET")));
+    }
+}

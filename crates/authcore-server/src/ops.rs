@@ -1,19 +1,20 @@
-//! Operations endpoints of `authcore serve`: `GET /livez`, `GET /readyz` and `GET /metrics`
-//! (Prometheus text), and the request metrics middleware. They live on the binary's router
-//! (not in the core's route table): they are about this process, not the users API.
+//! Operations of `authcore serve`: the readiness checks and the Prometheus text behind
+//! `GET /readyz` and `GET /metrics` (routed by the core's route table, which calls [`Ops`]
+//! through [`authcore_core::http::Operations`]; `GET /livez` is the core's), the separate
+//! metrics listener, and the request metrics middleware.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use authcore_core::http::{CheckResult, Operations, ReadinessCheck};
 use authcore_core::{Authenticator, LockoutStore as _, UserAdmin as _, UserId};
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use serde_json::json;
 
 use crate::cli::BoxError;
 use crate::options::Stores;
@@ -28,10 +29,11 @@ pub const STORE_ERRORS: &str = "authcore_store_errors_total";
 /// What the operations endpoints look at.
 #[derive(Debug, Clone)]
 pub struct Ops {
-    auth: Authenticator,
     stores: Arc<Stores>,
     metrics: PrometheusHandle,
     ready_timeout: Duration,
+    /// Whether `/metrics` is served on the users API's listener (not with `--metrics-listen`).
+    metrics_here: bool,
 }
 
 /// Installs the process-wide Prometheus recorder (once per process).
@@ -85,47 +87,51 @@ pub fn install_recorder() -> Result<PrometheusHandle, BoxError> {
 }
 
 impl Ops {
-    /// The operations state; `ready_timeout` bounds each readiness check.
+    /// The operations state; `ready_timeout` bounds each readiness check; `metrics_here`:
+    /// `/metrics` on the users API's listener.
     pub fn new(
-        auth: Authenticator,
         stores: Arc<Stores>,
         metrics: PrometheusHandle,
         ready_timeout: Duration,
+        metrics_here: bool,
     ) -> Self {
         if stores.ldap.is_some() {
             metrics::counter!(STORE_ERRORS, "store" => "ldap").absolute(0);
         }
         Self {
-            auth,
             stores,
             metrics,
             ready_timeout,
+            metrics_here,
         }
     }
 
-    /// `/livez` and `/readyz`.
-    pub fn health_router(&self) -> Router {
-        Router::new()
-            .route("/livez", get(livez))
-            .route("/readyz", get(readyz))
-            .with_state(self.clone())
-    }
-
-    /// `/metrics`.
-    pub fn metrics_router(&self) -> Router {
+    /// `/metrics` alone, for the `--metrics-listen` listener.
+    pub fn metrics_router(&self, auth: Authenticator) -> Router {
         Router::new()
             .route("/metrics", get(metrics_text))
-            .with_state(self.clone())
+            .with_state((self.clone(), auth))
     }
 }
 
-async fn livez() -> Response {
-    json_response(StatusCode::OK, &json!({"status": "ok"}))
+#[authcore_core::async_trait]
+impl Operations for Ops {
+    async fn readiness(&self, _auth: &Authenticator) -> Vec<ReadinessCheck> {
+        readiness(self).await
+    }
+
+    fn serves_metrics(&self) -> bool {
+        self.metrics_here
+    }
+
+    fn render_metrics(&self, auth: &Authenticator) -> String {
+        render_metrics(self, auth)
+    }
 }
 
 /// Each part must answer within the deadline: the user store (a read of the users table),
 /// the lockout store (a read of the lockout table) and the directory (a bind), at once.
-async fn readyz(State(ops): State<Ops>) -> Response {
+async fn readiness(ops: &Ops) -> Vec<ReadinessCheck> {
     let deadline = ops.ready_timeout;
     let sql = ops.stores.sql.clone();
     let users = async {
@@ -145,31 +151,14 @@ async fn readyz(State(ops): State<Ops>) -> Response {
         }
     };
     let (users, lockout, directory) = tokio::join!(users, lockout, directory);
-    let mut checks = serde_json::Map::new();
-    let mut failing = Vec::new();
-    for (name, result) in [
+    [
         ("user_store", users),
         ("lockout_store", Some(lockout)),
         ("directory", directory),
-    ] {
-        let Some(result) = result else { continue };
-        if result != "ok" {
-            failing.push(name);
-        }
-        checks.insert(name.to_owned(), json!(result));
-    }
-    if failing.is_empty() {
-        json_response(
-            StatusCode::OK,
-            &json!({"status": "ready", "checks": checks}),
-        )
-    } else {
-        tracing::warn!(?failing, "not ready");
-        json_response(
-            StatusCode::SERVICE_UNAVAILABLE,
-            &json!({"status": "not_ready", "failing": failing, "checks": checks}),
-        )
-    }
+    ]
+    .into_iter()
+    .filter_map(|(name, result)| result.map(|result| ReadinessCheck { name, result }))
+    .collect()
 }
 
 /// `ok`, `timeout` or `unavailable` (no error text: it may name hosts or users). A timeout
@@ -178,22 +167,34 @@ async fn check<E: std::fmt::Display>(
     deadline: Duration,
     store: &'static str,
     probe: impl Future<Output = Result<(), E>>,
-) -> &'static str {
+) -> CheckResult {
     match tokio::time::timeout(deadline, probe).await {
-        Ok(Ok(())) => "ok",
+        Ok(Ok(())) => CheckResult::Ok,
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "readiness probe failed");
-            "unavailable"
+            CheckResult::Unavailable
         }
         Err(_) => {
             metrics::counter!(STORE_ERRORS, "store" => store).increment(1);
-            "timeout"
+            CheckResult::Timeout
         }
     }
 }
 
-async fn metrics_text(State(ops): State<Ops>) -> Response {
-    let hashing = ops.auth.hashing();
+/// The separate listener's `/metrics` (the same text as the core's route).
+async fn metrics_text(State((ops, auth)): State<(Ops, Authenticator)>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        render_metrics(&ops, &auth),
+    )
+        .into_response()
+}
+
+fn render_metrics(ops: &Ops, auth: &Authenticator) -> String {
+    let hashing = auth.hashing();
     let workers = hashing.config().concurrency;
     let in_flight = hashing.in_flight();
     let busy = in_flight.min(workers);
@@ -202,23 +203,7 @@ async fn metrics_text(State(ops): State<Ops>) -> Response {
     metrics::gauge!("authcore_hashing_queue_depth").set((in_flight - busy) as f64);
     metrics::counter!("authcore_hashing_rejections_total").absolute(hashing.jobs_rejected());
     metrics::counter!("authcore_hashing_jobs_total").absolute(hashing.jobs_run());
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        ops.metrics.render(),
-    )
-        .into_response()
-}
-
-fn json_response(status: StatusCode, body: &serde_json::Value) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "application/json")],
-        body.to_string(),
-    )
-        .into_response()
+    ops.metrics.render()
 }
 
 /// Records each request's latency by route template (never the raw path: it may hold a

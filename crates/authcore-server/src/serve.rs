@@ -65,7 +65,14 @@ pub struct ServeArgs {
 pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     let metrics = ops::install_recorder()?;
     let stores = Arc::new(args.stores.open().await?);
+    let ops = Ops::new(
+        Arc::clone(&stores),
+        metrics,
+        std::time::Duration::from_millis(args.ready_timeout_ms),
+        args.metrics_listen.is_none(),
+    );
     let mut builder = Authenticator::builder()
+        .operations(Arc::new(ops.clone()))
         .lockout_store(stores.lockout_store())
         .keys(args.keys.key_ring()?)
         .token_config(TokenConfig {
@@ -89,23 +96,15 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
 
     let tls = args.listener.tls()?;
     listener::raise_open_file_limit(&args.listener);
-    let ops = Ops::new(
-        auth.clone(),
-        Arc::clone(&stores),
-        metrics,
-        std::time::Duration::from_millis(args.ready_timeout_ms),
-    );
     let audit = observe::Audit {
         auth: auth.clone(),
         clients: Arc::new(args.rate_limit.client_resolver()),
     };
-    let mut app = authcore_axum::UsersApi::new(auth)
+    // The users API, with /livez, /readyz and (without --metrics-listen) /metrics: the core's
+    // route table has them, answered by `ops`.
+    let mut app = authcore_axum::UsersApi::new(auth.clone())
         .without_request_span()
-        .into_router()
-        .merge(ops.health_router());
-    if args.metrics_listen.is_none() {
-        app = app.merge(ops.metrics_router());
-    }
+        .into_router();
     if let Some(limiter) = args.rate_limit.limiter()? {
         app = app.layer(axum::middleware::from_fn_with_state(
             limiter,
@@ -141,7 +140,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         let metrics_addr = metrics_tcp.local_addr()?;
         println!("metrics on http://{metrics_addr}/metrics");
         tracing::info!(addr = %metrics_addr, "metrics listener started");
-        let router = ops.metrics_router();
+        let router = ops.metrics_router(auth);
         tokio::spawn(async move {
             if let Err(e) = axum::serve(metrics_tcp, router).await {
                 tracing::error!(error = %e, "the metrics listener stopped");

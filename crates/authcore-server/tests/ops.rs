@@ -41,6 +41,13 @@ async fn livez_and_readyz_on_a_healthy_server() {
     assert_eq!(body["checks"]["user_store"], "ok");
     assert_eq!(body["checks"]["lockout_store"], "ok");
     assert!(body["checks"].get("directory").is_none(), "{body}");
+    // The core's route table has them, so the OpenAPI document does.
+    let (status, doc) = server.get("/v1/openapi.json").await;
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    for path in ["/livez", "/readyz", "/metrics"] {
+        assert!(doc["paths"][path]["get"].is_object(), "{path}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -132,6 +139,11 @@ async fn metrics_listen_moves_metrics_off_the_main_listener() {
     let client = reqwest::Client::new();
     let (status, _) = get_url(&client, &format!("{main}/metrics")).await;
     assert_eq!(status, 404);
+    let (status, doc) = get_url(&client, &format!("{main}/v1/openapi.json")).await;
+    assert_eq!(status, 200);
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    assert!(doc["paths"]["/metrics"].is_null());
+    assert!(doc["paths"]["/readyz"]["get"].is_object());
     let (status, text) = get_url(&client, &metrics).await;
     assert_eq!(status, 200);
     assert!(text.contains("authcore_sign_ins_total"), "{text}");

@@ -68,6 +68,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     allowed_roles: Option<Vec<Role>>,
     permissions: PermissionPolicy,
+    operations: Option<Arc<dyn crate::http::Operations>>,
     cluster_name: Option<String>,
     sessions: Option<Arc<dyn SessionStore>>,
     limits: SignInLimits,
@@ -101,6 +102,7 @@ pub struct AuthenticatorBuilder {
     clock: Option<Arc<dyn Clock>>,
     allowed_roles: Option<Vec<Role>>,
     permissions: Option<PermissionPolicy>,
+    operations: Option<Arc<dyn crate::http::Operations>>,
     cluster_name: Option<String>,
     sessions: Option<Arc<dyn SessionStore>>,
     limits: SignInLimits,
@@ -185,6 +187,14 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Fills the operations routes (`/livez`, `/readyz`, `/metrics`) with the embedding
+    /// server's readiness checks and metrics (default: none, and those routes are 404).
+    #[must_use]
+    pub fn operations(mut self, operations: Arc<dyn crate::http::Operations>) -> Self {
+        self.operations = Some(operations);
+        self
+    }
+
     /// Sets the sign-in gate's limits: how long and how many attempts wait for the lockout
     /// budget, and when an unsettled reservation counts as a failure (default:
     /// [`SignInLimits::default`]).
@@ -243,6 +253,7 @@ impl AuthenticatorBuilder {
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 allowed_roles: self.allowed_roles,
                 permissions: self.permissions.unwrap_or_default(),
+                operations: self.operations,
                 cluster_name: self.cluster_name,
                 sessions: self.sessions,
                 limits: self.limits,
@@ -286,6 +297,12 @@ impl Authenticator {
     #[must_use]
     pub fn policy(&self) -> &AuthPolicy {
         &self.inner.policy
+    }
+
+    /// The operations hooks, when the embedding server set them.
+    #[must_use]
+    pub fn operations(&self) -> Option<&Arc<dyn crate::http::Operations>> {
+        self.inner.operations.as_ref()
     }
 
     /// The token issuer (keys, JWKS, issuer name).

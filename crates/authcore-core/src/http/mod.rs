@@ -23,6 +23,7 @@ mod body;
 mod endpoints;
 mod header;
 mod openapi;
+mod ops;
 mod response;
 mod routes;
 mod view;
@@ -37,6 +38,7 @@ pub use endpoints::{
 };
 pub use header::{Authorization, parse_authorization};
 pub use openapi::{openapi, openapi_document};
+pub use ops::{CheckResult, Operations, ReadinessCheck, livez, metrics, readyz};
 pub use response::{ApiResponse, ErrorBody};
 pub use routes::{
     EndpointFuture, Handler, Matched, ROUTE_TABLE, Route, RoutedRequest, dispatch, find_route,
@@ -61,6 +63,12 @@ pub const USERS_PATH: &str = "/v1/users";
 pub const USER_PATH: &str = "/v1/users/{uid}";
 /// `GET /.well-known/jwks.json` (only with asymmetric keys).
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
+/// `GET /livez` (with [`Operations`]).
+pub const LIVEZ_PATH: &str = "/livez";
+/// `GET /readyz` (with [`Operations`]).
+pub const READYZ_PATH: &str = "/readyz";
+/// `GET /metrics` (with [`Operations`] that serve metrics on this listener).
+pub const METRICS_PATH: &str = "/metrics";
 /// `GET /v1/openapi.json`.
 pub const OPENAPI_PATH: &str = "/v1/openapi.json";
 

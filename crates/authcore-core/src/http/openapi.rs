@@ -6,8 +6,8 @@ use serde_json::{Value, json};
 use super::body::IGNORED_USER_FIELDS;
 use super::response::ApiResponse;
 use super::{
-    AUTHORIZE_PATH, JWKS_PATH, LOGOUT_PATH, OPENAPI_PATH, PASSWORD_PATH, REFRESH_JWT_PATH,
-    USER_PATH, USERS_PATH,
+    AUTHORIZE_PATH, JWKS_PATH, LIVEZ_PATH, LOGOUT_PATH, METRICS_PATH, OPENAPI_PATH, PASSWORD_PATH,
+    READYZ_PATH, REFRESH_JWT_PATH, USER_PATH, USERS_PATH,
 };
 use crate::authenticator::Authenticator;
 
@@ -333,28 +333,84 @@ pub fn openapi_document(with_jwks: bool) -> Value {
     })
 }
 
-/// `GET /v1/openapi.json` for `auth`'s configuration.
+/// `GET /v1/openapi.json` for `auth`'s configuration: the JWKS route with public keys, the
+/// operations routes with the embedding server's [`super::Operations`].
 #[must_use]
 pub fn openapi(auth: &Authenticator) -> ApiResponse {
-    ApiResponse::json(
-        200,
-        &openapi_document(auth.tokens().keys().has_public_keys()),
-    )
+    let mut doc = openapi_document(auth.tokens().keys().has_public_keys());
+    if let Some(ops) = auth.operations() {
+        add_operations(&mut doc, ops.serves_metrics());
+    }
+    ApiResponse::json(200, &doc)
+}
+
+/// `GET /livez`, `GET /readyz` and (when served here) `GET /metrics`.
+fn add_operations(doc: &mut Value, with_metrics: bool) {
+    let Some(paths) = doc["paths"].as_object_mut() else {
+        return;
+    };
+    let health = |summary: &str, responses: Value| json!({"get": {"tags": ["operations"], "summary": summary, "security": [], "responses": responses}});
+    paths.insert(
+        LIVEZ_PATH.into(),
+        health(
+            "Liveness: the process answers",
+            json!({"200": json_response("`{\"status\":\"ok\"}`", &json!({"type": "object", "required": ["status"], "properties": {"status": {"type": "string", "enum": ["ok"]}}}))}),
+        ),
+    );
+    let readiness = json!({
+        "type": "object",
+        "required": ["status", "checks"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ready", "not_ready"]},
+            "failing": {"type": "array", "items": {"type": "string"}},
+            "checks": {"type": "object", "additionalProperties": {"type": "string", "enum": ["ok", "timeout", "unavailable"]}}
+        }
+    });
+    paths.insert(
+        READYZ_PATH.into(),
+        health(
+            "Readiness: every store answers within the deadline",
+            json!({
+                "200": json_response("Ready", &readiness),
+                "503": json_response("Not ready: `failing` names the checks", &readiness),
+            }),
+        ),
+    );
+    if with_metrics {
+        paths.insert(
+            METRICS_PATH.into(),
+            health(
+                "Prometheus metrics (text exposition format 0.0.4)",
+                json!({"200": {"description": "Metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}),
+            ),
+        );
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::http::{JWKS_PATH, ROUTE_TABLE, RouteSpec};
+    use crate::http::{JWKS_PATH, LIVEZ_PATH, METRICS_PATH, READYZ_PATH, ROUTE_TABLE, RouteSpec};
 
     #[test]
     fn lists_exactly_the_routes() {
-        for with_jwks in [false, true] {
-            let doc = openapi_document(with_jwks);
+        for (with_jwks, with_ops, with_metrics) in [
+            (false, false, false),
+            (true, false, false),
+            (false, true, false),
+            (true, true, true),
+        ] {
+            let mut doc = openapi_document(with_jwks);
+            if with_ops {
+                add_operations(&mut doc, with_metrics);
+            }
             let paths = doc["paths"].as_object().unwrap();
             let mut expected: Vec<RouteSpec> = Vec::new();
             for route in ROUTE_TABLE {
-                if route.path == JWKS_PATH && !with_jwks {
+                if (route.path == JWKS_PATH && !with_jwks)
+                    || ([LIVEZ_PATH, READYZ_PATH].contains(&route.path) && !with_ops)
+                    || (route.path == METRICS_PATH && !with_metrics)
+                {
                     continue;
                 }
                 match expected.iter_mut().find(|s| s.path == route.path) {

@@ -24,10 +24,11 @@ use super::endpoints::{
     into_response, jwks, list_users, logout, password, refresh_jwt, update_user,
 };
 use super::openapi::openapi;
+use super::ops::{livez, metrics, readyz, with_metrics, with_operations};
 use super::response::ApiResponse;
 use super::{
-    AUTHORIZE_PATH, JWKS_PATH, LOGOUT_PATH, OPENAPI_PATH, PASSWORD_PATH, REFRESH_JWT_PATH,
-    USER_PATH, USERS_PATH,
+    AUTHORIZE_PATH, JWKS_PATH, LIVEZ_PATH, LOGOUT_PATH, METRICS_PATH, OPENAPI_PATH, PASSWORD_PATH,
+    READYZ_PATH, REFRESH_JWT_PATH, USER_PATH, USERS_PATH,
 };
 use crate::authenticator::Authenticator;
 use crate::error::Error;
@@ -78,8 +79,12 @@ pub struct Route {
     /// Whether the endpoint reads the body (the adapter reads it, within its limit, only
     /// then).
     pub reads_body: bool,
-    /// Whether the route is served by this authenticator (the JWKS route needs public keys).
+    /// Whether the route is served by this authenticator (the JWKS route needs public keys,
+    /// the operations routes the embedding server's [`super::Operations`]).
     pub enabled: fn(&Authenticator) -> bool,
+    /// Whether the answer is marked `Cache-Control: no-store` (every users-API answer; not
+    /// the documents nor the operations routes).
+    pub no_store: bool,
     /// The endpoint.
     pub handler: Handler,
 }
@@ -91,6 +96,7 @@ impl std::fmt::Debug for Route {
             .field("path", &self.path)
             .field("access", &self.access)
             .field("reads_body", &self.reads_body)
+            .field("no_store", &self.no_store)
             .finish_non_exhaustive()
     }
 }
@@ -115,6 +121,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Public,
         reads_body: true,
         enabled: always,
+        no_store: true,
         handler: |auth, req| Box::pin(authorize(auth, &req.parts)),
     },
     Route {
@@ -123,6 +130,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::OwnAccount,
         reads_body: true,
         enabled: always,
+        no_store: true,
         handler: |auth, req| Box::pin(refresh_jwt(auth, &req.parts)),
     },
     Route {
@@ -131,6 +139,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::OwnAccount,
         reads_body: true,
         enabled: always,
+        no_store: true,
         handler: |auth, req| Box::pin(logout(auth, &req.parts)),
     },
     Route {
@@ -139,6 +148,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::OwnAccount,
         reads_body: true,
         enabled: always,
+        no_store: true,
         handler: |auth, req| Box::pin(password(auth, PasswordOp::Replace, &req.parts)),
     },
     Route {
@@ -147,6 +157,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::OwnAccount,
         reads_body: true,
         enabled: always,
+        no_store: true,
         handler: |auth, req| Box::pin(password(auth, PasswordOp::Add, &req.parts)),
     },
     Route {
@@ -155,6 +166,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::OwnAccount,
         reads_body: true,
         enabled: always,
+        no_store: true,
         handler: |auth, req| Box::pin(password(auth, PasswordOp::Remove, &req.parts)),
     },
     Route {
@@ -163,6 +175,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::LIST_USERS,
         reads_body: false,
         enabled: always,
+        no_store: true,
         handler: |auth, req| Box::pin(list_users(auth, req)),
     },
     Route {
@@ -171,6 +184,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::CREATE_USER,
         reads_body: true,
         enabled: always,
+        no_store: true,
         handler: |auth, req| Box::pin(create_user(auth, req)),
     },
     Route {
@@ -179,6 +193,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::GET_USER,
         reads_body: false,
         enabled: always,
+        no_store: true,
         handler: |auth, req| Box::pin(get_user(auth, req)),
     },
     Route {
@@ -187,6 +202,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::UPDATE_USER,
         reads_body: true,
         enabled: always,
+        no_store: true,
         handler: |auth, req| Box::pin(update_user(auth, req)),
     },
     Route {
@@ -195,6 +211,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::DELETE_USER,
         reads_body: false,
         enabled: always,
+        no_store: true,
         handler: |auth, req| Box::pin(delete_user(auth, req)),
     },
     Route {
@@ -203,7 +220,35 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Public,
         reads_body: false,
         enabled: always,
+        no_store: false,
         handler: |auth, _| ready(openapi(auth)),
+    },
+    Route {
+        method: "GET",
+        path: LIVEZ_PATH,
+        access: Access::Public,
+        reads_body: false,
+        enabled: with_operations,
+        no_store: false,
+        handler: |_, _| ready(livez()),
+    },
+    Route {
+        method: "GET",
+        path: READYZ_PATH,
+        access: Access::Public,
+        reads_body: false,
+        enabled: with_operations,
+        no_store: false,
+        handler: |auth, _| Box::pin(readyz(auth)),
+    },
+    Route {
+        method: "GET",
+        path: METRICS_PATH,
+        access: Access::Public,
+        reads_body: false,
+        enabled: with_metrics,
+        no_store: false,
+        handler: |auth, _| ready(metrics(auth)),
     },
     Route {
         method: "GET",
@@ -211,6 +256,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Public,
         reads_body: false,
         enabled: with_public_keys,
+        no_store: false,
         handler: |auth, _| ready(jwks(auth)),
     },
 ];
@@ -265,7 +311,7 @@ impl Matched {
 
 /// Users-API answers are never cached (the documents are).
 fn finish(route: &Route, mut res: ApiResponse) -> ApiResponse {
-    if route.path != JWKS_PATH && route.path != OPENAPI_PATH {
+    if route.no_store {
         res.forbid_caching();
     }
     res
