@@ -4,13 +4,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failures are panics
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use authcore::memory::MemoryStore;
 use authcore::{
-    AuthPolicy, Authenticator, CreateUser, Credentials, Error, LockoutPolicy, PasswordComplexity,
-    Result, Role, Ttl, UpdateUser, User, UserId, UserStatus, UserStore,
+    Argon2Params, AuthPolicy, Authenticator, CreateUser, Credentials, Error, HashingConfig,
+    HashingPool, LockoutPolicy, PasswordComplexity, Result, Role, StoredPassword, Ttl, UpdateUser,
+    User, UserAdmin as _, UserId, UserStatus, UserStore,
 };
 use authcore_testkit::ManualClock;
 use authcore_testkit::fixtures::{authenticator, fast_hashing, password, test_keys};
@@ -166,56 +168,158 @@ async fn a_failing_store_is_an_error_never_skipped_or_unauthorized() {
         .unwrap();
 }
 
+/// The current argon2 parameters of the tests below: above `Argon2Params::MIN`, so that a
+/// hash made at `MIN` is weaker.
+const CURRENT: Argon2Params = Argon2Params {
+    m_cost: 16,
+    t_cost: 1,
+    p_cost: 1,
+};
+
+fn build_at(store: &Arc<MemoryStore>, params: Argon2Params, policy: AuthPolicy) -> Authenticator {
+    Authenticator::builder()
+        .store(store.clone())
+        .lockout_store(store.clone())
+        .hashing(HashingConfig {
+            params,
+            ..fast_hashing()
+        })
+        .keys(test_keys().unwrap())
+        .policy(policy)
+        .build()
+        .unwrap()
+}
+
+/// What one refused sign-in cost: its error, and the argon2 evaluations it ran, by parameters.
+async fn refused(
+    auth: &Authenticator,
+    username: &str,
+    pw: &str,
+) -> (Error, BTreeMap<Argon2Params, u64>) {
+    let before = auth.hashing().evaluations();
+    let err = auth
+        .authorize(username, &password(pw), Ttl::DEFAULT)
+        .await
+        .unwrap_err();
+    let after = auth.hashing().evaluations();
+    let spent = after
+        .into_iter()
+        .map(|(params, n)| (params, n - before.get(&params).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    (err, spent)
+}
+
+/// The refusal as a client sees it: status, error code and message.
+fn seen(err: &Error) -> (u16, &'static str, String) {
+    (err.http_status(), err.error_code(), err.client_message())
+}
+
+/// An unknown user costs exactly what a wrong password costs a user with one password at the
+/// current parameters: one argon2 evaluation at those parameters, and the same refusal. The two
+/// exceptions README names are pinned too: a user with two passwords costs one evaluation per
+/// stored hash, and a hash weaker than the current parameters costs one at its own (until the
+/// next successful sign-in re-hashes it, after which it costs what an unknown user costs).
 #[tokio::test]
 async fn unknown_users_cost_the_same_work_as_wrong_passwords() {
     let store = Arc::new(MemoryStore::new());
-    let auth = build(vec![store.clone()], store);
+    let auth = build_at(&store, CURRENT, AuthPolicy::default());
     add_user(&auth, "ann@example.org", "ann-pass", Role::ADMIN).await;
-    // Warm up: the dummy hash is made on first use.
-    let _ = auth
-        .authorize("ghost@example.org", &password("x"), Ttl::DEFAULT)
-        .await;
+    let one_current = BTreeMap::from([(CURRENT, 1)]);
 
-    let before = auth.hashing().jobs_run();
-    let wrong = auth
-        .authorize("ann@example.org", &password("x"), Ttl::DEFAULT)
+    let (wrong, for_wrong) = refused(&auth, "ann@example.org", "x").await;
+    let (unknown, for_unknown) = refused(&auth, "ghost@example.org", "x").await;
+    assert_eq!(for_wrong, one_current);
+    assert_eq!(
+        for_unknown, for_wrong,
+        "same argon2 evaluations, same parameters"
+    );
+    assert!(matches!(wrong, Error::Unauthorized) && matches!(unknown, Error::Unauthorized));
+    assert_eq!(seen(&wrong), seen(&unknown));
+
+    // Two passwords (Redis rotation): two evaluations at the current parameters.
+    add_user(&auth, "bob@example.org", "bob-pass-1", Role::DB_VIEWER).await;
+    auth.add_password(
+        "bob@example.org",
+        &password("bob-pass-1"),
+        &password("bob-pass-2"),
+    )
+    .await
+    .unwrap();
+    let (err, spent) = refused(&auth, "bob@example.org", "x").await;
+    assert_eq!(spent, BTreeMap::from([(CURRENT, 2)]));
+    assert_eq!(seen(&err), seen(&unknown));
+
+    // A hash made at weaker parameters is computed at its own.
+    let carl = add_user(&auth, "carl@example.org", "unused", Role::DB_VIEWER).await;
+    let weak = HashingPool::new(fast_hashing())
+        .unwrap()
+        .hash(&password("carl-pass"))
         .await
-        .unwrap_err();
-    let for_wrong = auth.hashing().jobs_run() - before;
-    let before = auth.hashing().jobs_run();
-    let unknown = auth
-        .authorize("ghost@example.org", &password("x"), Ttl::DEFAULT)
+        .unwrap();
+    store
+        .set_passwords(
+            &carl,
+            vec![StoredPassword {
+                hash: weak,
+                issued_at: time::OffsetDateTime::now_utc(),
+            }],
+        )
         .await
-        .unwrap_err();
-    let for_unknown = auth.hashing().jobs_run() - before;
-    assert_eq!(for_wrong, 1);
-    assert_eq!(for_unknown, for_wrong, "same number of argon2 runs");
-    assert_eq!(wrong.to_string(), unknown.to_string());
-    assert_eq!(wrong.error_code(), unknown.error_code());
+        .unwrap();
+    let (err, spent) = refused(&auth, "carl@example.org", "x").await;
+    assert_eq!(spent, BTreeMap::from([(Argon2Params::MIN, 1)]));
+    assert_eq!(seen(&err), seen(&unknown));
+    // Re-hashed at the right password: from then on, the cost of an unknown user.
+    auth.authorize("carl@example.org", &password("carl-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap();
+    let (_, spent) = refused(&auth, "carl@example.org", "x").await;
+    assert_eq!(spent, for_unknown);
 }
 
+/// A locked account given its right password, and a disabled account given its right
+/// password, are refused exactly as a wrong password is: the same status, error code and
+/// message, and the same argon2 evaluations (one at the current parameters).
 #[tokio::test]
 async fn disabled_and_locked_accounts_look_like_wrong_passwords() {
     let store = Arc::new(MemoryStore::new());
-    let clock = ManualClock::starting_now();
     let policy = AuthPolicy {
         lockout: LockoutPolicy {
-            threshold: 1,
+            threshold: 2,
             ..LockoutPolicy::DEFAULT
         },
         ..AuthPolicy::default()
     };
-    let auth = authenticator(store.clone(), store.clone(), &clock, policy).unwrap();
+    let auth = build_at(&store, CURRENT, policy);
     add_user(&auth, "root@example.org", "root-pass", Role::ADMIN).await;
     let admin = auth
         .authorize("root@example.org", &password("root-pass"), Ttl::DEFAULT)
         .await
         .unwrap()
         .claims;
-    let uid = add_user(&auth, "ann@example.org", "ann-pass", Role::DB_VIEWER).await;
+    let ann = add_user(&auth, "ann@example.org", "ann-pass", Role::DB_VIEWER).await;
+    add_user(&auth, "len@example.org", "len-pass", Role::DB_VIEWER).await;
+
+    // The reference: a wrong password for an active, unlocked account.
+    let (wrong, for_wrong) = refused(&auth, "root@example.org", "nope").await;
+    assert!(matches!(wrong, Error::Unauthorized));
+    assert_eq!(for_wrong, BTreeMap::from([(CURRENT, 1)]));
+
+    // Locked by wrong attempts (threshold 2), then the right password.
+    for _ in 0..2 {
+        let (err, spent) = refused(&auth, "len@example.org", "nope").await;
+        assert_eq!((seen(&err), spent), (seen(&wrong), for_wrong.clone()));
+    }
+    let (locked, for_locked) = refused(&auth, "len@example.org", "len-pass").await;
+    assert!(matches!(locked, Error::Unauthorized), "{locked:?}");
+    assert_eq!(seen(&locked), seen(&wrong));
+    assert_eq!(for_locked, for_wrong);
+
+    // Disabled, then the right password.
     auth.update_user(
         &admin,
-        &uid,
+        &ann,
         UpdateUser {
             status: Some(UserStatus::Disabled),
             ..UpdateUser::default()
@@ -223,15 +327,14 @@ async fn disabled_and_locked_accounts_look_like_wrong_passwords() {
     )
     .await
     .unwrap();
-    let err = auth
-        .authorize("ann@example.org", &password("ann-pass"), Ttl::DEFAULT)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, Error::Unauthorized));
+    let (disabled, for_disabled) = refused(&auth, "ann@example.org", "ann-pass").await;
+    assert!(matches!(disabled, Error::Unauthorized), "{disabled:?}");
+    assert_eq!(seen(&disabled), seen(&wrong));
+    assert_eq!(for_disabled, for_wrong);
     // An admin password reset does not re-enable a disabled account.
     auth.update_user(
         &admin,
-        &uid,
+        &ann,
         UpdateUser {
             password: Some(password("new-pass")),
             ..UpdateUser::default()
@@ -239,11 +342,8 @@ async fn disabled_and_locked_accounts_look_like_wrong_passwords() {
     )
     .await
     .unwrap();
-    assert!(
-        auth.authorize("ann@example.org", &password("new-pass"), Ttl::DEFAULT)
-            .await
-            .is_err()
-    );
+    let (err, _) = refused(&auth, "ann@example.org", "new-pass").await;
+    assert_eq!(seen(&err), seen(&wrong));
 }
 
 #[tokio::test]

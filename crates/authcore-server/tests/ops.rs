@@ -3,10 +3,9 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::Duration;
 
-use common::{ADMIN, ADMIN_PW, Server, TempDir, authcore, with_admin};
+use common::{ADMIN, ADMIN_PW, OwnPostgres, Server, TempDir, authcore, with_admin};
 use serde_json::Value;
 
 async fn get_url(client: &reqwest::Client, url: &str) -> (u16, String) {
@@ -181,57 +180,6 @@ async fn readyz_names_an_unreachable_directory() {
         sample(&metrics, r#"authcore_store_errors_total{store="ldap"}"#) >= 1.0,
         "{metrics}"
     );
-}
-
-/// A PostgreSQL server of this test's own (it is stopped and started again).
-struct OwnPostgres {
-    url: String,
-    ctl: String,
-    dir: String,
-}
-
-impl OwnPostgres {
-    fn start() -> Self {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../scripts/servers/start-postgres.sh"
-        );
-        let out = Command::new(script).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{script} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        let var = |k: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}=")))
-                .unwrap_or_else(|| panic!("no {k} in {text}"))
-                .to_owned()
-        };
-        Self {
-            url: var("AUTHCORE_TEST_POSTGRES_URL"),
-            ctl: var("AUTHCORE_TEST_PG_CTL"),
-            dir: var("AUTHCORE_TEST_PG_DIR"),
-        }
-    }
-
-    fn ctl(&self, action: &str) {
-        assert!(
-            Command::new(&self.ctl)
-                .arg(action)
-                .status()
-                .unwrap()
-                .success()
-        );
-    }
-}
-
-impl Drop for OwnPostgres {
-    fn drop(&mut self) {
-        let _ = Command::new(&self.ctl).arg("stop").status();
-        let _ = std::fs::remove_dir_all(&self.dir);
-    }
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -110,6 +110,65 @@ async fn weaker_stored_hash_asks_for_rehash() {
     assert!(out.needs_rehash);
 }
 
+/// Real hashes of the right password, each above the caps on one axis (made by a pool whose
+/// caps allow them, which verifies them): the capped pool never matches them, spends exactly
+/// one evaluation at its current parameters on each (what an unknown user costs), and never
+/// allocates the memory they would need.
+#[tokio::test]
+async fn hashes_above_the_caps_never_match_even_with_the_right_password() {
+    let caps = Argon2Params {
+        m_cost: 1024,
+        t_cost: 3,
+        p_cost: 1,
+    };
+    let capped = HashingPool::new(HashingConfig {
+        params: M64,
+        max_params: caps,
+        ..config(1)
+    })
+    .unwrap();
+    let above = [
+        Argon2Params {
+            m_cost: 2048,
+            ..M64
+        },
+        Argon2Params { t_cost: 4, ..M64 },
+        Argon2Params { p_cost: 2, ..M64 },
+    ];
+    for params in above {
+        assert!(!params.within(&caps));
+        let maker = HashingPool::new(HashingConfig {
+            params,
+            max_params: params,
+            ..config(1)
+        })
+        .unwrap();
+        let real = maker.hash(&pw("right")).await.unwrap();
+        let check = maker
+            .verify(&pw("right"), vec![real.clone()])
+            .await
+            .unwrap();
+        assert_eq!(check.matched, Some(0), "a real hash at {params:?}");
+
+        let (evaluations, allocations) = (capped.evaluations(), capped.memory_allocations());
+        let out = capped.verify(&pw("right"), vec![real]).await.unwrap();
+        assert_eq!(out.matched, None, "{params:?}");
+        assert!(!out.needs_rehash);
+        assert_eq!(
+            delta(&evaluations, &capped.evaluations()),
+            BTreeMap::from([(M64, 1)]),
+            "{params:?}"
+        );
+        // The first job allocates the worker's memory for the current parameters, and nothing
+        // else: a computed hash above them would need a buffer of its own.
+        assert!(
+            capped.memory_allocations() <= allocations.max(1),
+            "{params:?}"
+        );
+    }
+    assert_eq!(capped.memory_allocations(), 1);
+}
+
 #[tokio::test]
 async fn a_hash_that_may_not_be_computed_costs_one_evaluation_at_current_params() {
     let pool = HashingPool::new(HashingConfig {

@@ -364,3 +364,56 @@ impl Drop for Server {
         let _ = self.child.wait();
     }
 }
+
+/// A PostgreSQL server of this test's own (it is stopped and started again).
+pub struct OwnPostgres {
+    pub url: String,
+    ctl: String,
+    dir: String,
+}
+
+impl OwnPostgres {
+    /// Starts it with `scripts/servers/start-postgres.sh`.
+    pub fn start() -> Self {
+        let script = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../scripts/servers/start-postgres.sh"
+        );
+        let out = Command::new(script).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{script} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8(out.stdout).unwrap();
+        let var = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                .unwrap_or_else(|| panic!("no {k} in {text}"))
+                .to_owned()
+        };
+        Self {
+            url: var("AUTHCORE_TEST_POSTGRES_URL"),
+            ctl: var("AUTHCORE_TEST_PG_CTL"),
+            dir: var("AUTHCORE_TEST_PG_DIR"),
+        }
+    }
+
+    /// `stop` or `start` it (`pg_ctl -w`: returns once it is down or accepting connections).
+    pub fn ctl(&self, action: &str) {
+        assert!(
+            Command::new(&self.ctl)
+                .arg(action)
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+}
+
+impl Drop for OwnPostgres {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.ctl).arg("stop").status();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

@@ -121,11 +121,11 @@ pub async fn run_read_only_suite(
         Err(Error::Unsupported(_))
     ));
     for _ in 0..2 {
-        assert!(
+        assert!(matches!(
             auth.authorize(&u.username, &password("wrong"), Ttl::DEFAULT)
-                .await
-                .is_err()
-        );
+                .await,
+            Err(Error::Unauthorized)
+        ));
     }
     assert!(
         matches!(

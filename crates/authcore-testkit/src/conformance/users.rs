@@ -164,11 +164,9 @@ pub async fn remove_password_never_removes_the_last(store: &dyn UserAdmin) {
     assert_eq!(found.passwords(), std::slice::from_ref(&b));
     let err = store.remove_password(&user.uid, &b.hash).await.unwrap_err();
     assert!(matches!(err, Error::CannotDeleteLastPassword), "{err:?}");
+    // A hash the user no longer holds is not found, whatever else remains.
     let err = store.remove_password(&user.uid, &a.hash).await.unwrap_err();
-    assert!(
-        matches!(err, Error::NotFound | Error::CannotDeleteLastPassword),
-        "{err:?}"
-    );
+    assert!(matches!(err, Error::NotFound), "{err:?}");
     let found = store.find_by_uid(&user.uid).await.unwrap().unwrap();
     assert_eq!(found.passwords().len(), 1);
 }
@@ -259,7 +257,7 @@ pub async fn update_user_changes_profile(store: &dyn UserAdmin) {
     assert_eq!(same, updated);
 }
 
-/// A deleted user is gone; deleting again reports `false`.
+/// A deleted user is gone; deleting again reports `false`; its uid is never handed out again.
 pub async fn delete_user_removes_it(store: &dyn UserAdmin) {
     let user = create(store, &unique_email("delete"), vec![stored(1, t(0))]).await;
     assert!(store.delete_user(&user.uid).await.unwrap());
@@ -272,8 +270,15 @@ pub async fn delete_user_removes_it(store: &dyn UserAdmin) {
         None
     );
     assert!(!store.delete_user(&user.uid).await.unwrap());
-    // The e-mail is free again.
-    create(store, &user.email, vec![stored(2, t(0))]).await;
+    // The e-mail is free again, and the uid is never reused (a token's `sub` is the uid):
+    // the deleted user had the highest uid, which is the one a store would hand out again.
+    let again = create(store, &user.email, vec![stored(2, t(0))]).await;
+    assert!(
+        again.uid.as_u64() > user.uid.as_u64(),
+        "uid {} of a deleted user handed out again",
+        user.uid
+    );
+    assert_eq!(store.find_by_uid(&user.uid).await.unwrap(), None);
 }
 
 /// `list_users` includes every user, ordered by uid.
