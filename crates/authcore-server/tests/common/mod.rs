@@ -353,6 +353,11 @@ impl Server {
         assert!(status.success());
     }
 
+    /// Waits for the process to exit (after [`Server::signal`]): its exit status.
+    pub fn wait(&mut self) -> std::process::ExitStatus {
+        self.child.wait().unwrap()
+    }
+
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
