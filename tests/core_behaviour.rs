@@ -251,7 +251,7 @@ async fn unknown_users_cost_the_same_work_as_wrong_passwords() {
     assert_eq!(seen(&err), seen(&unknown));
 
     // A hash made at weaker parameters is computed at its own.
-    let carl = add_user(&auth, "carl@example.org", "unused", Role::DB_VIEWER).await;
+    let carl = add_user(&auth, "carl@example.org", "unused-pass", Role::DB_VIEWER).await;
     let weak = HashingPool::new(fast_hashing())
         .unwrap()
         .hash(&password("carl-pass"))
