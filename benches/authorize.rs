@@ -10,6 +10,10 @@
 //!   header parsed as the extractors do, the key chosen from the ring by `kid` with its
 //!   algorithm pinned, the claims checked; its baseline `token/<alg>/bare_decode` is a bare
 //!   `jsonwebtoken::decode` with the default validation, for HS256, EdDSA and ES256.
+//! - `token/<alg>/mint` is what minting costs (`TokenIssuer::mint`: claims built, a fresh
+//!   `jti`, the header encoded once per key, the signature); its baseline
+//!   `token/<alg>/bare_encode` is a bare `jsonwebtoken::encode` of the same claims with a
+//!   header built per call.
 //!
 //! Run: `cargo bench --bench authorize` (or `scripts/bench`, which runs it with the HTTP
 //! flood). Results: `BENCHMARKS.md`.
@@ -148,6 +152,31 @@ fn tokens(c: &mut Criterion) {
         // The path of every protected request: the Authorization header parsed as the
         // extractors do, the key picked from the ring by kid with its algorithm pinned, the
         // claims checked (iss, nbf, exp with leeway).
+        // Minting: the same claims (a fresh jti each time) encoded by the issuer vs a bare
+        // `jsonwebtoken::encode` with a header built per call.
+        let user = rt
+            .block_on(auth.check_fresh(&token))
+            .unwrap()
+            .user;
+        let claims = auth.verify_token(&token).unwrap();
+        let encoding = match alg {
+            jsonwebtoken::Algorithm::HS256 => jsonwebtoken::EncodingKey::from_secret(&secret),
+            jsonwebtoken::Algorithm::EdDSA => {
+                jsonwebtoken::EncodingKey::from_ed_pem(ED25519_PEM).unwrap()
+            }
+            _ => jsonwebtoken::EncodingKey::from_ec_pem(P256_PEM).unwrap(),
+        };
+        group.bench_function(format!("{name}/bare_encode"), |b| {
+            b.iter(|| {
+                let mut header = jsonwebtoken::Header::new(alg);
+                header.kid = Some("k".to_owned());
+                jsonwebtoken::encode(&header, &claims, &encoding).unwrap()
+            });
+        });
+        let now = time::OffsetDateTime::now_utc();
+        group.bench_function(format!("{name}/mint"), |b| {
+            b.iter(|| auth.tokens().mint(&user, now, Ttl::DEFAULT).unwrap());
+        });
         let header = format!("Bearer {token}");
         group.bench_function(format!("{name}/verify_path"), |b| {
             b.iter(|| match parse_authorization(header.as_bytes()).unwrap() {

@@ -1,6 +1,11 @@
 //! Minting and verifying tokens.
 
-use jsonwebtoken::{Header, Validation};
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jsonwebtoken::{Algorithm, Header};
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -38,6 +43,8 @@ impl Default for TokenConfig {
 pub struct TokenIssuer {
     keys: KeyRing,
     config: TokenConfig,
+    /// The signing key's JOSE header (`typ`, `alg`, `kid`), base64url-encoded once.
+    signing_header: String,
 }
 
 impl TokenIssuer {
@@ -47,7 +54,8 @@ impl TokenIssuer {
     /// A token issuer.
     ///
     /// # Errors
-    /// [`Error::Configuration`] for an empty issuer or a leeway over [`Self::MAX_LEEWAY_SECS`].
+    /// [`Error::Configuration`] for an empty issuer or a leeway over [`Self::MAX_LEEWAY_SECS`];
+    /// [`Error::Internal`] if the signing key's header cannot be encoded.
     pub fn new(keys: KeyRing, config: TokenConfig) -> Result<Self> {
         if config.issuer.is_empty() {
             return Err(Error::Configuration("the token issuer is empty".into()));
@@ -55,7 +63,16 @@ impl TokenIssuer {
         if config.leeway_secs > Self::MAX_LEEWAY_SECS {
             return Err(Error::Configuration("token leeway over 300 s".into()));
         }
-        Ok(Self { keys, config })
+        let key = &keys.signing;
+        let mut header = Header::new(key.alg.jwt());
+        header.kid = Some(key.kid.clone());
+        let header = serde_json::to_vec(&header)
+            .map_err(|e| Error::Internal(format!("token header encoding failed: {e}")))?;
+        Ok(Self {
+            signing_header: URL_SAFE_NO_PAD.encode(header),
+            keys,
+            config,
+        })
     }
 
     /// The key ring.
@@ -119,10 +136,18 @@ impl TokenIssuer {
             .encoding
             .as_ref()
             .ok_or_else(|| Error::Internal("signing key without private part".into()))?;
-        let mut header = Header::new(key.alg.jwt());
-        header.kid = Some(key.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, encoding)
+        // header.payload, then the signature over it (the header was encoded once, in `new`).
+        let payload = serde_json::to_vec(&claims)
             .map_err(|e| Error::Internal(format!("token encoding failed: {e}")))?;
+        let mut token =
+            String::with_capacity(self.signing_header.len() + payload.len() * 4 / 3 + 100);
+        token.push_str(&self.signing_header);
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(&payload, &mut token);
+        let signature = jsonwebtoken::crypto::sign(token.as_bytes(), encoding, key.alg.jwt())
+            .map_err(|e| Error::Internal(format!("token signing failed: {e}")))?;
+        token.push('.');
+        token.push_str(&signature);
         Ok(IssuedToken { token, claims })
     }
 
@@ -132,30 +157,60 @@ impl TokenIssuer {
     /// token whose key is retired at `now` ([`crate::Key::retire_at`]).
     /// A token longer than [`MAX_TOKEN_LEN`] is refused before decoding.
     ///
+    /// The header is decoded once (only `alg`, `kid` and `crit` are read; a token with
+    /// `crit` is refused, as RFC 7515 4.1.11 requires of extensions not understood), the
+    /// signature is checked with `jsonwebtoken::crypto::verify` under the key's own
+    /// algorithm, and only then is the payload decoded, once, into [`Claims`].
+    ///
     /// # Errors
     /// [`Error::InvalidToken`] for anything wrong with the token.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Claims> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(Error::InvalidToken);
         }
-        let header = jsonwebtoken::decode_header(token).map_err(|_| Error::InvalidToken)?;
-        let key = match &header.kid {
-            Some(kid) => self.keys.keys().find(|k| &k.kid == kid),
-            None => None,
+        let mut parts = token.split('.');
+        let (Some(header), Some(payload), Some(signature), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return Err(Error::InvalidToken);
+        };
+        let message_len = header.len() + 1 + payload.len();
+        let message = token
+            .get(..message_len)
+            .ok_or(Error::InvalidToken)?
+            .as_bytes();
+        let header_json = URL_SAFE_NO_PAD
+            .decode(header)
+            .map_err(|_| Error::InvalidToken)?;
+        let header: JoseHeader<'_> =
+            serde_json::from_slice(&header_json).map_err(|_| Error::InvalidToken)?;
+        if header.crit.is_some() {
+            return Err(Error::InvalidToken);
         }
-        .ok_or(Error::InvalidToken)?;
+        let kid = header.kid.ok_or(Error::InvalidToken)?;
+        let key = self
+            .keys
+            .keys()
+            .find(|k| k.kid == *kid)
+            .ok_or(Error::InvalidToken)?;
         if key.is_retired(now) {
             return Err(Error::InvalidToken);
         }
-        // Pin the algorithm to the key: a token cannot pick its own (no `none`, no HS/RS swap).
-        let mut validation = Validation::new(key.alg.jwt());
-        validation.validate_exp = false;
-        validation.validate_nbf = false;
-        validation.validate_aud = false;
-        validation.required_spec_claims.clear();
-        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &validation)
+        // Pin the algorithm to the key: a token cannot pick its own (no `none`, no HS/ES
+        // swap). The signature is computed under the key's algorithm whatever the header says.
+        let alg = key.alg.jwt();
+        if header.alg != alg {
+            return Err(Error::InvalidToken);
+        }
+        if !jsonwebtoken::crypto::verify(signature, message, &key.decoding, alg)
+            .map_err(|_| Error::InvalidToken)?
+        {
+            return Err(Error::InvalidToken);
+        }
+        let payload = URL_SAFE_NO_PAD
+            .decode(payload)
             .map_err(|_| Error::InvalidToken)?;
-        let claims = data.claims;
+        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| Error::InvalidToken)?;
         let leeway = i64::from(self.config.leeway_secs);
         let now = now.unix_timestamp();
         // Saturating: the claims are attacker-chosen integers (an `exp` of i64::MAX).
@@ -170,4 +225,14 @@ impl TokenIssuer {
         }
         Ok(claims)
     }
+}
+
+/// The members of a JOSE header that verification reads; the others are ignored.
+#[derive(Deserialize)]
+struct JoseHeader<'a> {
+    alg: Algorithm,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<IgnoredAny>,
 }

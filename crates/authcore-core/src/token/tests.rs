@@ -400,3 +400,98 @@ fn a_retired_verify_only_key_vouches_for_nothing() {
     ));
     assert_eq!(hs("x", 3).retire_at(retire).retires_at(), Some(retire));
 }
+
+/// The token path decodes the header itself: what it refuses and what it accepts must match
+/// what jsonwebtoken's own `decode` would, and its tokens must be standard JWS.
+#[test]
+fn own_token_parsing_interoperates_with_jsonwebtoken_and_refuses_malformed_structure() {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    for (key, alg) in [
+        (hs("k1", 1), Algorithm::HS256),
+        (
+            Key::from_private_pem("k1", ED25519_PEM).unwrap(),
+            Algorithm::EdDSA,
+        ),
+        (
+            Key::from_private_pem("k1", P256_PEM).unwrap(),
+            Algorithm::ES256,
+        ),
+    ] {
+        let decoding = match &key.public_jwk {
+            Some(jwk) => jsonwebtoken::DecodingKey::from_jwk(jwk).unwrap(),
+            None => jsonwebtoken::DecodingKey::from_secret(&[1; 32]),
+        };
+        let t = issuer(KeyRing::new(key).unwrap());
+        let issued = t.mint(&user(), NOW, Ttl::DEFAULT).unwrap();
+        // Ours decodes with jsonwebtoken, header included.
+        let mut validation = jsonwebtoken::Validation::new(alg);
+        validation.validate_exp = false;
+        validation.set_issuer(&["authcore"]);
+        let data = jsonwebtoken::decode::<Claims>(&issued.token, &decoding, &validation).unwrap();
+        assert_eq!(data.claims, issued.claims);
+        assert_eq!(data.header.kid.as_deref(), Some("k1"));
+        assert_eq!(data.header.alg, alg);
+        assert_eq!(data.header.typ.as_deref(), Some("JWT"));
+
+        let parts: Vec<&str> = issued.token.split('.').collect();
+        let header: serde_json::Value =
+            serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
+        let with_header = |h: serde_json::Value| {
+            format!("{}.{}.{}", b64.encode(h.to_string()), parts[1], parts[2])
+        };
+        // A header rewritten (even to an equivalent one) breaks the signature.
+        let mut same = header.clone();
+        same["typ"] = "jwt".into();
+        assert!(t.verify(&with_header(same), NOW).is_err());
+        // No kid, a crit member, a token with 4 or 2 parts, padding, a trailing dot.
+        let tok = &issued.token;
+        for bad in [
+            format!(
+                "{}.{}.{}",
+                b64.encode(r#"{"alg":"HS256","typ":"JWT"}"#),
+                parts[1],
+                parts[2]
+            ),
+            {
+                let mut h = header.clone();
+                h["crit"] = serde_json::json!(["exp"]);
+                with_header(h)
+            },
+            format!("{tok}.x"),
+            format!("{}.{}", parts[0], parts[1]),
+            format!("{tok}."),
+            format!("{}=.{}.{}", parts[0], parts[1], parts[2]),
+            format!("{}.{}=.{}", parts[0], parts[1], parts[2]),
+            format!(".{tok}"),
+            tok.replacen('.', "..", 1),
+        ] {
+            assert!(
+                matches!(t.verify(&bad, NOW), Err(Error::InvalidToken)),
+                "{bad}"
+            );
+        }
+        assert!(t.verify(tok, NOW).is_ok());
+
+        // A token signed by jsonwebtoken with the same key verifies too.
+        let mut h = Header::new(alg);
+        h.kid = Some("k1".into());
+        let theirs = jsonwebtoken::encode(
+            &h,
+            &issued.claims,
+            t.keys().signing.encoding.as_ref().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(t.verify(&theirs, NOW).unwrap(), issued.claims);
+        // The same claims under a header naming another algorithm are refused.
+        let other_alg = if alg == Algorithm::HS256 {
+            Algorithm::HS384
+        } else {
+            Algorithm::HS256
+        };
+        let mut h = Header::new(other_alg);
+        h.kid = Some("k1".into());
+        let forged =
+            jsonwebtoken::encode(&h, &issued.claims, &EncodingKey::from_secret(&[1; 32])).unwrap();
+        assert!(matches!(t.verify(&forged, NOW), Err(Error::InvalidToken)));
+    }
+}
