@@ -154,10 +154,7 @@ fn tokens(c: &mut Criterion) {
         // claims checked (iss, nbf, exp with leeway).
         // Minting: the same claims (a fresh jti each time) encoded by the issuer vs a bare
         // `jsonwebtoken::encode` with a header built per call.
-        let user = rt
-            .block_on(auth.check_fresh(&token))
-            .unwrap()
-            .user;
+        let user = rt.block_on(auth.check_fresh(&token)).unwrap().user;
         let claims = auth.verify_token(&token).unwrap();
         let encoding = match alg {
             jsonwebtoken::Algorithm::HS256 => jsonwebtoken::EncodingKey::from_secret(&secret),

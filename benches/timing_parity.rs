@@ -31,9 +31,9 @@ use std::time::{Duration, Instant};
 
 use authcore::secrecy::SecretSlice;
 use authcore::{
-    Authenticator, CreateUser, HashingConfig, Key, KeyRing, LockoutStore, Password,
-    PasswordHash, Role, StoredPassword, Ttl, UserAdmin, UserId, UserStatus, UserStore,
-    UserUpdate, normalize_username,
+    Authenticator, CreateUser, HashingConfig, Key, KeyRing, LockoutStore, Password, PasswordHash,
+    Role, StoredPassword, Ttl, UserAdmin, UserId, UserStatus, UserStore, UserUpdate,
+    normalize_username,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
 

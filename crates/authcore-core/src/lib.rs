@@ -132,9 +132,9 @@ mod token;
 mod user;
 
 pub use authenticator::{
-    AUDIT_TARGET, Authenticator, AuthenticatorBuilder, FreshIdentity, ImportOutcome,
-    ImportPassword, ImportUser, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, OnConflict, SignInLimits,
-    password_id,
+    AUDIT_TARGET, Authenticator, AuthenticatorBuilder, BasicCacheConfig, FreshIdentity,
+    ImportOutcome, ImportPassword, ImportUser, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, OnConflict,
+    SignInLimits, password_id,
 };
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Error, Result, StatusClass};

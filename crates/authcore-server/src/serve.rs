@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use authcore_core::{Authenticator, CreateUser, Password, Role, TokenConfig};
+use authcore_core::{Authenticator, BasicCacheConfig, CreateUser, Password, Role, TokenConfig};
 use clap::Args;
 
 use crate::cli::BoxError;
@@ -59,6 +59,18 @@ pub struct ServeArgs {
     /// requests are refused with 400.
     #[arg(long, env = "AUTHCORE_CLUSTER_NAME")]
     pub cluster_name: Option<String>,
+
+    /// Entries of the cache of recent successful Basic-credential checks on users-API calls
+    /// (a hit skips argon2 only; a password change, logout everywhere, a role or status
+    /// change or a lockout end it). 0 turns the cache off.
+    #[arg(long, env = "AUTHCORE_BASIC_CACHE_SIZE", default_value_t = 1024,
+          value_parser = clap::value_parser!(u64).range(0..=1_048_576))]
+    pub basic_cache_size: u64,
+
+    /// Seconds a Basic-credential success is reused, counted from its argon2 check.
+    #[arg(long, env = "AUTHCORE_BASIC_CACHE_TTL", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub basic_cache_ttl: u64,
 }
 
 /// Runs the server until SIGINT or SIGTERM.
@@ -81,6 +93,10 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         })
         .policy(args.policy.policy())
         .hashing(args.hashing.config()?)
+        .basic_cache(BasicCacheConfig {
+            max_entries: usize::try_from(args.basic_cache_size)?,
+            ttl_secs: args.basic_cache_ttl,
+        })
         .allowed_roles(Role::REDIS_MANAGEMENT_ROLES);
     if let Some(name) = &args.cluster_name {
         builder = builder.cluster_name(name.clone());

@@ -5,12 +5,14 @@
 
 mod access;
 mod admin;
+mod basic_cache;
 mod gate;
 mod passwords;
 mod sessions;
 mod signin;
 
 pub use admin::{ImportOutcome, ImportPassword, ImportUser, OnConflict};
+pub use basic_cache::BasicCacheConfig;
 pub use gate::SignInLimits;
 pub use sessions::{FreshIdentity, password_id};
 
@@ -74,6 +76,7 @@ struct Inner {
     limits: SignInLimits,
     waiters: gate::Waiters,
     decoy_hasher: std::collections::hash_map::RandomState,
+    basic_cache: Option<basic_cache::BasicCache>,
 }
 
 impl fmt::Debug for Authenticator {
@@ -86,6 +89,7 @@ impl fmt::Debug for Authenticator {
             .field("policy", &self.inner.policy)
             .field("permissions", &self.inner.permissions)
             .field("clock", &self.inner.clock)
+            .field("basic_cache", &self.inner.basic_cache)
             .finish()
     }
 }
@@ -106,6 +110,7 @@ pub struct AuthenticatorBuilder {
     cluster_name: Option<String>,
     sessions: Option<Arc<dyn SessionStore>>,
     limits: SignInLimits,
+    basic_cache: BasicCacheConfig,
 }
 
 impl AuthenticatorBuilder {
@@ -204,6 +209,16 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Sets the cache of recent successful Basic-credential checks (default:
+    /// [`BasicCacheConfig::default`], 1024 entries for 60 s; [`BasicCacheConfig::OFF`] turns
+    /// it off). A remembered success skips only the argon2 evaluation of
+    /// [`Authenticator::authenticate_basic`]; see that method for what is still checked.
+    #[must_use]
+    pub fn basic_cache(mut self, config: BasicCacheConfig) -> Self {
+        self.basic_cache = config;
+        self
+    }
+
     /// Sets the cluster name of Redis's password pre-hash (`password_hash_method: "1"`:
     /// SHA-256 of `username:clustername:password`). Without it, pre-hashed passwords are
     /// refused.
@@ -259,6 +274,7 @@ impl AuthenticatorBuilder {
                 limits: self.limits,
                 waiters: gate::Waiters::default(),
                 decoy_hasher: std::collections::hash_map::RandomState::new(),
+                basic_cache: basic_cache::BasicCache::new(self.basic_cache)?,
             }),
         })
     }
@@ -325,6 +341,15 @@ impl Authenticator {
 
     fn now(&self) -> OffsetDateTime {
         self.inner.clock.now()
+    }
+
+    /// Drops the remembered Basic-credential successes of `uid` in this process (its
+    /// passwords or sessions changed). Other processes find out on their next hit: the hash
+    /// or the epoch no longer matches.
+    fn forget_basic(&self, uid: &UserId) {
+        if let Some(c) = &self.inner.basic_cache {
+            c.forget_user(uid);
+        }
     }
 
     async fn locked(&self, uid: &UserId) -> Result<bool> {

@@ -19,10 +19,11 @@ impl Authenticator {
         old: &Password,
         new: &Password,
     ) -> Result<()> {
-        let checked = self.check_credentials_inner(username, old).await?;
+        let checked = self.check_credentials_inner(username, old, false).await?;
         let (user, admin) = (&checked.found.user, checked.found.admin()?);
         let stored = self.new_password(user, new).await?;
         admin.set_passwords(&user.uid, vec![stored]).await?;
+        self.forget_basic(&user.uid);
         self.end_sessions_because(&user.uid, "passwords replaced")
             .await?;
         tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "passwords replaced");
@@ -37,7 +38,7 @@ impl Authenticator {
     /// [`Error::TooManyPasswords`] when the user already holds that many; otherwise as
     /// [`Authenticator::replace_passwords`].
     pub async fn add_password(&self, username: &str, old: &Password, new: &Password) -> Result<()> {
-        let checked = self.check_credentials_inner(username, old).await?;
+        let checked = self.check_credentials_inner(username, old, false).await?;
         let (user, admin) = (&checked.found.user, checked.found.admin()?);
         let max = self.inner.policy.passwords.max_passwords();
         // Refused before the hashing when already full; the store checks again atomically.
@@ -56,13 +57,14 @@ impl Authenticator {
     /// [`Error::CannotDeleteLastPassword`]; otherwise as
     /// [`Authenticator::replace_passwords`].
     pub async fn remove_password(&self, username: &str, old: &Password) -> Result<()> {
-        let checked = self.check_credentials_inner(username, old).await?;
+        let checked = self.check_credentials_inner(username, old, false).await?;
         let (user, admin) = (&checked.found.user, checked.found.admin()?);
         let removed = checked
             .matched
             .and_then(|i| user.passwords().get(i))
             .ok_or(Error::Unauthorized)?;
         admin.remove_password(&user.uid, &removed.hash).await?;
+        self.forget_basic(&user.uid);
         // Tokens minted with the removed password now fail the fresh check (their `pwd` is no
         // longer held). Should a remaining password share its id (set at the same instant),
         // that check cannot tell them apart: end every session instead.

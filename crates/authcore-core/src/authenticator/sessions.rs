@@ -149,6 +149,7 @@ impl Authenticator {
         let sessions = self.session_store()?;
         if all {
             sessions.advance_epoch(uid).await?;
+            self.forget_basic(uid);
             tracing::info!(target: AUDIT_TARGET, uid = %uid, "signed out everywhere");
         } else {
             let now = self.now();
@@ -191,6 +192,7 @@ impl Authenticator {
 
     pub(super) async fn end_sessions_because(&self, uid: &UserId, why: &str) -> Result<()> {
         let epoch = self.session_store()?.advance_epoch(uid).await?;
+        self.forget_basic(uid);
         tracing::info!(target: AUDIT_TARGET, uid = %uid, epoch, reason = why, "sessions ended");
         Ok(())
     }

@@ -3,6 +3,7 @@
 use super::gate::Gate;
 use super::{AUDIT_TARGET, Authenticator, Checked, Found, MAX_USERNAME_LEN, check_password_len};
 use crate::error::{Error, Result};
+use crate::hashing::Admission;
 use crate::lockout::AttemptOutcome;
 use crate::policy::LockedUntil;
 use crate::token::{Claims, IssuedToken, Ttl};
@@ -26,6 +27,12 @@ impl Authenticator {
         ttl: Ttl,
     ) -> Result<IssuedToken> {
         let checked = self.check_credentials(username, password).await?;
+        self.issue(checked, ttl).await
+    }
+
+    /// The rest of a sign-in after a successful credential check: expiry, then a token in a
+    /// new session.
+    async fn issue(&self, checked: Checked, ttl: Ttl) -> Result<IssuedToken> {
         let user = &checked.found.user;
         if let Some(i) = checked.matched {
             let issued_at = user.passwords().get(i).map(|p| p.issued_at);
@@ -96,26 +103,94 @@ impl Authenticator {
     }
 
     async fn check_credentials(&self, username: &str, password: &Password) -> Result<Checked> {
-        self.check_credentials_inner(username, password).await
+        self.check_credentials_inner(username, password, false)
+            .await
+    }
+
+    /// Authenticates HTTP Basic credentials of a users-API call: [`Authenticator::authorize`]
+    /// with the default ttl, returning the claims of the token it would mint, except that a
+    /// recent successful check of the same local username and password (in this process,
+    /// within [`crate::BasicCacheConfig::ttl_secs`]) skips the argon2 evaluation.
+    ///
+    /// Everything else still runs on every call: the lookup, the lockout reservation and its
+    /// settlement, the status and expiry checks. A remembered success is used only while the
+    /// stored hash that matched is still one of the user's and the user's session epoch is
+    /// the one read before that check; a locked or disabled account, a password change or
+    /// removal, a re-hash, logout everywhere, and any role or status change that ends the
+    /// user's sessions all make the next call a full check. Directory users are never
+    /// remembered.
+    ///
+    /// # Errors
+    /// As [`Authenticator::authorize`].
+    pub async fn authenticate_basic(&self, username: &str, password: &Password) -> Result<Claims> {
+        let checked = self
+            .check_credentials_inner(username, password, true)
+            .await?;
+        Ok(self.issue(checked, Ttl::DEFAULT).await?.claims)
     }
 
     /// The shared credential check: admission, lookup, reservation (the gate), password,
     /// settlement, status. Every refusal is the same [`Error::Unauthorized`]; a successful
-    /// check clears the failures (also for the password endpoints' `old_password`).
+    /// check clears the failures (also for the password endpoints' `old_password`). With
+    /// `basic`, the Basic-credential cache is consulted and fed.
     pub(super) async fn check_credentials_inner(
         &self,
         username: &str,
         password: &Password,
+        basic: bool,
     ) -> Result<Checked> {
         if username.len() > MAX_USERNAME_LEN {
             return Err(Error::InvalidRequest("username too long".into()));
         }
         check_password_len(password)?;
+        let username = normalize_username(username);
+        // A remembered success needs no place in the hashing queue (it may still turn out
+        // stale: then one is taken below).
+        let cache = self.inner.basic_cache.as_ref().filter(|_| basic);
+        let cache_key = cache
+            .map(|c| c.credentials(&username, password))
+            .transpose()?;
+        let mut remembered = cache
+            .zip(cache_key.as_ref())
+            .and_then(|(c, k)| c.get(k, self.now()));
         // Admission first: a sign-in the hashing engine would refuse is refused here, in
         // microseconds, before any store I/O.
-        let admission = self.inner.hashing.admit()?;
-        let username = normalize_username(username);
+        let mut admission = match remembered {
+            Some(_) => None,
+            None => Some(self.inner.hashing.admit()?),
+        };
         let found = self.find_by_username(&username).await?;
+        // The epoch as of before the password check: what a remembered success is tied to.
+        let epoch = match (&cache, &found) {
+            (Some(_), Some(f)) if matches!(f.user.credentials, Credentials::Passwords(_)) => {
+                Some(self.session_store()?.epoch(&f.user.uid).await?)
+            }
+            _ => None,
+        };
+        // Which stored password a remembered success stands for, if it still holds.
+        let remembered_match = match (cache, remembered.take(), &found) {
+            (Some(c), Some(entry), Some(f))
+                if Some(entry.epoch) == epoch && entry.uid == f.user.uid =>
+            {
+                f.user
+                    .passwords()
+                    .iter()
+                    .position(|p| c.stored(&p.hash).is_ok_and(|d| d == entry.hash))
+            }
+            _ => None,
+        };
+        if remembered_match.is_none() {
+            if let (Some(c), Some(k)) = (cache, &cache_key) {
+                c.remove(k);
+            }
+            if admission.is_none() {
+                admission = Some(self.inner.hashing.admit()?);
+            }
+        }
+        let admit = |a: Option<Admission>| match a {
+            Some(a) => Ok(a),
+            None => self.inner.hashing.admit(),
+        };
         // The attempt is counted before the password is judged: an unknown name on one of the
         // decoy keys, so that it costs the same reservation and settlement as a known one.
         let key = match &found {
@@ -126,7 +201,10 @@ impl Authenticator {
             Gate::Granted(held) => held,
             Gate::Locked => {
                 // The same work as a wrong password: one evaluation and one lockout write.
-                admission.verify_dummy(password).await?;
+                if let (Some(c), Some(k)) = (cache, &cache_key) {
+                    c.remove(k);
+                }
+                admit(admission)?.verify_dummy(password).await?;
                 let now = self.now();
                 self.inner
                     .lockout
@@ -142,7 +220,7 @@ impl Authenticator {
             }
         };
         let Some(found) = found else {
-            admission.verify_dummy(password).await?;
+            admit(admission)?.verify_dummy(password).await?;
             held.settle(AttemptOutcome::Failure).await?;
             tracing::info!(target: AUDIT_TARGET, "sign-in failed: unknown user");
             return Err(Error::Unauthorized);
@@ -151,15 +229,19 @@ impl Authenticator {
 
         // The user as of the check (a directory answers with freshly resolved roles), the
         // index of the matching local password, and whether it needs a re-hash.
-        let verified = match &found.user.credentials {
-            Credentials::Passwords(list) => {
+        let verified = match (&found.user.credentials, remembered_match) {
+            (Credentials::Passwords(_), Some(i)) => {
+                drop(admission);
+                Some((found.user.clone(), Some(i), false))
+            }
+            (Credentials::Passwords(list), None) => {
                 let hashes = list.iter().map(|p| p.hash.clone()).collect();
-                let outcome = admission.verify(password, hashes).await?;
+                let outcome = admit(admission)?.verify(password, hashes).await?;
                 outcome
                     .matched
                     .map(|i| (found.user.clone(), Some(i), outcome.needs_rehash))
             }
-            Credentials::External => {
+            (Credentials::External, _) => {
                 drop(admission);
                 // An outage is a 503 and never counts towards lockout.
                 match found.store.verify_external(&found.user, password).await {
@@ -192,8 +274,14 @@ impl Authenticator {
             return Err(Error::Unauthorized);
         };
         let state = held.settle(AttemptOutcome::Success).await?;
+        let forget = || {
+            if let (Some(c), Some(k)) = (cache, &cache_key) {
+                c.remove(k);
+            }
+        };
         if state.is_some_and(|s| s.is_locked(now)) {
             // A lock reached while this check was in flight: the late success is refused.
+            forget();
             tracing::info!(target: AUDIT_TARGET, uid = %uid, "sign-in refused: account locked");
             return Err(Error::Unauthorized);
         }
@@ -201,8 +289,23 @@ impl Authenticator {
             self.rehash(&found, i, password).await;
         }
         if user.status != UserStatus::Active {
+            forget();
             tracing::info!(target: AUDIT_TARGET, uid = %uid, status = user.status.as_str(), "sign-in refused: account not active");
             return Err(Error::Unauthorized);
+        }
+        // Remember a full check's success (never a remembered one's: the time to live counts
+        // from the last argon2 evaluation), unless the hash was just replaced by a re-hash.
+        if let (Some(c), Some(k), Some(epoch), Some(i), None, false) = (
+            cache,
+            cache_key,
+            epoch,
+            matched,
+            remembered_match,
+            needs_rehash,
+        ) && let Some(p) = user.passwords().get(i)
+            && let Ok(stored) = c.stored(&p.hash)
+        {
+            c.insert(k, uid.clone(), stored, epoch, now);
         }
         Ok(Checked {
             found: Found {

@@ -124,18 +124,17 @@ pub async fn authenticate_fresh(
 }
 
 /// Authenticates the caller of a users-API route: a `JWT`/`Bearer` token, or HTTP Basic
-/// credentials as Redis Enterprise's REST API accepts them (a full sign-in, with lockout and
-/// expiry).
+/// credentials as Redis Enterprise's REST API accepts them (a sign-in, with lockout and
+/// expiry, through [`Authenticator::authenticate_basic`]: a recent success skips argon2).
 ///
 /// # Errors
 /// As [`authenticate_token`], plus those of [`Authenticator::authorize`] for Basic.
 pub async fn authenticate(auth: &Authenticator, authorization: Option<&[u8]>) -> Result<Claims> {
     match parse_authorization(authorization.ok_or(Error::Unauthorized)?)? {
         Authorization::Token(token) => auth.verify_token(&token),
-        Authorization::Basic { username, password } => Ok(auth
-            .authorize(&username, &password, Ttl::DEFAULT)
-            .await?
-            .claims),
+        Authorization::Basic { username, password } => {
+            auth.authenticate_basic(&username, &password).await
+        }
     }
 }
 

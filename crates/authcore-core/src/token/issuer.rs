@@ -182,8 +182,7 @@ impl TokenIssuer {
         let header_json = URL_SAFE_NO_PAD
             .decode(header)
             .map_err(|_| Error::InvalidToken)?;
-        let header: JoseHeader<'_> =
-            serde_json::from_slice(&header_json).map_err(|_| Error::InvalidToken)?;
+        let header: JoseHeader<'_> = json_object(&header_json)?;
         if header.crit.is_some() {
             return Err(Error::InvalidToken);
         }
@@ -210,7 +209,7 @@ impl TokenIssuer {
         let payload = URL_SAFE_NO_PAD
             .decode(payload)
             .map_err(|_| Error::InvalidToken)?;
-        let claims: Claims = serde_json::from_slice(&payload).map_err(|_| Error::InvalidToken)?;
+        let claims: Claims = json_object(&payload)?;
         let leeway = i64::from(self.config.leeway_secs);
         let now = now.unix_timestamp();
         // Saturating: the claims are attacker-chosen integers (an `exp` of i64::MAX).
@@ -225,6 +224,14 @@ impl TokenIssuer {
         }
         Ok(claims)
     }
+}
+
+/// A JSON object (never an array: serde's derived structs would also read one positionally).
+fn json_object<'a, T: Deserialize<'a>>(json: &'a [u8]) -> Result<T> {
+    if json.trim_ascii_start().first() != Some(&b'{') {
+        return Err(Error::InvalidToken);
+    }
+    serde_json::from_slice(json).map_err(|_| Error::InvalidToken)
 }
 
 /// The members of a JOSE header that verification reads; the others are ignored.

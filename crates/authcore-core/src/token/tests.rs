@@ -436,27 +436,55 @@ fn own_token_parsing_interoperates_with_jsonwebtoken_and_refuses_malformed_struc
         let parts: Vec<&str> = issued.token.split('.').collect();
         let header: serde_json::Value =
             serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
-        let with_header = |h: serde_json::Value| {
-            format!("{}.{}.{}", b64.encode(h.to_string()), parts[1], parts[2])
+        // Signed with the right key, so that only the structure is wrong.
+        let encoding = t.keys().signing.encoding.as_ref().unwrap();
+        let signed = |header_json: &str, payload: &str| {
+            let message = format!("{}.{payload}", b64.encode(header_json));
+            let sig = jsonwebtoken::crypto::sign(message.as_bytes(), encoding, alg).unwrap();
+            format!("{message}.{sig}")
         };
+        let with_header = |h: serde_json::Value| signed(&h.to_string(), parts[1]);
+        assert!(t.verify(&with_header(header.clone()), NOW).is_ok());
         // A header rewritten (even to an equivalent one) breaks the signature.
         let mut same = header.clone();
         same["typ"] = "jwt".into();
-        assert!(t.verify(&with_header(same), NOW).is_err());
-        // No kid, a crit member, a token with 4 or 2 parts, padding, a trailing dot.
+        let resigned = with_header(same);
+        let sig = resigned.rsplit('.').next().unwrap();
+        let tampered = format!("{}.{}.{sig}", parts[0], parts[1]);
+        assert!(t.verify(&tampered, NOW).is_err());
+        // No kid, a crit member, a header or payload that is an array, a token with 4 or 2
+        // parts, padding, a trailing dot.
         let tok = &issued.token;
+        let payload: serde_json::Value =
+            serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+        let as_array: Vec<serde_json::Value> = [
+            "sub",
+            "username",
+            "role",
+            "iat",
+            "nbf",
+            "exp",
+            "jti",
+            "iss",
+            "gen",
+            "pwd",
+            "auth_time",
+        ]
+        .iter()
+        .map(|k| payload.get(*k).cloned().unwrap_or(serde_json::Value::Null))
+        .collect();
         for bad in [
-            format!(
-                "{}.{}.{}",
-                b64.encode(r#"{"alg":"HS256","typ":"JWT"}"#),
-                parts[1],
-                parts[2]
-            ),
+            signed(&format!(r#"{{"alg":"{alg:?}","typ":"JWT"}}"#), parts[1]),
             {
                 let mut h = header.clone();
                 h["crit"] = serde_json::json!(["exp"]);
                 with_header(h)
             },
+            signed(&format!(r#"["{alg:?}","k1"]"#), parts[1]),
+            signed(
+                &header.to_string(),
+                &b64.encode(serde_json::Value::Array(as_array.clone()).to_string()),
+            ),
             format!("{tok}.x"),
             format!("{}.{}", parts[0], parts[1]),
             format!("{tok}."),
