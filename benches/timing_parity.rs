@@ -20,8 +20,13 @@
 //! An unknown *directory* user is not measured: that needs a directory (the LDAP store), and
 //! its cost is the directory's search, which no local figure stands for.
 //!
+//! Before criterion measures each case on its own, an interleaved pass (`PARITY_ROUNDS`
+//! rounds, default 40, every case once per round) prints the ratios: on a shared machine
+//! whose load moves, criterion's cases, measured one after the other, see different
+//! machines; the interleaved ones see the same.
+//!
 //! Run: `cargo bench --bench timing_parity -- --warm-up-time 1 --measurement-time 3`;
-//! `scripts/parity-ratios` prints the ratios from criterion's estimates. Results:
+//! `scripts/parity-ratios` prints the ratios of criterion's medians. Results:
 //! `BENCHMARKS.md`.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // bench code
@@ -150,6 +155,78 @@ fn cases(f: &Fixture) -> Vec<(&'static str, &'static str, &'static str, Option<U
     ]
 }
 
+/// One refusal of `case`, timed; its lockout bookkeeping reset afterwards (untimed).
+async fn refuse_once(
+    f: &Fixture,
+    case: &(&'static str, &'static str, &'static str, Option<UserId>),
+    n: u64,
+) -> Duration {
+    let (name, username, password, clear) = case;
+    let unknown = format!("nobody{n}@example.org");
+    let username = if username.is_empty() {
+        unknown.as_str()
+    } else {
+        username
+    };
+    let password = pw(password);
+    let started = Instant::now();
+    let result = f.auth.authorize(username, &password, Ttl::DEFAULT).await;
+    let took = started.elapsed();
+    assert!(
+        matches!(result, Err(authcore::Error::Unauthorized)),
+        "{name}: {result:?}"
+    );
+    if let Some(uid) = clear {
+        f.lockout.clear(uid).await.unwrap();
+    }
+    took
+}
+
+/// The ratios in one interleaved pass: `rounds` rounds, each running every case once, in an
+/// order rotated per round, so that a machine whose load moves during the run (other builds)
+/// moves every case alike. Prints each case's median and its ratio to `wrong_password`'s,
+/// and the median of the per-round ratios.
+fn interleaved(rt: &tokio::runtime::Runtime, name: &str, f: &Fixture, rounds: usize) {
+    let cases = cases(f);
+    let mut samples = vec![Vec::with_capacity(rounds); cases.len()];
+    let mut n = 1_000_000u64;
+    rt.block_on(async {
+        for round in 0..rounds {
+            for k in 0..cases.len() {
+                let i = (round + k) % cases.len();
+                n += 1;
+                samples[i].push(refuse_once(f, &cases[i], n).await);
+            }
+        }
+    });
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let m = v.len() / 2;
+        if v.len().is_multiple_of(2) {
+            (v[m - 1] + v[m]) / 2.0
+        } else {
+            v[m]
+        }
+    };
+    let ms: Vec<Vec<f64>> = samples
+        .iter()
+        .map(|v| v.iter().map(|d| d.as_secs_f64() * 1e3).collect())
+        .collect();
+    let base = median(&mut ms[0].clone());
+    println!("\ninterleaved parity, {name} store, {rounds} rounds:");
+    println!("| case | median (ms) | ratio of medians | median of per-round ratios |");
+    println!("|---|---|---|---|");
+    for (i, (case, ..)) in cases.iter().enumerate() {
+        let m = median(&mut ms[i].clone());
+        let mut per_round: Vec<f64> = ms[i].iter().zip(&ms[0]).map(|(x, b)| x / b).collect();
+        println!(
+            "| `{case}` | {m:.1} | {:.3} | {:.3} |",
+            m / base,
+            median(&mut per_round)
+        );
+    }
+}
+
 fn bench_store(c: &mut Criterion, rt: &tokio::runtime::Runtime, name: &str, f: &Fixture) {
     let mut group = c.benchmark_group(format!("parity/{name}"));
     group.sample_size(10);
@@ -201,7 +278,12 @@ fn parity(c: &mut Criterion) {
         .build()
         .unwrap();
 
+    let rounds = std::env::var("PARITY_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(40);
     let memory = rt.block_on(fixture(Arc::new(authcore::memory::MemoryStore::new())));
+    interleaved(&rt, "memory", &memory, rounds);
     bench_store(c, &rt, "memory", &memory);
 
     let dir = std::env::temp_dir().join(format!("authcore-parity-{}", std::process::id()));
@@ -211,6 +293,7 @@ fn parity(c: &mut Criterion) {
         let store = authcore_sql::SqlStore::connect(&url).await.unwrap();
         fixture(Arc::new(store)).await
     });
+    interleaved(&rt, "sqlite", &sqlite, rounds);
     bench_store(c, &rt, "sqlite", &sqlite);
     drop(sqlite);
     let _ = std::fs::remove_dir_all(&dir);
