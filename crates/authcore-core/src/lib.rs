@@ -155,7 +155,9 @@ pub use policy::{
     PasswordRules, SessionPolicy,
 };
 pub use session::{PURGE_BATCH, SessionStore};
-pub use store::{LockoutStore, UserAdmin, UserStore};
+pub use store::{
+    FreshRecord, LockoutStore, UserAdmin, UserStore, fresh_record_in_three_reads, is_same_store,
+};
 pub use token::{
     Claims, IssuedToken, Key, KeyRing, MAX_TOKEN_LEN, MIN_HMAC_SECRET_LEN, SessionClaims,
     SigningAlgorithm, TokenConfig, TokenIssuer, Ttl,

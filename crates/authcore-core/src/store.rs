@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use crate::error::Result;
 use crate::lockout::{AttemptOutcome, Reservation, ReservationPolicy, Reserve};
 use crate::policy::{LockoutPolicy, LockoutState};
+use crate::session::SessionStore;
 use crate::user::{
     NewUser, Password, PasswordHash, Role, StoredPassword, User, UserId, UserUpdate,
 };
@@ -53,6 +54,70 @@ pub trait UserStore: Send + Sync + Debug {
     fn admin(&self) -> Option<&dyn UserAdmin> {
         None
     }
+
+    /// What the fresh check reads ([`crate::Authenticator::check_fresh`]): the user `uid` as
+    /// [`UserStore::find_by_uid`] returns it, with the session state `sessions` keeps for it
+    /// (the epoch, and whether the session `session_id` is revoked). `Ok(None)` when this
+    /// store does not know `uid`.
+    ///
+    /// The default makes three calls: the epoch first (so that a change that writes the user
+    /// and then advances the epoch can never pair the new epoch with the old user), then the
+    /// user, then the revocation. A store that also keeps the session state overrides it to
+    /// read all three in one round trip when `sessions` is itself; the conformance suite checks
+    /// that both give the same answers.
+    ///
+    /// # Errors
+    /// [`crate::Error::StoreUnavailable`] when a backend fails.
+    async fn find_fresh(
+        &self,
+        uid: &UserId,
+        session_id: &str,
+        sessions: &dyn SessionStore,
+    ) -> Result<Option<FreshRecord>> {
+        fresh_record_in_three_reads(self, uid, session_id, sessions).await
+    }
+}
+
+/// The user and session state the fresh check decides on, as [`UserStore::find_fresh`] reads
+/// them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreshRecord {
+    /// The user as the store knows it now.
+    pub user: User,
+    /// The user's current epoch ([`SessionStore::epoch`]).
+    pub epoch: u64,
+    /// Whether the session is revoked ([`SessionStore::is_revoked`]).
+    pub revoked: bool,
+}
+
+/// [`UserStore::find_fresh`] in three reads: the epoch, the user, the revocation. The default
+/// implementation, and what an override falls back to when `sessions` is another store.
+///
+/// # Errors
+/// Store failures.
+pub async fn fresh_record_in_three_reads<S: UserStore + ?Sized>(
+    users: &S,
+    uid: &UserId,
+    session_id: &str,
+    sessions: &dyn SessionStore,
+) -> Result<Option<FreshRecord>> {
+    let epoch = sessions.epoch(uid).await?;
+    let Some(user) = users.find_by_uid(uid).await? else {
+        return Ok(None);
+    };
+    let revoked = sessions.is_revoked(session_id).await?;
+    Ok(Some(FreshRecord {
+        user,
+        epoch,
+        revoked,
+    }))
+}
+
+/// Whether `sessions` is the very object `store` (a store that keeps both users and session
+/// state): what lets [`UserStore::find_fresh`] read both in one round trip.
+#[must_use]
+pub fn is_same_store<S>(store: &S, sessions: &dyn SessionStore) -> bool {
+    std::ptr::addr_eq(std::ptr::from_ref(store), std::ptr::from_ref(sessions))
 }
 
 /// User administration and local password lists.

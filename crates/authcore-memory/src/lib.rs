@@ -175,6 +175,21 @@ impl UserStore for MemoryStore {
     fn admin(&self) -> Option<&dyn UserAdmin> {
         Some(self)
     }
+
+    /// With its own session state: the user, the epoch and the revocation under one lock
+    /// each, taken together (users first, the only order in which both are ever held).
+    async fn find_fresh(
+        &self,
+        uid: &UserId,
+        session_id: &str,
+        sessions: &dyn authcore_core::SessionStore,
+    ) -> Result<Option<authcore_core::FreshRecord>> {
+        if !authcore_core::is_same_store(self, sessions) {
+            return authcore_core::fresh_record_in_three_reads(self, uid, session_id, sessions)
+                .await;
+        }
+        self.fresh_record(uid, session_id)
+    }
 }
 
 #[async_trait]

@@ -3,7 +3,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
-use authcore_core::{PURGE_BATCH, Result, SessionStore, UserId};
+use authcore_core::{FreshRecord, PURGE_BATCH, Result, SessionStore, UserId};
 use time::OffsetDateTime;
 
 use crate::MemoryStore;
@@ -31,6 +31,26 @@ impl Sessions {
             }
         }
         purged
+    }
+}
+
+impl MemoryStore {
+    /// The fresh check's reads at one instant: both locks held together.
+    pub(crate) fn fresh_record(
+        &self,
+        uid: &UserId,
+        session_id: &str,
+    ) -> Result<Option<FreshRecord>> {
+        let users = self.users()?;
+        let sessions = self.session_state()?;
+        let Some(user) = uid.as_u64().and_then(|id| users.by_uid.get(&id)) else {
+            return Ok(None);
+        };
+        Ok(Some(FreshRecord {
+            user: user.clone(),
+            epoch: sessions.epochs.get(uid).copied().unwrap_or(0),
+            revoked: sessions.revoked.contains_key(session_id),
+        }))
     }
 }
 

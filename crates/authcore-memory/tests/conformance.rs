@@ -36,3 +36,43 @@ async fn authenticator_suite() {
 async fn admin_invariant_suite() {
     conformance::run_admin_invariant_suite(Arc::new(MemoryStore::new())).await;
 }
+
+/// `find_fresh` reads its own session state only when it is given itself; given another
+/// store's, it reads that one (the three-read fallback).
+#[tokio::test]
+async fn find_fresh_reads_the_session_store_it_is_given() {
+    use authcore_core::{
+        NewUser, Role, SessionStore as _, UserAdmin as _, UserStatus, UserStore as _, is_same_store,
+    };
+    let (users, other) = (MemoryStore::new(), MemoryStore::new());
+    let user = users
+        .create_user(NewUser {
+            email: "ann@example.test".into(),
+            name: "Ann".into(),
+            role: Role::DB_VIEWER,
+            status: UserStatus::Active,
+            passwords: Vec::new(),
+        })
+        .await
+        .unwrap();
+    assert!(is_same_store(&users, &users));
+    assert!(!is_same_store(&users, &other));
+    other.advance_epoch(&user.uid).await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    other
+        .revoke("s1", now + time::Duration::hours(1), now)
+        .await
+        .unwrap();
+    let elsewhere = users
+        .find_fresh(&user.uid, "s1", &other)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((elsewhere.epoch, elsewhere.revoked), (1, true));
+    let here = users
+        .find_fresh(&user.uid, "s1", &users)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((here.epoch, here.revoked), (0, false));
+}

@@ -374,6 +374,22 @@ impl Authenticator {
         Ok(None)
     }
 
+    /// The user `uid` with its session state, from the first store that knows it (one round
+    /// trip where the store keeps the session state too: [`UserStore::find_fresh`]).
+    async fn find_fresh(
+        &self,
+        uid: &UserId,
+        session_id: &str,
+        sessions: &dyn crate::session::SessionStore,
+    ) -> Result<(crate::store::FreshRecord, Arc<dyn UserStore>)> {
+        for store in &self.inner.stores {
+            if let Some(record) = store.find_fresh(uid, session_id, sessions).await? {
+                return Ok((record, Arc::clone(store)));
+            }
+        }
+        Err(Error::Unauthorized)
+    }
+
     async fn find_by_uid(&self, uid: &UserId) -> Result<Option<Found>> {
         for store in &self.inner.stores {
             if let Some(user) = store.find_by_uid(uid).await? {

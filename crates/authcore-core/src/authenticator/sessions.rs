@@ -105,12 +105,9 @@ impl Authenticator {
             return Err(Error::InvalidToken);
         }
         let sessions = self.session_store()?;
-        // The epoch is read before the user: a change that updates the user and then
-        // advances the epoch can never pair its new epoch with the old user state.
-        let epoch = sessions.epoch(&uid).await?;
-        let found = self.find_by_uid(&uid).await?.ok_or(Error::Unauthorized)?;
-        let user = &found.user;
-        if user.status != UserStatus::Active || claims.generation != epoch {
+        let (record, store) = self.find_fresh(&uid, claims.session_id(), sessions).await?;
+        let user = &record.user;
+        if user.status != UserStatus::Active || claims.generation != record.epoch {
             return Err(Error::Unauthorized);
         }
         if !user.passwords().is_empty() {
@@ -123,9 +120,13 @@ impl Authenticator {
                 return Err(Error::Unauthorized);
             }
         }
-        if sessions.is_revoked(claims.session_id()).await? {
+        if record.revoked {
             return Err(Error::Unauthorized);
         }
+        let found = Found {
+            user: record.user,
+            store,
+        };
         Ok(found)
     }
 

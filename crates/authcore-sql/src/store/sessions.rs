@@ -4,11 +4,12 @@
 //! A child of the `store` module, so that it shares its engine dispatch and error mapping.
 
 use async_trait::async_trait;
-use authcore_core::{PURGE_BATCH, Result, SessionStore, UserId};
+use authcore_core::{FreshRecord, PURGE_BATCH, Result, SessionStore, UserId};
 use sqlx::Row as _;
 use time::OffsetDateTime;
 
-use super::{Backend, DbResult, SqlStore, decode};
+use super::rows::{UserRow, group_users};
+use super::{Backend, DbResult, SqlStore, decode, local_id};
 use crate::config::Engine;
 
 /// The session statements of one engine.
@@ -23,6 +24,27 @@ struct SessionQueries {
     is_revoked: &'static str,
     /// `(now, limit)`: deletes at most `limit` rows expired before `now`, oldest first.
     purge: &'static str,
+    /// `(uid as text, session id, uid)`: the user's rows (one per password, as the user
+    /// lookups return them) with its epoch and whether the session is revoked, in one
+    /// statement (one snapshot): what the fresh check reads.
+    fresh: &'static str,
+}
+
+/// The fresh check's statement with the engine's placeholders.
+macro_rules! fresh_select {
+    ($p1:literal, $p2:literal, $p3:literal) => {
+        concat!(
+            "SELECT u.uid, u.email, u.name, u.role, u.status, p.phc, p.issued_at, \
+             (SELECT s.epoch FROM authcore_session_epochs s WHERE s.uid = ",
+            $p1,
+            "), (SELECT COUNT(*) FROM authcore_revoked_tokens r WHERE r.jti = ",
+            $p2,
+            ") FROM authcore_users u LEFT JOIN authcore_passwords p ON p.uid = u.uid \
+             WHERE u.uid = ",
+            $p3,
+            " ORDER BY p.id"
+        )
+    };
 }
 
 const POSTGRES: SessionQueries = SessionQueries {
@@ -34,6 +56,7 @@ const POSTGRES: SessionQueries = SessionQueries {
     is_revoked: "SELECT 1 FROM authcore_revoked_tokens WHERE jti = $1",
     purge: "DELETE FROM authcore_revoked_tokens WHERE jti IN (SELECT jti \
         FROM authcore_revoked_tokens WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
+    fresh: fresh_select!("$1", "$2", "$3"),
 };
 
 const SQLITE: SessionQueries = SessionQueries {
@@ -45,6 +68,7 @@ const SQLITE: SessionQueries = SessionQueries {
     is_revoked: "SELECT 1 FROM authcore_revoked_tokens WHERE jti = ?1",
     purge: "DELETE FROM authcore_revoked_tokens WHERE jti IN (SELECT jti \
         FROM authcore_revoked_tokens WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)",
+    fresh: fresh_select!("?1", "?2", "?3"),
 };
 
 const MYSQL: SessionQueries = SessionQueries {
@@ -58,6 +82,7 @@ const MYSQL: SessionQueries = SessionQueries {
     is_revoked: "SELECT 1 FROM authcore_revoked_tokens WHERE jti = ?",
     purge: "DELETE FROM authcore_revoked_tokens WHERE expires_at < ? \
         ORDER BY expires_at LIMIT ?",
+    fresh: fresh_select!("?", "?", "?"),
 };
 
 /// The session statements of `engine`.
@@ -72,6 +97,50 @@ const fn queries(engine: Engine) -> &'static SessionQueries {
 /// An epoch as stored (a signed 64-bit column) to the trait's `u64`; never negative.
 fn epoch_from(value: i64) -> u64 {
     u64::try_from(value).unwrap_or(0)
+}
+
+impl SqlStore {
+    /// The fresh check's reads in one statement: the user, its epoch and whether the session
+    /// `session_id` is revoked; `None` for a user this store does not have.
+    pub(super) async fn fresh_record(
+        &self,
+        uid: &UserId,
+        session_id: &str,
+    ) -> Result<Option<FreshRecord>> {
+        self.timed("find_fresh", async move {
+            let Some(id) = local_id(uid) else {
+                return Ok(None);
+            };
+            let (rows, state) = on_engine!(self, |pool, e| {
+                let rows = sqlx::query(queries(self.engine).fresh)
+                    .bind(uid.as_str())
+                    .bind(session_id)
+                    .bind(id)
+                    .fetch_all(pool)
+                    .await
+                    .db()?;
+                let state = match rows.first() {
+                    Some(row) => Some(decode(|| {
+                        Ok((row.try_get::<Option<i64>, _>(7)?, row.try_get::<i64, _>(8)?))
+                    })?),
+                    None => None,
+                };
+                (decode(|| Ok(user_rows!(rows, e)))?, state)
+            });
+            let Some((epoch, revoked)) = state else {
+                return Ok(None);
+            };
+            Ok(group_users(rows)?
+                .into_iter()
+                .next()
+                .map(|user| FreshRecord {
+                    user,
+                    epoch: epoch.map_or(0, epoch_from),
+                    revoked: revoked > 0,
+                }))
+        })
+        .await
+    }
 }
 
 #[async_trait]

@@ -86,6 +86,20 @@ impl UserStore for SqlStore {
     fn admin(&self) -> Option<&dyn UserAdmin> {
         Some(self)
     }
+
+    /// With its own session state: one statement (see `store/sessions.rs`).
+    async fn find_fresh(
+        &self,
+        uid: &UserId,
+        session_id: &str,
+        sessions: &dyn authcore_core::SessionStore,
+    ) -> Result<Option<authcore_core::FreshRecord>> {
+        if !authcore_core::is_same_store(self, sessions) {
+            return authcore_core::fresh_record_in_three_reads(self, uid, session_id, sessions)
+                .await;
+        }
+        self.fresh_record(uid, session_id).await
+    }
 }
 
 #[async_trait]

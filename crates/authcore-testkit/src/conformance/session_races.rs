@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use authcore_core::{AuthPolicy, LockoutStore, Role, Ttl, UserAdmin};
+use authcore_core::Clock as _;
+use authcore_core::{
+    AuthPolicy, LockoutStore, Role, Ttl, UserAdmin, UserId, fresh_record_in_three_reads,
+};
 
 use super::sessions::{
     PW, assert_ended, assert_live, assert_refused, session_auth, sign_in, user_with_role,
@@ -94,4 +97,91 @@ pub async fn a_refresh_racing_a_logout_never_outlives_it(
         }
     }
     assert_live(&auth, &bystander, "a session that was not logged out").await;
+}
+
+/// [`UserStore::find_fresh`](authcore_core::UserStore::find_fresh) (what the fresh check
+/// reads, in one round trip where the store overrides it) answers exactly as the three
+/// separate reads do ([`fresh_record_in_three_reads`]): for a new user, after epoch advances,
+/// for a revoked and a live session, with several passwords, and `None` for uids the store
+/// does not have.
+pub async fn find_fresh_matches_three_reads(
+    users: Arc<dyn UserAdmin>,
+    lockout: Arc<dyn LockoutStore>,
+) {
+    let sessions = lockout
+        .sessions()
+        .expect("the lockout store keeps session state");
+    let clock = ManualClock::starting_now();
+    let auth = session_auth(
+        Arc::clone(&users),
+        Arc::clone(&lockout),
+        &clock,
+        AuthPolicy::default(),
+    );
+    let (_, uid) = user_with_role(&auth, "find-fresh", Role::DB_MEMBER).await;
+    let (sid, other) = (
+        format!("sid-{}", uuid::Uuid::new_v4()),
+        format!("sid-{}", uuid::Uuid::new_v4()),
+    );
+    let check = |expected_epoch: u64, expected_revoked: bool, what: &'static str| {
+        let (users, uid, sid) = (Arc::clone(&users), uid.clone(), sid.clone());
+        async move {
+            let one = users.find_fresh(&uid, &sid, sessions).await.unwrap();
+            let three = fresh_record_in_three_reads(&*users, &uid, &sid, sessions)
+                .await
+                .unwrap();
+            assert_eq!(one, three, "{what}");
+            let record = one.unwrap_or_else(|| panic!("{what}: the user is there"));
+            assert_eq!(
+                Some(&record.user),
+                users.find_by_uid(&uid).await.unwrap().as_ref()
+            );
+            assert_eq!(
+                (record.epoch, record.revoked),
+                (expected_epoch, expected_revoked),
+                "{what}"
+            );
+        }
+    };
+    check(0, false, "a new user").await;
+    sessions.advance_epoch(&uid).await.unwrap();
+    sessions.advance_epoch(&uid).await.unwrap();
+    check(2, false, "after two advances").await;
+    let now = clock.now();
+    sessions
+        .revoke(&sid, now + time::Duration::hours(1), now)
+        .await
+        .unwrap();
+    check(2, true, "a revoked session").await;
+    let live = users.find_fresh(&uid, &other, sessions).await.unwrap();
+    assert_eq!(live.map(|r| r.revoked), Some(false), "another session");
+    users
+        .add_password(&uid, super::stored(7, super::t(100)), 3)
+        .await
+        .unwrap();
+    check(2, true, "with two passwords").await;
+    assert_eq!(
+        users
+            .find_fresh(&uid, &sid, sessions)
+            .await
+            .unwrap()
+            .map(|r| r.user.passwords().len()),
+        Some(2)
+    );
+    for unknown in [
+        UserId::from(u64::from(u32::MAX) * 7 + 1),
+        UserId::new("cn=nobody,dc=example,dc=org"),
+    ] {
+        assert_eq!(
+            users.find_fresh(&unknown, &sid, sessions).await.unwrap(),
+            None,
+            "{unknown:?}"
+        );
+        assert_eq!(
+            fresh_record_in_three_reads(&*users, &unknown, &sid, sessions)
+                .await
+                .unwrap(),
+            None
+        );
+    }
 }

@@ -12,6 +12,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::session_races::{
     a_logout_ends_the_tokens_refreshed_from_it, a_refresh_racing_a_logout_never_outlives_it,
+    find_fresh_matches_three_reads,
 };
 use crate::ManualClock;
 use crate::fixtures::{authenticator, password, unique_email};
@@ -218,7 +219,8 @@ pub async fn run_authenticator_session_suite(
     refresh_is_bounded_by_the_session_lifetime(Arc::clone(&users), Arc::clone(&lockout)).await;
     concurrent_refreshes_after_a_logout_all_fail(Arc::clone(&users), Arc::clone(&lockout)).await;
     a_logout_ends_the_tokens_refreshed_from_it(Arc::clone(&users), Arc::clone(&lockout)).await;
-    a_refresh_racing_a_logout_never_outlives_it(users, lockout, 24).await;
+    a_refresh_racing_a_logout_never_outlives_it(Arc::clone(&users), Arc::clone(&lockout), 24).await;
+    find_fresh_matches_three_reads(users, lockout).await;
 }
 
 pub(super) fn session_auth(
