@@ -114,6 +114,37 @@ pub enum Error {
     /// An unexpected internal failure (a hashing thread panicked, a token failed to encode).
     #[error("internal error: {0}")]
     Internal(String),
+
+    /// No LDAP mapping has this uid (Redis `ldap_mapping_not_exist`, 404).
+    #[error("ldap mapping does not exist")]
+    LdapMappingNotExist,
+
+    /// Another LDAP mapping already has this name (Redis `name_already_exists` on
+    /// `/v1/ldap_mappings`: a 400 there, unlike the users' 409).
+    #[error("an ldap mapping with this name already exists")]
+    LdapMappingNameExists,
+
+    /// A mapping's `dn` is not a distinguished name (Redis `invalid_dn_param`).
+    #[error("invalid dn: {0}")]
+    InvalidDnParam(String),
+
+    /// A mapping's `name` is empty or too long (Redis `invalid_name_param`).
+    #[error("invalid name: {0}")]
+    InvalidNameParam(String),
+
+    /// `role_uids` was given: roles are names here, not role objects (Redis
+    /// `invalid_role_uids_param`).
+    #[error("role_uids is not supported: give a management role name in `role`")]
+    InvalidRoleUidsParam,
+
+    /// A required field is missing (Redis `missing_field`).
+    #[error("missing field: {0}")]
+    MissingField(&'static str),
+
+    /// Mutually exclusive fields were given together, or a required one is missing, in an
+    /// `ldap` object (Redis `illegal_fields_combination`).
+    #[error("illegal fields combination: {0}")]
+    IllegalFieldsCombination(String),
 }
 
 /// The class of an error, from which a transport picks its status code.
@@ -186,6 +217,13 @@ impl Error {
             Self::Overloaded { .. } | Self::StoreUnavailable(_) => "service_unavailable",
             Self::TooManyRequests { .. } => "too_many_requests",
             Self::Configuration(_) | Self::Internal(_) => "internal_error",
+            Self::LdapMappingNotExist => "ldap_mapping_not_exist",
+            Self::LdapMappingNameExists => "name_already_exists",
+            Self::InvalidDnParam(_) => "invalid_dn_param",
+            Self::InvalidNameParam(_) => "invalid_name_param",
+            Self::InvalidRoleUidsParam => "invalid_role_uids_param",
+            Self::MissingField(_) => "missing_field",
+            Self::IllegalFieldsCombination(_) => "illegal_fields_combination",
         }
     }
 
@@ -198,12 +236,19 @@ impl Error {
             | Self::NewPasswordSameAsCurrent
             | Self::CannotDeleteLastPassword
             | Self::TooManyPasswords
-            | Self::Unsupported(_) => StatusClass::BadRequest,
+            | Self::Unsupported(_)
+            | Self::LdapMappingNameExists
+            | Self::InvalidDnParam(_)
+            | Self::InvalidNameParam(_)
+            | Self::InvalidRoleUidsParam
+            | Self::MissingField(_)
+            | Self::IllegalFieldsCombination(_) => StatusClass::BadRequest,
+
             Self::Unauthorized | Self::InvalidToken | Self::PasswordExpired => {
                 StatusClass::Unauthorized
             }
             Self::Forbidden => StatusClass::Forbidden,
-            Self::NotFound => StatusClass::NotFound,
+            Self::NotFound | Self::LdapMappingNotExist => StatusClass::NotFound,
             Self::ChangeLastAdminRoleNotAllowed => StatusClass::NotAcceptable,
             Self::EmailAlreadyExists | Self::NameAlreadyExists => StatusClass::Conflict,
             Self::Overloaded { .. } | Self::StoreUnavailable(_) => StatusClass::Unavailable,
@@ -265,6 +310,21 @@ mod tests {
             (Error::PasswordExpired, "password_expired", 401),
             (Error::Forbidden, "forbidden", 403),
             (Error::NotFound, "not_found", 404),
+            (Error::LdapMappingNotExist, "ldap_mapping_not_exist", 404),
+            (Error::LdapMappingNameExists, "name_already_exists", 400),
+            (Error::InvalidDnParam("x".into()), "invalid_dn_param", 400),
+            (
+                Error::InvalidNameParam("x".into()),
+                "invalid_name_param",
+                400,
+            ),
+            (Error::InvalidRoleUidsParam, "invalid_role_uids_param", 400),
+            (Error::MissingField("dn"), "missing_field", 400),
+            (
+                Error::IllegalFieldsCombination("x".into()),
+                "illegal_fields_combination",
+                400,
+            ),
             (Error::EmailAlreadyExists, "email_already_exists", 409),
             (Error::NameAlreadyExists, "name_already_exists", 409),
             (Error::PasswordNotComplex("x"), "password_not_complex", 400),

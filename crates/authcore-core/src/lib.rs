@@ -127,14 +127,15 @@ pub mod lockout;
 mod permission;
 mod policy;
 mod session;
+pub mod settings;
 mod store;
 mod token;
 mod user;
 
 pub use authenticator::{
     AUDIT_TARGET, Authenticator, AuthenticatorBuilder, BasicCacheConfig, FreshIdentity,
-    ImportOutcome, ImportPassword, ImportUser, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, OnConflict,
-    SignInLimits, password_id,
+    ImportOutcome, ImportPassword, ImportUser, MASKED_BIND_PASS, MAX_PASSWORD_LEN,
+    MAX_USERNAME_LEN, OnConflict, PolicySection, SignInLimits, password_id,
 };
 pub use clock::{Clock, SystemClock};
 pub use error::{BoxError, Error, Result, StatusClass};
@@ -155,6 +156,10 @@ pub use policy::{
     PasswordRules, SessionPolicy,
 };
 pub use session::{PURGE_BATCH, SessionStore};
+pub use settings::{
+    DirectoryControl, LdapMapping, LdapMappingUpdate, NewLdapMapping, SettingsSeed,
+    SettingsSnapshot, SettingsStore,
+};
 pub use store::{
     FreshRecord, LockoutStore, UserAdmin, UserStore, fresh_record_in_three_reads, is_same_store,
 };

@@ -2,7 +2,8 @@
 //!
 //! In-memory implementations of authcore's store traits: [`MemoryStore`] keeps users and
 //! their passwords ([`UserStore`] + [`UserAdmin`]) and failed sign-in bookkeeping
-//! ([`LockoutStore`]) and session state: epochs and revoked tokens ([`SessionStore`]). It is for tests, examples and single-process services whose users fit
+//! ([`LockoutStore`]) and session state: epochs and revoked tokens ([`SessionStore`]), and
+//! the run-time settings ([`authcore_core::SettingsStore`]). It is for tests, examples and single-process services whose users fit
 //! in memory and may vanish on restart.
 //!
 //! Lookups scan all users (O(n)). Every operation takes one mutex for its whole duration, so
@@ -48,6 +49,7 @@ use std::fmt;
 use std::sync::{Mutex, MutexGuard};
 
 mod sessions;
+mod settings;
 
 use async_trait::async_trait;
 use authcore_core::{
@@ -63,6 +65,7 @@ pub struct MemoryStore {
     users: Mutex<Users>,
     lockout: Mutex<HashMap<UserId, LockoutEntry>>,
     sessions: Mutex<sessions::Sessions>,
+    settings: Mutex<settings::Settings>,
 }
 
 /// One key's failures and its reservations in flight (id -> start time).

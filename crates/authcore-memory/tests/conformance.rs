@@ -76,3 +76,20 @@ async fn find_fresh_reads_the_session_store_it_is_given() {
         .unwrap();
     assert_eq!((here.epoch, here.revoked), (0, false));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_suite() {
+    conformance::run_settings_suite(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_authenticators_share_the_policy() {
+    let store = Arc::new(MemoryStore::new());
+    conformance::two_authenticators_share_the_policy(
+        store.clone(),
+        store.clone(),
+        store.clone(),
+        store,
+    )
+    .await;
+}

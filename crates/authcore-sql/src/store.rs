@@ -104,6 +104,8 @@ mod rows;
 mod users;
 // Session state (epochs, revoked tokens).
 mod sessions;
+// Run-time settings and LDAP mappings.
+mod settings;
 
 /// A user and lockout store on SQLite, PostgreSQL or MySQL/MariaDB.
 ///

@@ -155,3 +155,9 @@ async fn sessions_migration_keeps_the_data() {
     let dir = TempDir::new();
     common::sessions_migration_keeps_the_data(&dir.sqlite_url("upgrade.db")).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn settings_migration_keeps_the_data() {
+    let dir = TempDir::new();
+    common::settings_migration_keeps_the_data(&dir.sqlite_url("settings.db")).await;
+}

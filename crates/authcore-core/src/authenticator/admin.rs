@@ -484,7 +484,7 @@ impl Authenticator {
             .ok_or(Error::Unsupported("no configured store manages users"))
     }
 
-    fn validate_role(&self, role: &Role) -> Result<()> {
+    pub(super) fn validate_role(&self, role: &Role) -> Result<()> {
         let ok = match &self.inner.allowed_roles {
             Some(allowed) => allowed.contains(role),
             None => !role.as_str().is_empty(),

@@ -156,7 +156,7 @@ impl Authenticator {
     /// budget.
     pub(super) async fn gate(&self, key: &UserId) -> Result<Gate> {
         let limits = self.inner.limits;
-        let policy = self.inner.policy.lockout;
+        let policy = self.policy().lockout;
         let mut waiting = None;
         let deadline = tokio::time::Instant::now() + limits.busy_wait;
         loop {
@@ -216,7 +216,7 @@ impl Authenticator {
         let result = self
             .inner
             .lockout
-            .settle(r, outcome, self.now(), &self.inner.policy.lockout)
+            .settle(r, outcome, self.now(), &self.policy().lockout)
             .await;
         self.inner.waiters.wake(&r.uid);
         result

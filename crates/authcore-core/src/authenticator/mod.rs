@@ -9,12 +9,14 @@ mod basic_cache;
 mod gate;
 mod passwords;
 mod sessions;
+mod settings;
 mod signin;
 
 pub use admin::{ImportOutcome, ImportPassword, ImportUser, OnConflict};
 pub use basic_cache::BasicCacheConfig;
 pub use gate::SignInLimits;
 pub use sessions::{FreshIdentity, password_id};
+pub use settings::{MASKED_BIND_PASS, PolicySection};
 
 use std::fmt;
 use std::sync::Arc;
@@ -28,6 +30,7 @@ use crate::hashing::{HashingConfig, HashingPool};
 use crate::permission::PermissionPolicy;
 use crate::policy::AuthPolicy;
 use crate::session::SessionStore;
+use crate::settings::{DirectoryControl, SettingsStore};
 use crate::store::{LockoutStore, UserAdmin, UserStore};
 use crate::token::{KeyRing, TokenConfig, TokenIssuer};
 use crate::user::{Password, Role, User, UserId};
@@ -66,7 +69,9 @@ struct Inner {
     lockout: Arc<dyn LockoutStore>,
     hashing: HashingPool,
     tokens: TokenIssuer,
-    policy: AuthPolicy,
+    /// The policy in force: copied out under the lock (never held across an await), swapped
+    /// by [`Authenticator::refresh_settings`].
+    policy: std::sync::RwLock<AuthPolicy>,
     clock: Arc<dyn Clock>,
     allowed_roles: Option<Vec<Role>>,
     permissions: PermissionPolicy,
@@ -75,6 +80,7 @@ struct Inner {
     sessions: Option<Arc<dyn SessionStore>>,
     limits: SignInLimits,
     waiters: gate::Waiters,
+    settings: settings::RuntimeSettings,
     decoy_hasher: std::collections::hash_map::RandomState,
     basic_cache: Option<basic_cache::BasicCache>,
 }
@@ -86,7 +92,7 @@ impl fmt::Debug for Authenticator {
             .field("lockout", &self.inner.lockout)
             .field("hashing", &self.inner.hashing)
             .field("tokens", &self.inner.tokens)
-            .field("policy", &self.inner.policy)
+            .field("policy", &self.policy())
             .field("permissions", &self.inner.permissions)
             .field("clock", &self.inner.clock)
             .field("basic_cache", &self.inner.basic_cache)
@@ -111,6 +117,8 @@ pub struct AuthenticatorBuilder {
     sessions: Option<Arc<dyn SessionStore>>,
     limits: SignInLimits,
     basic_cache: BasicCacheConfig,
+    settings_store: Option<Arc<dyn SettingsStore>>,
+    directory: Option<Arc<dyn DirectoryControl>>,
 }
 
 impl AuthenticatorBuilder {
@@ -228,6 +236,25 @@ impl AuthenticatorBuilder {
         self
     }
 
+    /// Keeps the run-time settings (policy, LDAP configuration and mappings) in `store`:
+    /// the policy given with [`AuthenticatorBuilder::policy`] then provides the defaults of
+    /// fields the store has no value for, and `/v1/cluster*` and `/v1/ldap_mappings` are
+    /// served. Load the store with [`Authenticator::seed_settings`] or
+    /// [`Authenticator::refresh_settings`] after building.
+    #[must_use]
+    pub fn settings_store(mut self, store: Arc<dyn SettingsStore>) -> Self {
+        self.settings_store = Some(store);
+        self
+    }
+
+    /// Sets what checks `ldap` objects and rebuilds the directory when the stored LDAP
+    /// settings change (without it `/v1/cluster/ldap` refuses to store an `ldap` object).
+    #[must_use]
+    pub fn directory_control(mut self, control: Arc<dyn DirectoryControl>) -> Self {
+        self.directory = Some(control);
+        self
+    }
+
     /// Builds the authenticator.
     ///
     /// # Errors
@@ -264,7 +291,7 @@ impl AuthenticatorBuilder {
                     self.keys.ok_or_else(|| missing("signing key"))?,
                     self.token_config,
                 )?,
-                policy: self.policy,
+                policy: std::sync::RwLock::new(self.policy),
                 clock: self.clock.unwrap_or_else(|| Arc::new(SystemClock)),
                 allowed_roles: self.allowed_roles,
                 permissions: self.permissions.unwrap_or_default(),
@@ -273,6 +300,11 @@ impl AuthenticatorBuilder {
                 sessions: self.sessions,
                 limits: self.limits,
                 waiters: gate::Waiters::default(),
+                settings: settings::RuntimeSettings::new(
+                    self.policy,
+                    self.settings_store,
+                    self.directory,
+                ),
                 decoy_hasher: std::collections::hash_map::RandomState::new(),
                 basic_cache: basic_cache::BasicCache::new(self.basic_cache)?,
             }),
@@ -309,10 +341,14 @@ impl Authenticator {
         AuthenticatorBuilder::default()
     }
 
-    /// The policy in force.
+    /// The policy in force (a copy: run-time settings may replace it at any time).
     #[must_use]
-    pub fn policy(&self) -> &AuthPolicy {
-        &self.inner.policy
+    pub fn policy(&self) -> AuthPolicy {
+        *self
+            .inner
+            .policy
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// The operations hooks, when the embedding server set them.

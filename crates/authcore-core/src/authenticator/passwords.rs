@@ -85,7 +85,7 @@ impl Authenticator {
     /// The policy's rules for a new password of the user whose e-mail is `email`: the minimum
     /// length (also with complexity off), then complexity.
     pub(super) fn check_new_password(&self, new: &Password, email: &str) -> Result<()> {
-        let policy = &self.inner.policy;
+        let policy = self.policy();
         policy.passwords.check(new.expose_secret())?;
         policy.complexity.check(new.expose_secret(), email)
     }

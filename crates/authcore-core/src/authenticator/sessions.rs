@@ -214,7 +214,7 @@ impl Authenticator {
                 .and_then(|i| user.passwords().get(i))
                 .map(|p| password_id(&user.uid, p.issued_at)),
             auth_time,
-            ends_at: self.inner.policy.session.session_end(auth_time),
+            ends_at: self.policy().session.session_end(auth_time),
             sid: None,
         }
     }
@@ -226,7 +226,7 @@ impl Authenticator {
             generation: claims.generation,
             pwd: claims.pwd.clone(),
             auth_time: claims.auth_time,
-            ends_at: self.inner.policy.session.session_end(claims.auth_time),
+            ends_at: self.policy().session.session_end(claims.auth_time),
             sid: Some(claims.session_id().to_owned()),
         }
     }

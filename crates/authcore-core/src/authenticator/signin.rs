@@ -36,7 +36,7 @@ impl Authenticator {
         let user = &checked.found.user;
         if let Some(i) = checked.matched {
             let issued_at = user.passwords().get(i).map(|p| p.issued_at);
-            if issued_at.is_some_and(|t| self.inner.policy.expiry.is_expired(t, self.now())) {
+            if issued_at.is_some_and(|t| self.policy().expiry.is_expired(t, self.now())) {
                 tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "sign-in refused: password expired");
                 return Err(Error::PasswordExpired);
             }
@@ -75,7 +75,7 @@ impl Authenticator {
         let found = self.fresh_found(&claims).await?;
         let user = &found.user;
         let now = self.now();
-        if let Some(end) = self.inner.policy.session.session_end(claims.auth_time)
+        if let Some(end) = self.policy().session.session_end(claims.auth_time)
             && now.unix_timestamp() > end
         {
             tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "refresh refused: session lifetime over");
@@ -83,7 +83,7 @@ impl Authenticator {
         }
         // Expired when every password the user holds has expired.
         if let Some(newest) = user.password_issue_date()
-            && self.inner.policy.expiry.is_expired(newest, now)
+            && self.policy().expiry.is_expired(newest, now)
         {
             return Err(Error::PasswordExpired);
         }
@@ -208,7 +208,7 @@ impl Authenticator {
                 let now = self.now();
                 self.inner
                     .lockout
-                    .record_failure(&key, now, &self.inner.policy.lockout)
+                    .record_failure(&key, now, &self.policy().lockout)
                     .await?;
                 tracing::info!(target: AUDIT_TARGET, uid = %key, "sign-in refused: account locked");
                 return Err(Error::Unauthorized);

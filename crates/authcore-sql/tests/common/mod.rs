@@ -140,6 +140,7 @@ pub async fn conformance(store: SqlStore) {
     authcore_testkit::conformance::run_user_admin_suite(store.clone()).await;
     authcore_testkit::conformance::run_lockout_suite(store.clone()).await;
     authcore_testkit::conformance::run_session_suite(store.clone()).await;
+    authcore_testkit::conformance::run_settings_suite(store.clone()).await;
     authcore_testkit::conformance::run_authenticator_session_suite(store.clone(), store.clone())
         .await;
     authcore_testkit::conformance::run_authenticator_suite(store.clone(), store).await;
@@ -767,4 +768,55 @@ pub async fn sessions_migration_keeps_the_data(url: &str) {
     auth.logout(&b.token, true).await.unwrap();
     assert!(auth.check_fresh(&b.token).await.is_err());
     assert_eq!(upgraded.epoch(&user.uid).await.unwrap(), 1);
+}
+
+/// The settings migration.
+pub const SETTINGS_MIGRATION: i64 = 20_261_129_000_002;
+
+/// A database of the schema before the settings migration, with a user and lockout state:
+/// the data stays, the settings tables start empty (version 0, no mapping), and two stores on
+/// the database then share settings (two processes).
+pub async fn settings_migration_keeps_the_data(url: &str) {
+    use authcore_core::{Password, SettingsStore as _};
+
+    migrate_before(url, SETTINGS_MIGRATION).await;
+    let old = SqlStore::connect_with(SqlConfig::new(url).run_migrations(false))
+        .await
+        .unwrap();
+    let email = format!("settings-{}@example.test", unique_db_name());
+    let hashing =
+        authcore_core::HashingPool::new(authcore_core::HashingConfig::insecure_fast()).unwrap();
+    let mut new = new_user(&email, &email);
+    new.passwords = vec![StoredPassword {
+        hash: hashing
+            .hash(&Password::from("Correct-Horse-1".to_owned()))
+            .await
+            .unwrap(),
+        issued_at: at(5),
+    }];
+    let user = old.create_user(new).await.unwrap();
+    old.record_failure(&user.uid, at(6), &LockoutPolicy::DEFAULT)
+        .await
+        .unwrap();
+    assert!(
+        old.version().await.is_err(),
+        "the previous schema has no settings"
+    );
+    old.close().await;
+
+    let a = Arc::new(SqlStore::connect(url).await.unwrap());
+    let found = a.find_by_uid(&user.uid).await.unwrap().unwrap();
+    assert_eq!(found.password_issue_date(), Some(at(5)));
+    assert_eq!(a.state(&user.uid).await.unwrap().unwrap().failures, 1);
+    assert_eq!(a.version().await.unwrap(), 0);
+    assert!(a.load().await.unwrap().values.is_empty());
+    assert!(a.list_mappings().await.unwrap().is_empty());
+
+    let b = Arc::new(
+        SqlStore::connect_with(SqlConfig::new(url).run_migrations(false))
+            .await
+            .unwrap(),
+    );
+    authcore_testkit::conformance::two_authenticators_share_the_policy(a.clone(), a.clone(), a, b)
+        .await;
 }

@@ -103,5 +103,11 @@ macro_rules! server_engine_tests {
         async fn sessions_migration_keeps_the_data() {
             common::sessions_migration_keeps_the_data(&$fresh_url().await).await;
         }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        #[ignore = $needs]
+        async fn settings_migration_keeps_the_data() {
+            common::settings_migration_keeps_the_data(&$fresh_url().await).await;
+        }
     };
 }

@@ -21,7 +21,8 @@
 //! One file per suite: `users` ([`run_user_admin_suite`]), `lockout` ([`run_lockout_suite`]),
 //! `authenticator` ([`run_authenticator_suite`]), `read_only` ([`run_read_only_suite`]) and
 //! `sessions` ([`run_session_suite`]), `admin` ([`run_admin_invariant_suite`]: the admin
-//! invariant; unlike the others it needs a fresh store of its own).
+//! invariant; unlike the others it needs a fresh store of its own) and `settings`
+//! ([`run_settings_suite`]).
 //! A new suite is a new file here and one `pub use` line below.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -36,6 +37,7 @@ mod read_only;
 mod reservations;
 mod session_races;
 mod sessions;
+mod settings;
 mod users;
 
 pub use abandoned::*;
@@ -47,6 +49,7 @@ pub use read_only::*;
 pub use reservations::*;
 pub use session_races::*;
 pub use sessions::*;
+pub use settings::*;
 pub use users::*;
 
 use authcore_core::{PasswordHash, StoredPassword};
