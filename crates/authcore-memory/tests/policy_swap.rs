@@ -104,7 +104,11 @@ async fn policy_swaps_while_password_checks_are_in_flight() {
     assert_eq!(swapped["login_lockout_threshold"], json!(1));
     assert_eq!(auth.policy().lockout.threshold, 1);
     assert_eq!(auth.policy().session.max_session_lifetime_secs, 600);
-    assert_eq!(directory.inside.load(Ordering::SeqCst), SIGN_INS, "all still parked");
+    assert_eq!(
+        directory.inside.load(Ordering::SeqCst),
+        SIGN_INS,
+        "all still parked"
+    );
 
     directory.release.notify_waiters();
     for s in sign_ins {

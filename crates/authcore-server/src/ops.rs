@@ -95,9 +95,7 @@ impl Ops {
         ready_timeout: Duration,
         metrics_here: bool,
     ) -> Self {
-        if stores.ldap.is_some() {
-            metrics::counter!(STORE_ERRORS, "store" => "ldap").absolute(0);
-        }
+        metrics::counter!(STORE_ERRORS, "store" => "ldap").absolute(0);
         Self {
             stores,
             metrics,
@@ -145,7 +143,7 @@ async fn readiness(ops: &Ops) -> Vec<ReadinessCheck> {
         ops.stores.sql.state(&UserId::from(0)).await.map(|_| ())
     });
     let directory = async {
-        match &ops.stores.ldap {
+        match ops.stores.ldap.current() {
             Some(ldap) => Some(check(deadline, "ldap", ldap.check_connection()).await),
             None => None,
         }

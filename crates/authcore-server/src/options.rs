@@ -28,7 +28,9 @@ pub struct StoreArgs {
 
     /// LDAP configuration (JSON file: Redis's `ldap` object plus `ldap_mappings`): users come
     /// from the directory. With --database-url too, local users are looked up first, then the
-    /// directory; without it the default SQLite file keeps only the lockout state.
+    /// directory; without it the default SQLite file keeps only the lockout state. The file
+    /// seeds the run-time LDAP settings (GET/PUT /v1/cluster/ldap, /v1/ldap_mappings) when
+    /// the database holds none yet; after that the database's settings are in force.
     #[arg(long, env = "AUTHCORE_LDAP_CONFIG")]
     pub ldap_config: Option<PathBuf>,
 }
@@ -38,8 +40,9 @@ pub struct StoreArgs {
 pub struct Stores {
     /// The SQL database: local users (unless directory-only) and the lockout state.
     pub sql: Arc<SqlStore>,
-    /// The directory, when configured.
-    pub ldap: Option<Arc<authcore_ldap::LdapStore>>,
+    /// The directory: rebuilt from the run-time LDAP settings (none configured: it knows no
+    /// user).
+    pub ldap: Arc<authcore_ldap::ReloadableLdapStore>,
     /// Whether the SQL database holds local users (false in directory-only mode).
     pub local_users: bool,
 }
@@ -66,8 +69,23 @@ impl StoreArgs {
         Ok(Some(config))
     }
 
-    /// Opens the database (applying migrations) and the directory. An unreachable directory
-    /// is not fatal: it may come back, and sign-ins of its users answer 503 meanwhile.
+    /// The LDAP configuration file as run-time settings (the `ldap` object and the mappings,
+    /// each with a name), when given.
+    pub fn ldap_seed(
+        &self,
+    ) -> Result<Option<(serde_json::Value, Vec<authcore_core::NewLdapMapping>)>, BoxError> {
+        let Some(path) = &self.ldap_config else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("--ldap-config {}: {e}", path.display()))?;
+        let seed = authcore_ldap::settings_from_file(&text)
+            .map_err(|e| format!("--ldap-config {}: {e}", path.display()))?;
+        Ok(Some(seed))
+    }
+
+    /// Opens the database (applying migrations). The directory starts empty: the server
+    /// builds it from the run-time settings (which `--ldap-config` seeds).
     pub async fn open(&self) -> Result<Stores, BoxError> {
         let url = self.database_url();
         let ldap_config = self.ldap_config()?;
@@ -79,22 +97,9 @@ impl StoreArgs {
             )
         })?);
         tracing::info!(url = %sql.masked_url(), "SQL store ready");
-        let ldap = match ldap_config {
-            Some(config) => {
-                let ldap = authcore_ldap::LdapStore::new(config)?;
-                if let Err(e) = ldap.check_connection().await {
-                    tracing::warn!(error = %e, "the LDAP directory is not reachable yet");
-                }
-                if let Some(path) = &self.ldap_config {
-                    tracing::info!(config = %path.display(), "LDAP store ready");
-                }
-                Some(Arc::new(ldap))
-            }
-            None => None,
-        };
         Ok(Stores {
             sql,
-            ldap,
+            ldap: Arc::new(authcore_ldap::ReloadableLdapStore::new()),
             local_users: self.local_users(),
         })
     }
@@ -107,9 +112,7 @@ impl Stores {
         if self.local_users {
             users.push(self.sql.clone());
         }
-        if let Some(ldap) = &self.ldap {
-            users.push(ldap.clone());
-        }
+        users.push(self.ldap.clone());
         users
     }
 

@@ -54,6 +54,13 @@ pub struct ServeArgs {
     #[arg(long, env = "AUTHCORE_TOKEN_ISSUER", default_value = "authcore")]
     pub token_issuer: String,
 
+    /// How often, in milliseconds, the run-time settings (policy, LDAP) are checked for
+    /// changes made through another process on the same database: one small read of a version
+    /// number; a change is in force here within this interval plus one load.
+    #[arg(long, env = "AUTHCORE_SETTINGS_REFRESH_MS", default_value_t = 500,
+          value_parser = clap::value_parser!(u64).range(10..=60_000))]
+    pub settings_refresh_ms: u64,
+
     /// The cluster name in Redis's password pre-hash (`password_hash_method: "1"` on
     /// POST/PUT /v1/users: SHA-256 of `username:clustername:password`). Without it such
     /// requests are refused with 400.
@@ -97,7 +104,9 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             max_entries: usize::try_from(args.basic_cache_size)?,
             ttl_secs: args.basic_cache_ttl,
         })
-        .allowed_roles(Role::REDIS_MANAGEMENT_ROLES);
+                .allowed_roles(Role::REDIS_MANAGEMENT_ROLES)
+        .settings_store(stores.sql.clone())
+        .directory_control(stores.ldap.clone());
     if let Some(name) = &args.cluster_name {
         builder = builder.cluster_name(name.clone());
     }
@@ -105,6 +114,21 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         builder = builder.store(store);
     }
     let auth = builder.build()?;
+    // The flags and --ldap-config seed what the database does not hold yet; from then on
+    // the database's settings are in force, here and in every process sharing it.
+    let (ldap, mappings) = match args.stores.ldap_seed()? {
+        Some((ldap, mappings)) => (Some(ldap), mappings),
+        None => (None, Vec::new()),
+    };
+    auth.seed_settings(ldap, mappings)
+        .await
+        .map_err(|e| format!("cannot load the run-time settings: {e}"))?;
+    if let Some(ldap) = stores.ldap.current()
+        && let Err(e) = ldap.check_connection().await
+    {
+        tracing::warn!(error = %e, "the LDAP directory is not reachable yet");
+    }
+    let _watcher = auth.watch_settings(std::time::Duration::from_millis(args.settings_refresh_ms));
     // Directory-only servers have no local users to bootstrap.
     if stores.local_users {
         bootstrap_admin(&auth).await?;
