@@ -173,8 +173,7 @@ impl Authenticator {
     fn revocation_end(&self, claims: &Claims, now: OffsetDateTime) -> i64 {
         let by_ttl = now.unix_timestamp().saturating_add(i64::from(Ttl::MAX));
         let last = self
-            .inner
-            .policy
+            .policy()
             .session
             .session_end(claims.auth_time)
             .map_or(by_ttl, |end| by_ttl.min(end))
