@@ -54,14 +54,18 @@ fn expected(role: &str, permission: &str) -> bool {
 
 fn memory_auth(permissions: PermissionPolicy) -> (Authenticator, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
-    let auth = fixtures::authenticator_with(
-        store.clone(),
-        store.clone(),
-        &ManualClock::starting_now(),
-        AuthPolicy::default(),
-        permissions,
-    )
-    .unwrap();
+    let auth = Authenticator::builder()
+        .store(store.clone())
+        .lockout_store(store.clone())
+        .settings_store(store.clone())
+        .directory_control(Arc::new(authcore_ldap::ReloadableLdapStore::new()))
+        .hashing(fixtures::fast_hashing())
+        .keys(fixtures::test_keys().unwrap())
+        .clock(Arc::new(ManualClock::starting_now()))
+        .policy(AuthPolicy::default())
+        .permissions(permissions)
+        .build()
+        .unwrap();
     (auth, store)
 }
 
@@ -186,11 +190,29 @@ fn code(body: &[u8]) -> String {
         .to_owned()
 }
 
+/// A fresh LDAP mapping's uid (for the `/v1/ldap_mappings/{uid}` routes).
+async fn new_mapping(auth: &Authenticator) -> u64 {
+    auth.create_ldap_mapping(authcore::NewLdapMapping {
+        name: fixtures::unique_email("m"),
+        dn: "cn=g,dc=example,dc=org".into(),
+        role: Role::DB_VIEWER,
+        email: None,
+        email_alerts: true,
+    })
+    .await
+    .unwrap()
+    .uid
+}
+
 /// A request a caller holding the route's permission gets 200 for, on `target` (another user
 /// than the caller). A route that names a permission and has no case here fails the test: a
 /// new route must say how it is exercised.
-fn request_for(route: &Route, target: &str) -> (String, Vec<u8>) {
-    let path = route.path.replace("{uid}", target);
+fn request_for(route: &Route, target: &str, mapping: u64) -> (String, Vec<u8>) {
+    let path = if route.path.starts_with("/v1/ldap_mappings/") {
+        route.path.replace("{uid}", &mapping.to_string())
+    } else {
+        route.path.replace("{uid}", target)
+    };
     let body = match (route.method, route.path) {
         ("GET" | "DELETE", _) => Vec::new(),
         ("POST", "/v1/users") => format!(
@@ -199,6 +221,18 @@ fn request_for(route: &Route, target: &str) -> (String, Vec<u8>) {
         )
         .into_bytes(),
         ("PUT", "/v1/users/{uid}") => format!(r#"{{"name":"Renamed {target}"}}"#).into_bytes(),
+        ("PUT", "/v1/cluster") => br#"{"password_complexity":false}"#.to_vec(),
+        ("PUT", "/v1/cluster/policy") => br#"{"login_lockout_threshold":5}"#.to_vec(),
+        ("PUT", "/v1/cluster/ldap") => {
+            br#"{"uris":["ldap://127.0.0.1:1"],"user_dn_template":"uid=%u,dc=example,dc=org"}"#
+                .to_vec()
+        }
+        ("POST", "/v1/ldap_mappings") => format!(
+            r#"{{"name":"{}","dn":"cn=g,dc=example,dc=org","role":"db_viewer"}}"#,
+            fixtures::unique_email("mapping")
+        )
+        .into_bytes(),
+        ("PUT", "/v1/ldap_mappings/{uid}") => br#"{"role":"db_member"}"#.to_vec(),
         (method, path) => panic!("no request for {method} {path}: add one here"),
     };
     (path, body)
@@ -252,7 +286,8 @@ async fn every_route_decides_on_the_current_role() {
             ] {
                 set_role(role.clone()).await;
                 let target = user(&auth, "target", Role::DB_VIEWER).await;
-                let (path, body) = request_for(route, &target.uid);
+                let mapping = new_mapping(&auth).await;
+                let (path, body) = request_for(route, &target.uid, mapping);
                 let res = dispatch(&auth, route.method, &path, parts(authorization, &body)).await;
                 let allowed = auth.may(&role, &permission);
                 let want = if allowed { 200 } else { 403 };
@@ -270,7 +305,8 @@ async fn every_route_decides_on_the_current_role() {
             }
             // The admin's own answer on the same request.
             let target = user(&auth, "target", Role::DB_VIEWER).await;
-            let (path, body) = request_for(route, &target.uid);
+            let mapping = new_mapping(&auth).await;
+            let (path, body) = request_for(route, &target.uid, mapping);
             let res = dispatch(&auth, route.method, &path, parts(&ann_token, &body)).await;
             assert_eq!(res.status, 200, "{} {}", route.method, route.path);
         }

@@ -40,7 +40,7 @@ impl Authenticator {
     pub async fn add_password(&self, username: &str, old: &Password, new: &Password) -> Result<()> {
         let checked = self.check_credentials_inner(username, old, false).await?;
         let (user, admin) = (&checked.found.user, checked.found.admin()?);
-        let max = self.inner.policy.passwords.max_passwords();
+        let max = self.policy().passwords.max_passwords();
         // Refused before the hashing when already full; the store checks again atomically.
         if user.passwords().len() >= max {
             return Err(Error::TooManyPasswords);

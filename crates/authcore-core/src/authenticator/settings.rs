@@ -101,6 +101,13 @@ fn compose(base: &AuthPolicy, values: &BTreeMap<String, Value>) -> Result<AuthPo
         .lockout
         .validate()
         .map_err(|e| Error::InvalidRequest(e.to_string()))?;
+    if usize::try_from(policy.passwords.min_length).unwrap_or(usize::MAX) > super::MAX_PASSWORD_LEN
+    {
+        return Err(Error::InvalidRequest(format!(
+            "password_min_length must not exceed {}",
+            super::MAX_PASSWORD_LEN
+        )));
+    }
     Ok(policy)
 }
 

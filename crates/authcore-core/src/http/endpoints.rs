@@ -64,7 +64,10 @@ fn is_json(content_type: Option<&[u8]>) -> bool {
 }
 
 /// Parses a JSON body. An empty body is `T::default()` when `optional`, else an error.
-fn json_body<T: DeserializeOwned>(req: &RequestParts<'_>, default: Option<fn() -> T>) -> Result<T> {
+pub(super) fn json_body<T: DeserializeOwned>(
+    req: &RequestParts<'_>,
+    default: Option<fn() -> T>,
+) -> Result<T> {
     if req.body.iter().all(u8::is_ascii_whitespace) {
         return default
             .map(|d| d())

@@ -20,6 +20,8 @@
 //! ```
 
 mod body;
+mod cluster;
+mod cluster_openapi;
 mod endpoints;
 mod header;
 mod openapi;
@@ -71,6 +73,16 @@ pub const READYZ_PATH: &str = "/readyz";
 pub const METRICS_PATH: &str = "/metrics";
 /// `GET /v1/openapi.json`.
 pub const OPENAPI_PATH: &str = "/v1/openapi.json";
+/// `GET`/`PUT /v1/cluster`: `password_complexity`, `password_expiration_duration`.
+pub const CLUSTER_PATH: &str = "/v1/cluster";
+/// `GET`/`PUT /v1/cluster/policy`: the lockout fields and the other policy fields.
+pub const CLUSTER_POLICY_PATH: &str = "/v1/cluster/policy";
+/// `GET`/`PUT`/`DELETE /v1/cluster/ldap`: Redis's `ldap` object.
+pub const CLUSTER_LDAP_PATH: &str = "/v1/cluster/ldap";
+/// `GET`/`POST /v1/ldap_mappings`.
+pub const LDAP_MAPPINGS_PATH: &str = "/v1/ldap_mappings";
+/// `GET`/`PUT`/`DELETE /v1/ldap_mappings/{uid}`.
+pub const LDAP_MAPPING_PATH: &str = "/v1/ldap_mappings/{uid}";
 
 /// One path of the users API: a path (`{param}` syntax, as in OpenAPI and axum 0.8) and the
 /// methods it answers.

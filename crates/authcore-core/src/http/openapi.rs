@@ -245,7 +245,7 @@ pub fn openapi_document(with_jwks: bool) -> Value {
             }
         }));
     }
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "authcore users API",
@@ -330,7 +330,9 @@ pub fn openapi_document(with_jwks: bool) -> Value {
                 }
             }
         }
-    })
+    });
+    super::cluster_openapi::extend(&mut doc);
+    doc
 }
 
 /// `GET /v1/openapi.json` for `auth`'s configuration: the JWKS route with public keys, the

@@ -19,6 +19,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use super::cluster;
 use super::endpoints::{
     PasswordOp, RequestParts, authenticate, authorize, create_user, delete_user, get_user,
     into_response, jwks, list_users, logout, password, refresh_jwt, update_user,
@@ -30,9 +31,13 @@ use super::{
     AUTHORIZE_PATH, JWKS_PATH, LIVEZ_PATH, LOGOUT_PATH, METRICS_PATH, OPENAPI_PATH, PASSWORD_PATH,
     READYZ_PATH, REFRESH_JWT_PATH, USER_PATH, USERS_PATH,
 };
+use super::{
+    CLUSTER_LDAP_PATH, CLUSTER_PATH, CLUSTER_POLICY_PATH, LDAP_MAPPING_PATH, LDAP_MAPPINGS_PATH,
+};
 use crate::authenticator::Authenticator;
+use crate::authenticator::PolicySection;
 use crate::error::Error;
-use crate::permission::{Access, Authorized};
+use crate::permission::{Access, Authorized, Permission};
 use crate::user::UserId;
 
 /// The future an endpoint returns.
@@ -107,6 +112,11 @@ fn always(_: &Authenticator) -> bool {
 
 fn with_public_keys(auth: &Authenticator) -> bool {
     auth.tokens().keys().has_public_keys()
+}
+
+/// The run-time settings routes need a settings store.
+fn with_settings(auth: &Authenticator) -> bool {
+    auth.has_settings_store()
 }
 
 fn ready(res: ApiResponse) -> EndpointFuture<'static> {
@@ -213,6 +223,102 @@ pub const ROUTE_TABLE: &[Route] = &[
         enabled: always,
         no_store: true,
         handler: |auth, req| Box::pin(delete_user(auth, req)),
+    },
+    Route {
+        method: "GET",
+        path: CLUSTER_PATH,
+        access: Access::Permission(Permission::ViewClusterInfo),
+        reads_body: false,
+        enabled: with_settings,
+        handler: |auth, _| Box::pin(cluster::get_policy(auth, PolicySection::Cluster)),
+    },
+    Route {
+        method: "PUT",
+        path: CLUSTER_PATH,
+        access: Access::Permission(Permission::UpdateCluster),
+        reads_body: true,
+        enabled: with_settings,
+        handler: |auth, req| Box::pin(cluster::put_policy(auth, PolicySection::Cluster, req)),
+    },
+    Route {
+        method: "GET",
+        path: CLUSTER_POLICY_PATH,
+        access: Access::Permission(Permission::ViewClusterInfo),
+        reads_body: false,
+        enabled: with_settings,
+        handler: |auth, _| Box::pin(cluster::get_policy(auth, PolicySection::Policy)),
+    },
+    Route {
+        method: "PUT",
+        path: CLUSTER_POLICY_PATH,
+        access: Access::Permission(Permission::UpdateCluster),
+        reads_body: true,
+        enabled: with_settings,
+        handler: |auth, req| Box::pin(cluster::put_policy(auth, PolicySection::Policy, req)),
+    },
+    Route {
+        method: "GET",
+        path: CLUSTER_LDAP_PATH,
+        access: Access::Permission(Permission::ViewLdapConfig),
+        reads_body: false,
+        enabled: with_settings,
+        handler: |auth, _| Box::pin(cluster::get_ldap(auth)),
+    },
+    Route {
+        method: "PUT",
+        path: CLUSTER_LDAP_PATH,
+        access: Access::Permission(Permission::ConfigLdap),
+        reads_body: true,
+        enabled: with_settings,
+        handler: |auth, req| Box::pin(cluster::put_ldap(auth, req)),
+    },
+    Route {
+        method: "DELETE",
+        path: CLUSTER_LDAP_PATH,
+        access: Access::Permission(Permission::ConfigLdap),
+        reads_body: false,
+        enabled: with_settings,
+        handler: |auth, _| Box::pin(cluster::delete_ldap(auth)),
+    },
+    Route {
+        method: "GET",
+        path: LDAP_MAPPINGS_PATH,
+        access: Access::Permission(Permission::ViewAllLdapMappingsInfo),
+        reads_body: false,
+        enabled: with_settings,
+        handler: |auth, _| Box::pin(cluster::list_mappings(auth)),
+    },
+    Route {
+        method: "POST",
+        path: LDAP_MAPPINGS_PATH,
+        access: Access::Permission(Permission::CreateLdapMapping),
+        reads_body: true,
+        enabled: with_settings,
+        handler: |auth, req| Box::pin(cluster::create_mapping(auth, req)),
+    },
+    Route {
+        method: "GET",
+        path: LDAP_MAPPING_PATH,
+        access: Access::Permission(Permission::ViewLdapMappingInfo),
+        reads_body: false,
+        enabled: with_settings,
+        handler: |auth, req| Box::pin(cluster::get_mapping(auth, req)),
+    },
+    Route {
+        method: "PUT",
+        path: LDAP_MAPPING_PATH,
+        access: Access::Permission(Permission::UpdateLdapMapping),
+        reads_body: true,
+        enabled: with_settings,
+        handler: |auth, req| Box::pin(cluster::update_mapping(auth, req)),
+    },
+    Route {
+        method: "DELETE",
+        path: LDAP_MAPPING_PATH,
+        access: Access::Permission(Permission::DeleteLdapMapping),
+        reads_body: false,
+        enabled: with_settings,
+        handler: |auth, req| Box::pin(cluster::delete_mapping(auth, req)),
     },
     Route {
         method: "GET",
