@@ -104,7 +104,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
             max_entries: usize::try_from(args.basic_cache_size)?,
             ttl_secs: args.basic_cache_ttl,
         })
-                .allowed_roles(Role::REDIS_MANAGEMENT_ROLES)
+        .allowed_roles(Role::REDIS_MANAGEMENT_ROLES)
         .settings_store(stores.sql.clone())
         .directory_control(stores.ldap.clone());
     if let Some(name) = &args.cluster_name {

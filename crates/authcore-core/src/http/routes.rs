@@ -230,6 +230,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Permission(Permission::ViewClusterInfo),
         reads_body: false,
         enabled: with_settings,
+        no_store: true,
         handler: |auth, _| Box::pin(cluster::get_policy(auth, PolicySection::Cluster)),
     },
     Route {
@@ -238,6 +239,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Permission(Permission::UpdateCluster),
         reads_body: true,
         enabled: with_settings,
+        no_store: true,
         handler: |auth, req| Box::pin(cluster::put_policy(auth, PolicySection::Cluster, req)),
     },
     Route {
@@ -246,6 +248,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Permission(Permission::ViewClusterInfo),
         reads_body: false,
         enabled: with_settings,
+        no_store: true,
         handler: |auth, _| Box::pin(cluster::get_policy(auth, PolicySection::Policy)),
     },
     Route {
@@ -254,6 +257,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Permission(Permission::UpdateCluster),
         reads_body: true,
         enabled: with_settings,
+        no_store: true,
         handler: |auth, req| Box::pin(cluster::put_policy(auth, PolicySection::Policy, req)),
     },
     Route {
@@ -262,6 +266,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Permission(Permission::ViewLdapConfig),
         reads_body: false,
         enabled: with_settings,
+        no_store: true,
         handler: |auth, _| Box::pin(cluster::get_ldap(auth)),
     },
     Route {
@@ -270,6 +275,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Permission(Permission::ConfigLdap),
         reads_body: true,
         enabled: with_settings,
+        no_store: true,
         handler: |auth, req| Box::pin(cluster::put_ldap(auth, req)),
     },
     Route {
@@ -278,6 +284,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Permission(Permission::ConfigLdap),
         reads_body: false,
         enabled: with_settings,
+        no_store: true,
         handler: |auth, _| Box::pin(cluster::delete_ldap(auth)),
     },
     Route {
@@ -286,6 +293,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Permission(Permission::ViewAllLdapMappingsInfo),
         reads_body: false,
         enabled: with_settings,
+        no_store: true,
         handler: |auth, _| Box::pin(cluster::list_mappings(auth)),
     },
     Route {
@@ -294,6 +302,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Permission(Permission::CreateLdapMapping),
         reads_body: true,
         enabled: with_settings,
+        no_store: true,
         handler: |auth, req| Box::pin(cluster::create_mapping(auth, req)),
     },
     Route {
@@ -302,6 +311,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Permission(Permission::ViewLdapMappingInfo),
         reads_body: false,
         enabled: with_settings,
+        no_store: true,
         handler: |auth, req| Box::pin(cluster::get_mapping(auth, req)),
     },
     Route {
@@ -310,6 +320,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Permission(Permission::UpdateLdapMapping),
         reads_body: true,
         enabled: with_settings,
+        no_store: true,
         handler: |auth, req| Box::pin(cluster::update_mapping(auth, req)),
     },
     Route {
@@ -318,6 +329,7 @@ pub const ROUTE_TABLE: &[Route] = &[
         access: Access::Permission(Permission::DeleteLdapMapping),
         reads_body: false,
         enabled: with_settings,
+        no_store: true,
         handler: |auth, req| Box::pin(cluster::delete_mapping(auth, req)),
     },
     Route {
