@@ -26,6 +26,7 @@ mod endpoints;
 mod header;
 mod openapi;
 mod ops;
+mod path;
 mod response;
 mod routes;
 mod view;

@@ -185,3 +185,43 @@ pub async fn find_fresh_matches_three_reads(
         );
     }
 }
+
+/// Refreshes of a logged-out token released at the same instant all fail, and none of the
+/// refreshes racing a logout leaves a token that outlives it.
+pub async fn concurrent_refreshes_after_a_logout_all_fail(
+    users: Arc<dyn UserAdmin>,
+    lockout: Arc<dyn LockoutStore>,
+) {
+    let clock = ManualClock::starting_now();
+    let auth = session_auth(users, lockout, &clock, AuthPolicy::default());
+    let (email, _) = user_with_role(&auth, "race", Role::DB_MEMBER).await;
+    let token = sign_in(&auth, &email, PW).await;
+    let n = 16;
+    let barrier = Arc::new(tokio::sync::Barrier::new(n + 1));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (auth, barrier, token) = (auth.clone(), Arc::clone(&barrier), token.token.clone());
+            tokio::spawn(async move {
+                barrier.wait().await;
+                auth.refresh(&token, Ttl::DEFAULT).await
+            })
+        })
+        .collect();
+    barrier.wait().await;
+    auth.logout(&token.token, true).await.unwrap();
+    for t in tasks {
+        // Won or lost the race, every token minted from the logged-out one is dead now.
+        if let Ok(issued) = t.await.unwrap() {
+            assert_ended(&auth, &issued, "a refresh racing sign-out-everywhere").await;
+        }
+    }
+    let after: Vec<_> = (0..n)
+        .map(|_| {
+            let (auth, token) = (auth.clone(), token.token.clone());
+            tokio::spawn(async move { auth.refresh(&token, Ttl::DEFAULT).await })
+        })
+        .collect();
+    for t in after {
+        assert_refused(&t.await.unwrap(), "refresh after sign-out-everywhere");
+    }
+}
