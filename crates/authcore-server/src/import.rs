@@ -449,13 +449,18 @@ pub async fn run(args: ImportArgs) -> Result<ExitCode, BoxError> {
     })?);
     let auth = Authenticator::builder()
         .store(store.clone())
-        .lockout_store(store)
+        .lockout_store(store.clone())
         .policy(args.policy.policy())
         .hashing(args.hashing.config()?)
         // Tokens are never minted here; the builder wants a key all the same.
         .keys(crate::user::throwaway_keys()?)
         .allowed_roles(Role::REDIS_MANAGEMENT_ROLES)
+        .settings_store(store)
         .build()?;
+    // The stored policy (PUT /v1/cluster*) applies to the import as to a running server.
+    auth.refresh_settings()
+        .await
+        .map_err(|e| format!("cannot load the run-time settings: {e}"))?;
     let on_conflict = match args.on_conflict {
         ConflictArg::Skip => OnConflict::Skip,
         ConflictArg::Update => OnConflict::Update,

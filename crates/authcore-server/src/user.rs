@@ -131,7 +131,13 @@ pub async fn run(args: UserArgs) -> Result<ExitCode, BoxError> {
         // Tokens are never minted here; the builder wants a key all the same.
         .keys(throwaway_keys()?)
         .allowed_roles(Role::REDIS_MANAGEMENT_ROLES)
+        .settings_store(stores.sql.clone())
         .build()?;
+    // The policy stored through PUT /v1/cluster* is in force here as in a running server;
+    // the flags only fill what the database does not hold.
+    auth.refresh_settings()
+        .await
+        .map_err(|e| format!("cannot load the run-time settings: {e}"))?;
     let (act, target) = args.action.describe();
     let actor = format!(
         "operator {}",

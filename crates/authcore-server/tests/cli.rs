@@ -51,6 +51,7 @@ on_every_engine!(
     passwd_recovers_a_locked_out_admin,
     unlock_forgets_failed_sign_ins,
     passwords_follow_the_rules_and_are_never_arguments,
+    the_stored_policy_applies_to_user_commands,
 );
 
 /// Every change made by `authcore user` is in force at once for a server running on the same
@@ -231,6 +232,44 @@ async fn passwords_follow_the_rules_and_are_never_arguments(engine: Db) {
             stderr(&out)
         );
     }
+}
+
+/// A policy changed through `PUT /v1/cluster` is in force for `authcore user` as for the
+/// server: the flags are only defaults for what the database does not hold.
+async fn the_stored_policy_applies_to_user_commands(engine: Db) {
+    let dir = TempDir::new();
+    let db = engine.fresh_url(&dir).await;
+    add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
+    let add = |email: &str| {
+        let cmd = authcore(
+            &dir,
+            &[
+                "user",
+                "add",
+                email,
+                "--password-stdin",
+                "--database-url",
+                &db,
+            ],
+        );
+        run_with_stdin(cmd, "simplepassword\n")
+    };
+    // Complexity is off by default: a long simple password is accepted.
+    ok(&add("before@example.org"));
+
+    let server = Server::start(&dir, &["--database-url", &db], &[]);
+    let token = server.token(ADMIN, ADMIN_PW).await;
+    let body = serde_json::json!({"password_complexity": true});
+    let (status, answer) = server
+        .request("PUT", "/v1/cluster", Some(&token), Some(&body))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+
+    let out = add("after@example.org");
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("complex"), "{}", stderr(&out));
+    let list = ok(&user(&dir, &db, &["list"]));
+    assert!(!list.contains("after@"), "{list}");
 }
 
 #[test]
