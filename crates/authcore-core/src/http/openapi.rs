@@ -336,12 +336,18 @@ pub fn openapi_document(with_jwks: bool) -> Value {
 }
 
 /// `GET /v1/openapi.json` for `auth`'s configuration: the JWKS route with public keys, the
-/// operations routes with the embedding server's [`super::Operations`].
+/// operations routes with the embedding server's [`super::Operations`], the run-time settings
+/// routes with a settings store. The document lists exactly the paths [`super::routes`]
+/// serves for `auth`, never one its router would answer with 404.
 #[must_use]
 pub fn openapi(auth: &Authenticator) -> ApiResponse {
     let mut doc = openapi_document(auth.tokens().keys().has_public_keys());
     if let Some(ops) = auth.operations() {
         add_operations(&mut doc, ops.serves_metrics());
+    }
+    let served = super::routes(auth);
+    if let Some(paths) = doc["paths"].as_object_mut() {
+        paths.retain(|path, _| served.iter().any(|r| r.path == path));
     }
     ApiResponse::json(200, &doc)
 }
