@@ -159,8 +159,10 @@ async fn readiness(ops: &Ops) -> Vec<ReadinessCheck> {
     .collect()
 }
 
-/// `ok`, `timeout` or `unavailable` (no error text: it may name hosts or users). A timeout
-/// counts as an error of `store` (an error is counted where the store logs it).
+/// `ok`, `timeout` or `unavailable` (no error text: it may name hosts or users). A probe
+/// that fails or times out counts as an error of `store`: whether the store also logged the
+/// failure depends on where it failed (a dead pooled connection is reported by sqlx, not by
+/// the store).
 async fn check<E: std::fmt::Display>(
     deadline: Duration,
     store: &'static str,
@@ -170,6 +172,7 @@ async fn check<E: std::fmt::Display>(
         Ok(Ok(())) => CheckResult::Ok,
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "readiness probe failed");
+            metrics::counter!(STORE_ERRORS, "store" => store).increment(1);
             CheckResult::Unavailable
         }
         Err(_) => {
