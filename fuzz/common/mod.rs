@@ -452,7 +452,11 @@ pub struct HttpFixture {
 pub fn http_fixture() -> &'static HttpFixture {
     static FIXTURE: OnceLock<HttpFixture> = OnceLock::new();
     FIXTURE.get_or_init(|| {
+        // Timers on: a sign-in that finds the account's guess budget held by attempts in
+        // flight (the corpus replay runs its tests in parallel on these fixture users) waits
+        // for them to settle with a timeout.
         let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
             .build()
             .expect("runtime");
         let store = Arc::new(authcore_memory::MemoryStore::new());
