@@ -397,3 +397,72 @@ async fn directory_users_are_never_cached() {
         assert_eq!(dir.binds.load(std::sync::atomic::Ordering::SeqCst), n);
     }
 }
+
+/// A [`authcore::SessionStore`] that counts epoch reads.
+#[derive(Debug)]
+struct CountingSessions {
+    inner: Arc<MemoryStore>,
+    epoch_reads: std::sync::atomic::AtomicU64,
+}
+
+#[async_trait]
+impl authcore::SessionStore for CountingSessions {
+    async fn epoch(&self, uid: &UserId) -> Result<u64> {
+        self.epoch_reads
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.inner.epoch(uid).await
+    }
+    async fn advance_epoch(&self, uid: &UserId) -> Result<u64> {
+        self.inner.advance_epoch(uid).await
+    }
+    async fn revoke(
+        &self,
+        jti: &str,
+        expires_at: time::OffsetDateTime,
+        now: time::OffsetDateTime,
+    ) -> Result<()> {
+        self.inner.revoke(jti, expires_at, now).await
+    }
+    async fn is_revoked(&self, jti: &str) -> Result<bool> {
+        self.inner.is_revoked(jti).await
+    }
+    async fn purge_revoked(&self, now: time::OffsetDateTime, limit: u32) -> Result<u64> {
+        self.inner.purge_revoked(now, limit).await
+    }
+}
+
+/// A Basic call, remembered or not, reads the session epoch once: the check's read is the
+/// one the call's identity carries (the users API sends Basic credentials on every call).
+#[tokio::test]
+async fn a_basic_call_reads_the_epoch_once() {
+    let store = Arc::new(MemoryStore::new());
+    let clock = ManualClock::starting_now();
+    let sessions = Arc::new(CountingSessions {
+        inner: store.clone(),
+        epoch_reads: std::sync::atomic::AtomicU64::new(0),
+    });
+    let auth = Authenticator::builder()
+        .store(store.clone())
+        .lockout_store(store.clone())
+        .session_store(sessions.clone())
+        .hashing(fast_hashing())
+        .keys(test_keys().unwrap())
+        .clock(Arc::new(clock.clone()))
+        .basic_cache(BasicCacheConfig::default())
+        .build()
+        .unwrap();
+    let uid = add_user(&auth, ANN).await;
+    for (call, want_jobs) in [("full check", 1), ("remembered", 0)] {
+        let before = sessions
+            .epoch_reads
+            .load(std::sync::atomic::Ordering::SeqCst);
+        let (claims, jobs) = basic(&auth, ANN, RIGHT).await;
+        assert_eq!(claims.unwrap().sub, uid.as_str(), "{call}");
+        assert_eq!(jobs, want_jobs, "{call}");
+        let reads = sessions
+            .epoch_reads
+            .load(std::sync::atomic::Ordering::SeqCst)
+            - before;
+        assert_eq!(reads, 1, "{call}");
+    }
+}

@@ -332,6 +332,8 @@ struct Checked {
     found: Found,
     /// Index of the matching local password (`None` for directory users).
     matched: Option<usize>,
+    /// The user's session epoch if the check read it (the Basic-credential cache does).
+    epoch: Option<u64>,
 }
 
 impl Authenticator {

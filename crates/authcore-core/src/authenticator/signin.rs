@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::hashing::Admission;
 use crate::lockout::AttemptOutcome;
 use crate::policy::LockedUntil;
-use crate::token::{Claims, IssuedToken, Ttl};
+use crate::token::{Claims, IssuedToken, SessionClaims, Ttl};
 use crate::user::{Credentials, Password, UserStatus, normalize_username};
 
 impl Authenticator {
@@ -33,6 +33,18 @@ impl Authenticator {
     /// The rest of a sign-in after a successful credential check: expiry, then a token in a
     /// new session.
     async fn issue(&self, checked: Checked, ttl: Ttl) -> Result<IssuedToken> {
+        let (user, session, now) = self.open_session(&checked).await?;
+        let issued = self.inner.tokens.mint_session(user, now, ttl, &session)?;
+        tracing::info!(target: AUDIT_TARGET, uid = %user.uid, jti = %issued.claims.jti, "sign-in succeeded");
+        Ok(issued)
+    }
+
+    /// Expiry of the matched password, then the session claims of a new sign-in (the epoch
+    /// as the check read it, else read now).
+    async fn open_session<'c>(
+        &self,
+        checked: &'c Checked,
+    ) -> Result<(&'c crate::user::User, SessionClaims, time::OffsetDateTime)> {
         let user = &checked.found.user;
         if let Some(i) = checked.matched {
             let issued_at = user.passwords().get(i).map(|p| p.issued_at);
@@ -41,12 +53,16 @@ impl Authenticator {
                 return Err(Error::PasswordExpired);
             }
         }
-        let epoch = self.session_store()?.epoch(&user.uid).await?;
+        let epoch = match checked.epoch {
+            Some(epoch) => epoch,
+            None => self.session_store()?.epoch(&user.uid).await?,
+        };
         let now = self.now();
-        let session = self.new_session(user, checked.matched, epoch, now);
-        let issued = self.inner.tokens.mint_session(user, now, ttl, &session)?;
-        tracing::info!(target: AUDIT_TARGET, uid = %user.uid, jti = %issued.claims.jti, "sign-in succeeded");
-        Ok(issued)
+        Ok((
+            user,
+            self.new_session(user, checked.matched, epoch, now),
+            now,
+        ))
     }
 
     /// Verifies a token (signature, issuer, time) without touching a store.
@@ -126,7 +142,13 @@ impl Authenticator {
         let checked = self
             .check_credentials_inner(username, password, true)
             .await?;
-        Ok(self.issue(checked, Ttl::DEFAULT).await?.claims)
+        // The identity of the call, not a token: nothing is signed.
+        let (user, session, now) = self.open_session(&checked).await?;
+        tracing::info!(target: AUDIT_TARGET, uid = %user.uid, "basic credentials accepted");
+        Ok(self
+            .inner
+            .tokens
+            .session_claims(user, now, Ttl::DEFAULT, &session))
     }
 
     /// The shared credential check: admission, lookup, reservation (the gate), password,
@@ -313,6 +335,7 @@ impl Authenticator {
                 store: found.store,
             },
             matched,
+            epoch,
         })
     }
 

@@ -115,9 +115,23 @@ impl TokenIssuer {
         ttl: Ttl,
         session: &SessionClaims,
     ) -> Result<IssuedToken> {
+        self.sign(self.session_claims(user, now, ttl, session))
+    }
+
+    /// The claims [`TokenIssuer::mint_session`] would sign, without signing them: for a
+    /// caller that needs the identity of a sign-in but no token (HTTP Basic credentials on a
+    /// users-API call).
+    #[must_use]
+    pub fn session_claims(
+        &self,
+        user: &User,
+        now: OffsetDateTime,
+        ttl: Ttl,
+        session: &SessionClaims,
+    ) -> Claims {
         let iat = now.unix_timestamp();
         let by_ttl = iat.saturating_add(i64::from(ttl.secs()));
-        let claims = Claims {
+        Claims {
             sub: user.uid.as_str().to_owned(),
             username: user.email.clone(),
             role: user.role.clone(),
@@ -130,7 +144,11 @@ impl TokenIssuer {
             generation: session.generation,
             pwd: session.pwd.clone(),
             auth_time: session.auth_time,
-        };
+        }
+    }
+
+    /// Signs `claims` with the signing key.
+    fn sign(&self, claims: Claims) -> Result<IssuedToken> {
         let key = &self.keys.signing;
         let encoding = key
             .encoding
