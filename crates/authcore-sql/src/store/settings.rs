@@ -163,6 +163,24 @@ macro_rules! mapping_row {
 }
 
 /// Reads the version, then every value, on `$conn`.
+/// Inserts the mapping `$m` in `$tx`; a name another mapping holds is refused by the unique
+/// index, as [`Error::LdapMappingNameExists`] (one statement: no read before the write).
+macro_rules! insert_mapping {
+    ($tx:expr, $q:expr, $m:expr) => {{
+        let m = $m;
+        sqlx::query($q.insert_mapping)
+            .bind(m.name.as_str())
+            .bind(m.dn.as_str())
+            .bind(m.role.as_str())
+            .bind(m.email.as_deref())
+            .bind(m.email_alerts)
+            .execute(&mut *$tx)
+            .await
+            .db()
+            .map_err(name_clash)?;
+    }};
+}
+
 macro_rules! read_snapshot {
     ($conn:expr, $q:expr) => {{
         let version: i64 = {
@@ -290,24 +308,7 @@ impl SettingsStore for SqlStore {
                 }
                 if written.contains(&seed.mappings_with) {
                     for m in &seed.mappings {
-                        let taken = sqlx::query(q.mapping_by_name)
-                            .bind(m.name.as_str())
-                            .fetch_optional(&mut *tx)
-                            .await
-                            .db()?;
-                        if taken.is_some() {
-                            return Err(Error::LdapMappingNameExists);
-                        }
-                        sqlx::query(q.insert_mapping)
-                            .bind(m.name.as_str())
-                            .bind(m.dn.as_str())
-                            .bind(m.role.as_str())
-                            .bind(m.email.as_deref())
-                            .bind(m.email_alerts)
-                            .execute(&mut *tx)
-                            .await
-                            .db()
-                            .map_err(name_clash)?;
+                        insert_mapping!(tx, q, m);
                     }
                 }
                 if written.is_empty() {
@@ -365,24 +366,7 @@ impl SettingsStore for SqlStore {
                 let q = queries(self.engine);
                 let mut tx = e::begin(pool).await.db()?;
                 sqlx::query(q.bump).execute(&mut *tx).await.db()?;
-                let taken = sqlx::query(q.mapping_by_name)
-                    .bind(mapping.name.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .db()?;
-                if taken.is_some() {
-                    return Err(Error::LdapMappingNameExists);
-                }
-                sqlx::query(q.insert_mapping)
-                    .bind(mapping.name.as_str())
-                    .bind(mapping.dn.as_str())
-                    .bind(mapping.role.as_str())
-                    .bind(mapping.email.as_deref())
-                    .bind(mapping.email_alerts)
-                    .execute(&mut *tx)
-                    .await
-                    .db()
-                    .map_err(name_clash)?;
+                insert_mapping!(tx, q, &mapping);
                 let row = sqlx::query(q.mapping_by_name)
                     .bind(mapping.name.as_str())
                     .fetch_one(&mut *tx)
@@ -410,18 +394,7 @@ impl SettingsStore for SqlStore {
                     .db()?
                     .ok_or(Error::LdapMappingNotExist)?;
                 let updated = mapping_row!(current).into_mapping().updated(&update);
-                let holder = sqlx::query(q.mapping_by_name)
-                    .bind(updated.name.as_str())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .db()?;
-                let holder_uid = match holder {
-                    Some(row) => Some(mapping_row!(row).uid),
-                    None => None,
-                };
-                if holder_uid.is_some_and(|h| h != id) {
-                    return Err(Error::LdapMappingNameExists);
-                }
+                // A name held by another mapping: the unique index refuses it.
                 sqlx::query(q.update_mapping)
                     .bind(updated.name.as_str())
                     .bind(updated.dn.as_str())
