@@ -43,6 +43,13 @@ pub struct ListenerArgs {
           value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub max_connections: u32,
 
+    /// Length of the kernel's accept queue: connections beyond --max-connections wait there
+    /// for a slot. When it overflows, the kernel drops or resets new connections. Linux caps
+    /// it at `net.core.somaxconn`.
+    #[arg(long, env = "AUTHCORE_LISTEN_BACKLOG", default_value_t = 4096,
+          value_parser = clap::value_parser!(u32).range(1..=65_535))]
+    pub listen_backlog: u32,
+
     /// Seconds a client has to send a request's headers (and the TLS handshake) before the
     /// connection is closed; also the longest an idle keep-alive connection is kept.
     #[arg(long, env = "AUTHCORE_HEADER_READ_TIMEOUT", default_value_t = 10,
@@ -75,6 +82,38 @@ impl ListenerArgs {
     fn open_files_needed(&self) -> u64 {
         u64::from(self.max_connections) + 256
     }
+}
+
+/// Listens on `addr` (a host name is resolved; the first address that can be bound wins) with
+/// an accept queue of `backlog` connections.
+///
+/// Tokio's `TcpListener::bind` asks for 1,024, which a burst of sign-ins overflows as soon as
+/// --max-connections are busy; the kernel then drops the handshakes it cannot queue, and a
+/// client whose retransmissions outlive the SYN cookie gets a reset instead of an answer.
+///
+/// # Errors
+/// When the address does not resolve or none of its addresses can be bound.
+pub async fn bind(addr: &str, backlog: u32) -> std::io::Result<TcpListener> {
+    let mut last = None;
+    for resolved in tokio::net::lookup_host(addr).await? {
+        let socket = if resolved.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        // As std and tokio do: a restarted server can take its port back at once.
+        socket.set_reuseaddr(true)?;
+        match socket.bind(resolved).and_then(|()| socket.listen(backlog)) {
+            Ok(listener) => return Ok(listener),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the address resolved to nothing",
+        )
+    }))
 }
 
 /// Raises the soft open-file limit to what the connection cap needs (never above the hard

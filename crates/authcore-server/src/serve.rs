@@ -165,7 +165,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     if tls.is_some() && args.listener.hsts_max_age > 0 {
         app = listener::hsts(app, args.listener.hsts_max_age);
     }
-    let tcp = tokio::net::TcpListener::bind(&args.listen)
+    let tcp = listener::bind(&args.listen, args.listener.listen_backlog)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
     let addr = tcp.local_addr()?;

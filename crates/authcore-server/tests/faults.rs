@@ -268,9 +268,13 @@ async fn sign_in_when_up(server: &Server, password: &str) -> bool {
 
 /// 5,000 sign-ins released at the same instant (a `Barrier`) against one `authcore serve` on
 /// SQLite, spread over 1,000 accounts: every answer is 200 or 503 with `Retry-After` (the
-/// hashing engine's admission), a connection the kernel refuses beyond the connection cap is
-/// the only other outcome, the process stays up, and afterwards every account signs in
-/// normally.
+/// hashing engine's admission), the process stays up, no request writes a warning of its own,
+/// and afterwards every account signs in normally.
+///
+/// When the connection cap plus the kernel's accept queue hold all 5,000 (the default
+/// --listen-backlog of 4,096 and `net.core.somaxconn` of 4,096 here), every request gets an
+/// HTTP answer. On a host whose `somaxconn` is smaller, connections beyond the queue are
+/// dropped by the kernel and may end in a reset: only then are resets tolerated.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 #[ignore = "5,000 connections at once: scripts/test runs it"]
 async fn five_thousand_concurrent_sign_ins_end_in_normal_service() {
@@ -295,10 +299,25 @@ async fn five_thousand_concurrent_sign_ins_end_in_normal_service() {
     ];
     import.extend(FAST_ARGON2);
     common::ok(&common::run(common::authcore(&dir, &import)));
-    let mut args = vec!["--database-url", db.as_str()];
+    const MAX_CONNECTIONS: usize = 1_024;
+    const BACKLOG: usize = 4_096;
+    let (max_connections, backlog) = (MAX_CONNECTIONS.to_string(), BACKLOG.to_string());
+    let mut args = vec![
+        "--database-url",
+        db.as_str(),
+        "--max-connections",
+        &max_connections,
+        "--listen-backlog",
+        &backlog,
+    ];
     args.extend(FAST_ARGON2);
     let server = Arc::new(Server::start(&dir, &args, &[]));
     let rss_start = rss_kib(server.pid());
+    let somaxconn: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0);
+    let kernel_holds_all = MAX_CONNECTIONS + BACKLOG.min(somaxconn) >= USERS * EACH;
 
     // One client per request: 5,000 connections, not a pool's few.
     let barrier = Arc::new(tokio::sync::Barrier::new(USERS * EACH));
@@ -346,18 +365,36 @@ async fn five_thousand_concurrent_sign_ins_end_in_normal_service() {
         "fault run: 5,000 concurrent sign-ins: answers {answers:?}, transport errors {}, RSS KiB start {rss_start}, after {rss_peak_after}",
         errors.len()
     );
-    // Beyond --max-connections (1,024) connections wait in the kernel's accept queue; when it
-    // overflows, the kernel resets or drops them. Those TCP-level refusals are counted (and
-    // recorded), anything else fails the test.
+    // Beyond --max-connections connections wait in the kernel's accept queue. Only when that
+    // queue is too short to hold them all may the kernel drop handshakes and, once a client's
+    // retransmissions outlive its SYN cookie, reset them. hyper's client reports a reset that
+    // hits its request write as `IncompleteMessage`.
     let other: Vec<&String> = errors
         .iter()
-        .filter(|e| !(e.contains("ConnectionReset") || e.contains("TimedOut")))
+        .filter(|e| {
+            kernel_holds_all
+                || !(e.contains("ConnectionReset")
+                    || e.contains("TimedOut")
+                    || e.contains("IncompleteMessage"))
+        })
         .collect();
     assert!(
         other.is_empty(),
-        "{} failed otherwise: {:?}",
+        "{} failed (somaxconn {somaxconn}): {:?}",
         other.len(),
         &other[..other.len().min(5)]
+    );
+    // No request writes a warning of its own: a flood must not become a log flood.
+    let log = server.log();
+    let per_request: Vec<&str> = log
+        .lines()
+        .filter(|l| (l.contains(" WARN ") || l.contains(" ERROR ")) && l.contains("http_request{"))
+        .collect();
+    assert!(
+        per_request.is_empty(),
+        "{} per-request warnings, first: {:?}",
+        per_request.len(),
+        per_request.first()
     );
     assert!(
         answers.keys().all(|s| *s == 200 || *s == 503),

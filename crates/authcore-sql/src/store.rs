@@ -156,6 +156,11 @@ fn pool_options<DB: sqlx::Database>(config: &SqlConfig) -> sqlx::pool::PoolOptio
         // makes three or four): off unless asked for. A connection that died with a database
         // restart then fails the one operation that takes it, and is replaced.
         .test_before_acquire(config.test_before_acquire_value())
+        // sqlx warns once per acquire that waits longer than its threshold: in a sign-in flood
+        // that is one WARN line per request, and the log becomes the bottleneck (and fills the
+        // disk). A pool that cannot keep up shows as acquire timeouts, which are logged and
+        // counted as store errors; the slow acquires themselves are debug detail.
+        .acquire_slow_level(log::LevelFilter::Debug)
 }
 
 impl SqlStore {
