@@ -78,6 +78,9 @@ impl LdapStore {
     /// [`LdapConfig::validate`]; the message carries the [`crate::LdapConfigError`]).
     pub fn new(config: LdapConfig) -> Result<Self> {
         let settings = config.resolve()?;
+        for message in config.cleartext_warnings() {
+            tracing::warn!("{message}");
+        }
         let uses_tls = settings.starttls
             || settings
                 .uris
@@ -87,12 +90,6 @@ impl LdapStore {
             // Without a `ca_cert`, ldap3 builds its TLS configuration from rustls's
             // process-wide provider: make sure there is one (ours is ring).
             let _ = rustls::crypto::ring::default_provider().install_default();
-        }
-        if !uses_tls && settings.service.is_some() {
-            tracing::warn!(
-                uris = ?settings.uris,
-                "LDAP without TLS: passwords cross the network in clear text (set starttls or use ldaps://)"
-            );
         }
         let directory = Directory::new(
             Connector {

@@ -1,7 +1,7 @@
 //! No silent cleartext: a WARN at startup for a database off the loopback reached without
-//! TLS, and for an LDAP directory reached without TLS, saying what travels in the clear.
-
-use authcore_ldap::LdapConfig;
+//! TLS, saying what travels in the clear. (A directory reached without TLS is reported by
+//! `authcore_ldap::LdapStore::new` whenever one is built: at startup from `--ldap-config` and
+//! after every `PUT /v1/cluster/ldap`.)
 
 /// The warning for the database URL `url`, if it reaches a server off the loopback without
 /// requiring TLS. SQLite (a local file) never warns. PostgreSQL needs `sslmode=require`,
@@ -52,30 +52,9 @@ pub fn database_warning(url: &str) -> Option<String> {
     ))
 }
 
-/// One warning per LDAP URI of `config` reached without TLS (`ldap://` without `starttls`).
-pub fn ldap_warnings(config: &LdapConfig) -> Vec<String> {
-    if config.starttls {
-        return Vec::new();
-    }
-    config
-        .uris
-        .iter()
-        .filter(|uri| !uri.to_ascii_lowercase().starts_with("ldaps://"))
-        .map(|uri| {
-            format!(
-                "the LDAP directory {uri} is reached without TLS: every directory user's \
-                 password (each sign-in is a bind) and the query user's password travel in \
-                 cleartext (use ldaps:// or \"starttls\": true)"
-            )
-        })
-        .collect()
-}
-
-/// Logs the warnings of [`database_warning`] and [`ldap_warnings`] at WARN.
-pub fn warn(database_url: Option<&str>, ldap: Option<&LdapConfig>) {
-    let database = database_url.and_then(database_warning);
-    let ldap = ldap.map(ldap_warnings).unwrap_or_default();
-    for message in database.into_iter().chain(ldap) {
+/// Logs the warning of [`database_warning`] at WARN.
+pub fn warn(database_url: Option<&str>) {
+    if let Some(message) = database_url.and_then(database_warning) {
         tracing::warn!("{message}");
     }
 }
@@ -146,33 +125,6 @@ mod tests {
         }
     }
 
-    fn ldap(uris: &[&str], starttls: bool) -> LdapConfig {
-        LdapConfig::from_json_str(
-            &serde_json::json!({
-                "uris": uris,
-                "starttls": starttls,
-                "bind_dn": "cn=query,dc=example,dc=org",
-                "bind_pass": "query-pw",
-                "user_dn_template": "uid=%u,ou=people,dc=example,dc=org",
-                "dn_group_attr": "memberOf",
-                "ldap_mappings": [{"dn": "cn=admins,ou=groups,dc=example,dc=org", "role": "admin"}]
-            })
-            .to_string(),
-        )
-        .unwrap()
-    }
-
-    #[test]
-    fn ldap_without_tls_warns_per_uri() {
-        let config = ldap(&["ldap://a.example.org", "ldaps://b.example.org"], false);
-        let warnings = ldap_warnings(&config);
-        assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].contains("ldap://a.example.org"));
-        assert!(warnings[0].contains("password"));
-        assert!(ldap_warnings(&ldap(&["ldap://a.example.org"], true)).is_empty());
-        assert!(ldap_warnings(&ldap(&["ldaps://a.example.org"], false)).is_empty());
-    }
-
     #[derive(Clone, Default)]
     struct Captured(Arc<Mutex<Vec<u8>>>);
 
@@ -195,21 +147,14 @@ mod tests {
             .with_ansi(false)
             .finish();
         tracing::subscriber::with_default(subscriber, || {
-            warn(
-                Some("postgres://auth:secretpw@db.example.org/authcore"),
-                Some(&ldap(&["ldap://dir.example.org"], false)),
-            );
-            warn(Some("postgres://auth:pw@127.0.0.1/a"), None);
+            warn(Some("postgres://auth:secretpw@db.example.org/authcore"));
+            warn(Some("postgres://auth:pw@127.0.0.1/a"));
         });
         let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
         let lines: Vec<&str> = logs.lines().collect();
-        assert_eq!(lines.len(), 2, "{logs}");
-        assert!(lines.iter().all(|l| l.contains("WARN")), "{logs}");
+        assert_eq!(lines.len(), 1, "{logs}");
+        assert!(lines[0].contains("WARN"), "{logs}");
         assert!(lines[0].contains("db.example.org") && lines[0].contains("without TLS"));
-        assert!(lines[1].contains("ldap://dir.example.org") && lines[1].contains("cleartext"));
-        assert!(
-            !logs.contains("secretpw") && !logs.contains("query-pw"),
-            "{logs}"
-        );
+        assert!(!logs.contains("secretpw"), "{logs}");
     }
 }

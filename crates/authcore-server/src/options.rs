@@ -88,8 +88,7 @@ impl StoreArgs {
     /// builds it from the run-time settings (which `--ldap-config` seeds).
     pub async fn open(&self) -> Result<Stores, BoxError> {
         let url = self.database_url();
-        let ldap_config = self.ldap_config()?;
-        crate::cleartext::warn(Some(url), ldap_config.as_ref());
+        crate::cleartext::warn(Some(url));
         let sql = Arc::new(SqlStore::connect(url).await.map_err(|e| {
             format!(
                 "cannot open the user store {}: {e}",

@@ -384,6 +384,16 @@ async fn put_cluster_ldap_lets_directory_users_in_without_a_restart() {
     assert_eq!(st, 200, "{stored}");
     assert_eq!(stored["bind_pass"], "***");
     assert_eq!(stored["directory_timeout_s"], 5);
+    // A directory configured at run time is no more silent about cleartext than one given
+    // at start-up (the test slapd listens on ldap:// without StartTLS).
+    let url = var("AUTHCORE_TEST_LDAP_URL");
+    assert!(
+        s.log().lines().any(|l| l.contains(" WARN ")
+            && l.contains(&format!("the LDAP directory {url} is reached without TLS"))),
+        "{}",
+        s.log()
+    );
+    assert!(!s.log().contains(&var("AUTHCORE_TEST_LDAP_BIND_PASS")));
     let (_, shown) = s
         .request("GET", "/v1/cluster/ldap", Some(&admin), None)
         .await;

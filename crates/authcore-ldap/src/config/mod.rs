@@ -181,6 +181,28 @@ impl LdapConfig {
     /// Largest `directory_timeout_s` (Redis: 60).
     pub const MAX_TIMEOUT_S: u64 = 60;
 
+    /// One warning per URI reached without TLS (`ldap://` without `starttls`), saying what
+    /// travels in cleartext; empty when every URI is protected. [`crate::LdapStore::new`]
+    /// logs them at WARN, so a directory configured at start-up and one configured later
+    /// (`PUT /v1/cluster/ldap`) are reported alike.
+    #[must_use]
+    pub fn cleartext_warnings(&self) -> Vec<String> {
+        if self.starttls {
+            return Vec::new();
+        }
+        self.uris
+            .iter()
+            .filter(|uri| !uri.to_ascii_lowercase().starts_with("ldaps://"))
+            .map(|uri| {
+                format!(
+                    "the LDAP directory {uri} is reached without TLS: every directory user's \
+                     password (each sign-in is a bind) and the query user's password travel in \
+                     cleartext (use ldaps:// or \"starttls\": true)"
+                )
+            })
+            .collect()
+    }
+
     /// Parses and validates a JSON configuration.
     ///
     /// # Errors
