@@ -69,6 +69,7 @@ pub async fn handle(
         authorization: header(AUTHORIZATION),
         content_type: header(CONTENT_TYPE),
         body: &body,
+        query: parts.uri.query(),
     };
     Ok(into_hyper(matched.respond(&auth, req).await))
 }

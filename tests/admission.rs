@@ -170,6 +170,7 @@ async fn an_overloaded_sign_in_touches_no_store() {
             authorization: None,
             content_type: Some(b"application/json"),
             body,
+            query: None,
         },
     )
     .await;

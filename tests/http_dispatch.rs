@@ -130,6 +130,7 @@ async fn create_uses_the_current_role_not_the_token() {
         authorization: Some(admin.as_bytes()),
         content_type: Some(b"application/json"),
         body,
+        query: None,
     };
     let res = dispatch(
         &auth,
@@ -157,6 +158,7 @@ async fn create_uses_the_current_role_not_the_token() {
         authorization: Some(bob.as_bytes()),
         content_type: Some(b"application/json"),
         body,
+        query: None,
     };
     let carol =
         br#"{"email":"carol@example.test","password":"Carol-Passw0rd!","role":"db_viewer"}"#;
@@ -187,6 +189,7 @@ async fn create_uses_the_current_role_not_the_token() {
         authorization: Some(auth_header.as_bytes()),
         content_type: Some(b"application/json"),
         body,
+        query: None,
     };
     let bob_admin: &'static str = Box::leak(bob_admin.into_boxed_str());
     let res = dispatch(&auth, "POST", "/v1/users", parts_as(bob_admin, carol)).await;
@@ -212,6 +215,7 @@ async fn token_and_user_answers_are_never_cached() {
         authorization,
         content_type: Some(b"application/json"),
         body,
+        query: None,
     };
     let admin: &'static str = Box::leak(admin.into_boxed_str());
     let cases: Vec<(&str, &str, RequestParts<'_>, u16)> = vec![

@@ -180,6 +180,7 @@ fn parts<'a>(authorization: &'a str, body: &'a [u8]) -> RequestParts<'a> {
         authorization: Some(authorization.as_bytes()),
         content_type: Some(b"application/json"),
         body,
+        query: None,
     }
 }
 

@@ -526,6 +526,7 @@ pub async fn dispatch(
         authorization: header("authorization"),
         content_type: header("content-type"),
         body: if matched.reads_body() { body } else { &[] },
+        query: None,
     };
     matched.respond(auth, req).await
 }

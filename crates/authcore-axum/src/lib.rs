@@ -213,6 +213,7 @@ async fn shuttle(State(state): State<ApiState>, req: Request) -> Reply {
         authorization: parts.headers.get(AUTHORIZATION).map(HeaderValue::as_bytes),
         content_type: parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes),
         body: &body,
+        query: parts.uri.query(),
     };
     Reply(matched.respond(&state.auth, parts).await)
 }

@@ -522,6 +522,7 @@ fn through_http(
             authorization: Some(&header),
             content_type: None,
             body: b"",
+            query: None,
         },
     ));
     let body: Value = serde_json::from_slice(&res.body).unwrap();

@@ -255,6 +255,42 @@ impl Authenticator {
         changes: Map<String, Value>,
     ) -> Result<Map<String, Value>> {
         let store = self.settings_store()?;
+        let writes = self.checked_policy_changes(section, changes)?;
+        if !writes.is_empty() {
+            store.write(writes).await?;
+            self.refresh_settings().await?;
+        }
+        self.policy_settings(section).await
+    }
+
+    /// The dry run of [`Authenticator::update_policy_settings`] (`?dry_run`): the same
+    /// validation, the same errors, nothing written and nothing put in force. Returns the
+    /// whole section as it would stand after the change.
+    ///
+    /// # Errors
+    /// As [`Authenticator::update_policy_settings`].
+    pub async fn preview_policy_settings(
+        &self,
+        section: PolicySection,
+        changes: Map<String, Value>,
+    ) -> Result<Map<String, Value>> {
+        let store = self.settings_store()?;
+        let writes = self.checked_policy_changes(section, changes)?;
+        let mut values = store.load().await?.values;
+        values.extend(writes);
+        let policy = compose(&self.inner.settings.base, &values)?;
+        Ok(policy_map(&policy)?
+            .into_iter()
+            .filter(|(k, _)| section.owns(k))
+            .collect())
+    }
+
+    /// The writes a partial update of `section` makes, each field validated.
+    fn checked_policy_changes(
+        &self,
+        section: PolicySection,
+        changes: Map<String, Value>,
+    ) -> Result<Vec<(String, Value)>> {
         let base = &self.inner.settings.base;
         let fields = policy_map(base)?;
         let mut writes = Vec::new();
@@ -272,11 +308,7 @@ impl Authenticator {
                 return Err(Error::InvalidRequest(format!("unknown field `{name}`")));
             }
         }
-        if !writes.is_empty() {
-            store.write(writes).await?;
-            self.refresh_settings().await?;
-        }
-        self.policy_settings(section).await
+        Ok(writes)
     }
 
     fn directory(&self) -> Result<&Arc<dyn DirectoryControl>> {

@@ -48,6 +48,8 @@ pub(super) async fn get_policy(auth: &Authenticator, section: PolicySection) -> 
 }
 
 /// `PUT /v1/cluster` and `PUT /v1/cluster/policy`: a partial update; answers the whole object.
+/// With `?dry_run` (Redis documents it on `PUT /v1/cluster`; `/v1/cluster/policy` takes it
+/// too), the same validation and errors, nothing saved, and the object as it would stand.
 pub(super) async fn put_policy(
     auth: &Authenticator,
     section: PolicySection,
@@ -55,8 +57,13 @@ pub(super) async fn put_policy(
 ) -> ApiResponse {
     into_response(
         async {
+            let dry_run = req.parts.dry_run()?;
             let changes = object_body(&req.parts)?;
-            let now = auth.update_policy_settings(section, changes).await?;
+            let now = if dry_run {
+                auth.preview_policy_settings(section, changes).await?
+            } else {
+                auth.update_policy_settings(section, changes).await?
+            };
             Ok(ApiResponse::json(200, &now))
         }
         .await,

@@ -66,6 +66,26 @@ fn with_body(mut operation: Value, schema: &str) -> Value {
     operation
 }
 
+/// The `dry_run` query parameter of the policy PUTs.
+fn with_dry_run(mut operation: Value) -> Value {
+    if let Some(map) = operation.as_object_mut() {
+        map.insert(
+            "parameters".into(),
+            json!([{
+                "name": super::DRY_RUN_PARAM, "in": "query", "required": false,
+                "allowEmptyValue": true,
+                "schema": {"type": "string", "enum": ["", "true", "1", "false", "0"]},
+                "description": "Validate only: `?dry_run`, `dry_run=true` or `dry_run=1` (`true` \
+                    in any case) runs the same validation with the same 400 answers, saves \
+                    nothing, and answers 200 with the object as it would stand. `false` or \
+                    `0` is an ordinary PUT; any other value, or the parameter twice, is 400 \
+                    `invalid_request`."
+            }]),
+        );
+    }
+    operation
+}
+
 fn ignored_note(fields: &[&str]) -> String {
     format!(
         "Redis's other documented fields of this object are accepted and ignored on PUT and \
@@ -87,11 +107,11 @@ pub(super) fn extend(doc: &mut Value) {
             "get": op("The password policy fields of the cluster object",
                 &ignored_note(IGNORED_CLUSTER_FIELDS), "view_cluster_info",
                 json!({"200": ok("The fields", &schema_ref("ClusterSettings"))})),
-            "put": with_body(op("Change the password policy fields", policy_put, "update_cluster",
+            "put": with_dry_run(with_body(op("Change the password policy fields", policy_put, "update_cluster",
                 json!({
                     "200": ok("The fields as they now stand", &schema_ref("ClusterSettings")),
                     "400": error("`invalid_request`: not an object, an unknown field, a value of the wrong type or out of range"),
-                })), "ClusterSettings"),
+                })), "ClusterSettings")),
         }),
     );
     paths.insert(
@@ -100,11 +120,11 @@ pub(super) fn extend(doc: &mut Value) {
             "get": op("The sign-in policy (Redis's cluster_settings lockout fields and extensions)",
                 &ignored_note(IGNORED_POLICY_FIELDS), "view_cluster_info",
                 json!({"200": ok("The policy", &schema_ref("ClusterPolicy"))})),
-            "put": with_body(op("Change the sign-in policy", policy_put, "update_cluster",
+            "put": with_dry_run(with_body(op("Change the sign-in policy", policy_put, "update_cluster",
                 json!({
                     "200": ok("The policy as it now stands", &schema_ref("ClusterPolicy")),
                     "400": error("`invalid_request`: not an object, an unknown field, a value of the wrong type or out of range"),
-                })), "ClusterPolicy"),
+                })), "ClusterPolicy")),
         }),
     );
     paths.insert(

@@ -26,6 +26,20 @@ pub struct RequestParts<'a> {
     pub content_type: Option<&'a [u8]>,
     /// The whole body (the adapter enforces the size limit while reading it).
     pub body: &'a [u8],
+    /// The raw query string, without the `?` (`None` when the URI has none). The core parses
+    /// it: see [`RequestParts::dry_run`].
+    pub query: Option<&'a str>,
+}
+
+impl RequestParts<'_> {
+    /// Whether the query asks for validation only (`?dry_run`, `dry_run=true` or `1`; `false`
+    /// and `0` do not).
+    ///
+    /// # Errors
+    /// [`Error::InvalidRequest`] for another value of `dry_run` or the parameter given twice.
+    pub fn dry_run(&self) -> Result<bool> {
+        super::query::dry_run(self.query)
+    }
 }
 
 impl std::fmt::Debug for RequestParts<'_> {
@@ -37,6 +51,8 @@ impl std::fmt::Debug for RequestParts<'_> {
                 &self.content_type.map(String::from_utf8_lossy),
             )
             .field("body_len", &self.body.len())
+            // A careless client may put a secret in a query: its length only.
+            .field("query_len", &self.query.map(str::len))
             .finish()
     }
 }
@@ -84,7 +100,16 @@ pub(super) fn json_body<T: DeserializeOwned>(
 
 /// A user body: Redis's other documented user fields are dropped, anything unknown is a 400
 /// naming the field.
+///
+/// Redis's later docs give `POST /v1/users` and `PUT /v1/users/{uid}` a `dry_run` query
+/// parameter; authcore does not implement it there, so it is refused (400) rather than
+/// ignored: a client that asked for validation only never gets a write.
 fn user_body<T: DeserializeOwned>(req: &RequestParts<'_>) -> Result<T> {
+    if req.dry_run()? {
+        return Err(Error::InvalidRequest(
+            "dry_run is not supported on this route".into(),
+        ));
+    }
     let mut value: serde_json::Value = json_body(req, None)?;
     if let serde_json::Value::Object(map) = &mut value {
         for field in IGNORED_USER_FIELDS {
@@ -365,6 +390,7 @@ mod tests {
             authorization: None,
             content_type: ct,
             body,
+            query: None,
         };
         let ttl: TtlBody = json_body(&req(None, b""), Some(TtlBody::default)).unwrap();
         assert_eq!(ttl.ttl, None);

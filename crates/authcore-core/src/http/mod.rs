@@ -5,8 +5,8 @@
 //!
 //! An adapter for a web framework (`authcore-axum`, or a few lines of plain hyper) is a byte
 //! shuttle: it hands the method, the path, the `Authorization` and `Content-Type` header
-//! values and the body (read within its limit, only when [`Matched::reads_body`]) to the
-//! core and writes the [`ApiResponse`] back. Routing (404, 405 with `Allow`, `{uid}`),
+//! values, the raw query string and the body (read within its limit, only when
+//! [`Matched::reads_body`]) to the core and writes the [`ApiResponse`] back. Routing (404, 405 with `Allow`, `{uid}`),
 //! statuses, error codes and bodies are decided here (statuses through
 //! [`crate::Error::http_status`]), so every adapter answers byte-for-byte the same.
 //!
@@ -27,6 +27,7 @@ mod header;
 mod openapi;
 mod ops;
 mod path;
+mod query;
 mod response;
 mod routes;
 mod view;
@@ -42,6 +43,7 @@ pub use endpoints::{
 pub use header::{Authorization, parse_authorization};
 pub use openapi::{openapi, openapi_document};
 pub use ops::{CheckResult, Operations, ReadinessCheck, livez, metrics, readyz};
+pub use query::DRY_RUN_PARAM;
 pub use response::{ApiResponse, ErrorBody};
 pub use routes::{
     EndpointFuture, Handler, Matched, ROUTE_TABLE, Route, RoutedRequest, dispatch, find_route,

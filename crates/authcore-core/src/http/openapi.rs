@@ -188,7 +188,7 @@ pub fn openapi_document(with_jwks: bool) -> Value {
                 "requestBody": json_request("CreateUser", true),
                 "responses": auth_errors(json!({
                     "200": json_response("The new user", &user),
-                    "400": error_response("`invalid_request` or `password_not_complex`"),
+                    "400": error_response("`invalid_request` (also for a `dry_run` query: Redis's later docs have it here, authcore does not implement it and refuses it rather than write) or `password_not_complex`"),
                     "409": error_response("`email_already_exists` or `name_already_exists`"),
                     "413": error_response("`payload_too_large`"),
                 })),
@@ -214,7 +214,7 @@ pub fn openapi_document(with_jwks: bool) -> Value {
             "requestBody": json_request("UpdateUser", true),
             "responses": auth_errors(json!({
                 "200": json_response("The updated user", &user),
-                "400": error_response("`invalid_request`, `password_not_complex` or `new_password_same_as_current`"),
+                "400": error_response("`invalid_request` (also for a `dry_run` query: not implemented here, refused rather than ignored), `password_not_complex` or `new_password_same_as_current`"),
                 "404": error_response("`not_found`"),
                 "406": error_response("`change_last_admin_role_not_allowed`"),
                 "409": error_response("`email_already_exists` or `name_already_exists`"),

@@ -1,10 +1,11 @@
 //! The route table and the one dispatch every adapter calls.
 //!
 //! An adapter hands over the method, the path (without the query), the `Authorization` and
-//! `Content-Type` header values and the body; the core answers 404 for an unknown path, 405
-//! with `Allow` for a known path and another method, parses `{uid}` (percent-decoded, UTF-8)
-//! and calls the endpoint. Adding a route is one [`Route`] row in [`ROUTE_TABLE`] (and the
-//! endpoint function it names).
+//! `Content-Type` header values, the raw query string and the body; the core answers 404 for
+//! an unknown path, 405 with `Allow` for a known path and another method, parses `{uid}`
+//! (percent-decoded, UTF-8) and calls the endpoint, which reads the query it understands
+//! (`?dry_run`). Adding a route is one [`Route`] row in [`ROUTE_TABLE`] (and the endpoint
+//! function it names).
 //!
 //! ```
 //! # async fn demo(auth: authcore_core::Authenticator) {
