@@ -1,10 +1,12 @@
 //! [`LdapStore`]: a read-only [`UserStore`] backed by an LDAP directory.
 
 use std::fmt;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use authcore_core::{
-    Credentials, Error, Password, Result, Role, User, UserId, UserStatus, UserStore,
+    Clock, Credentials, Error, Password, Result, Role, SystemClock, User, UserId, UserStatus,
+    UserStore,
 };
 use secrecy::ExposeSecret;
 
@@ -77,6 +79,16 @@ impl LdapStore {
     /// [`Error::Configuration`] when the configuration is invalid (see
     /// [`LdapConfig::validate`]; the message carries the [`crate::LdapConfigError`]).
     pub fn new(config: LdapConfig) -> Result<Self> {
+        Self::with_clock(config, Arc::new(SystemClock))
+    }
+
+    /// As [`LdapStore::new`], with the clock that ages cached DN lookups and group memberships
+    /// (`cache_ttl`): give it the authenticator's clock, so that a test can move time past
+    /// `cache_ttl` without waiting.
+    ///
+    /// # Errors
+    /// As [`LdapStore::new`].
+    pub fn with_clock(config: LdapConfig, clock: Arc<dyn Clock>) -> Result<Self> {
         let settings = config.resolve()?;
         for message in config.cleartext_warnings() {
             tracing::warn!("{message}");
@@ -101,8 +113,8 @@ impl LdapStore {
             settings.service.clone(),
         );
         Ok(Self {
-            entries: TtlCache::new(settings.cache_ttl),
-            groups: TtlCache::new(settings.cache_ttl),
+            entries: TtlCache::new(settings.cache_ttl, Arc::clone(&clock)),
+            groups: TtlCache::new(settings.cache_ttl, clock),
             settings,
             directory,
         })

@@ -5,7 +5,10 @@ mod common;
 
 use std::sync::Arc;
 
-use authcore_core::{Error, Role, Ttl, User, UserId, UserStore, normalize_username};
+use authcore_core::{
+    Error, MAX_PASSWORD_LEN, MAX_USERNAME_LEN, Role, Ttl, User, UserId, UserStore,
+    normalize_username,
+};
 use authcore_ldap::{LdapConfig, LdapStore};
 use authcore_memory::MemoryStore;
 use authcore_testkit::conformance::{DirectoryUser, ReadOnlyFixture, run_read_only_suite};
@@ -289,14 +292,37 @@ async fn injection_attempts_never_authenticate() {
                 found, None,
                 "{name}: {username:?} must not resolve to an entry"
             );
+            // Every one of these is within the length limits, so it reaches the directory
+            // (or, for the empty password, the store's refusal before any traffic) and is
+            // refused as a failed sign-in: `Unauthorized`, never `InvalidRequest`.
             for pw in passwords {
                 let result = signs_in(s.clone(), username, pw).await;
                 assert!(
-                    matches!(result, Err(Error::Unauthorized | Error::InvalidRequest(_))),
+                    matches!(result, Err(Error::Unauthorized)),
                     "{name}: {username:?} / {pw:?} gave {result:?}"
                 );
             }
         }
+        // Only an input over a length limit is `InvalidRequest`, before any store I/O: a
+        // wildcard username one byte too long, and a wildcard password one byte too long.
+        let long_name = "*".repeat(MAX_USERNAME_LEN + 1);
+        let result = signs_in(s.clone(), &long_name, "alicepw").await;
+        assert!(
+            matches!(&result, Err(Error::InvalidRequest(m)) if m == "username too long"),
+            "{name}: {result:?}"
+        );
+        let long_password = "*".repeat(MAX_PASSWORD_LEN + 1);
+        let result = signs_in(s.clone(), "alice", &long_password).await;
+        assert!(
+            matches!(&result, Err(Error::InvalidRequest(m)) if m == "password too long"),
+            "{name}: {result:?}"
+        );
+        // At the limit, the same wildcard username is only a failed sign-in.
+        let result = signs_in(s.clone(), &"*".repeat(MAX_USERNAME_LEN), "alicepw").await;
+        assert!(
+            matches!(result, Err(Error::Unauthorized)),
+            "{name}: {result:?}"
+        );
         // Stores are called with normalised (lowercase) names, but a placeholder spelled in
         // a username stays text even when one is not.
         assert_eq!(s.find_by_username("al%Dice").await.unwrap(), None, "{name}");

@@ -1,25 +1,53 @@
 //! A directory that accepts connections but never answers: every operation gives up after
 //! `directory_timeout_s` with a store-unavailable error. No slapd needed.
+//!
+//! No wall-clock bound: the silent directory reports each request it receives, and once both
+//! requests are waiting for an answer the test pauses Tokio's clock. From then on time only
+//! moves to the next timer, so the time the operations took is exact, whatever the load of
+//! the machine.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use authcore_core::{Credentials, Error, Role, User, UserId, UserStatus, UserStore};
 use authcore_ldap::{LdapConfig, LdapStore};
 use authcore_testkit::fixtures::password;
+use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// Tokio's timers tick in whole milliseconds: a deadline is rounded up to the next tick, so
+/// it fires up to one tick late, and the paused clock stops a moment after `paused_at` was
+/// read. Two ticks cover both.
+const TIMER_RESOLUTION: Duration = Duration::from_millis(2);
 
 #[tokio::test]
 async fn a_silent_directory_times_out_as_unavailable() {
-    // Accepts TCP connections and keeps them open without ever answering.
+    // Accepts TCP connections, reads what they send and never answers; reports each
+    // connection's first request.
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let (heard, mut requests) = mpsc::unbounded_channel();
     let accepting = tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let heard = heard.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 1024];
+                let mut reported = false;
+                while let Ok(n) = socket.read(&mut buf).await {
+                    if n == 0 {
+                        break;
+                    }
+                    if !reported {
+                        reported = true;
+                        let _ = heard.send(());
+                    }
+                }
+            });
         }
     });
 
+    let timeout = Duration::from_secs(5);
     let config = LdapConfig::from_json_str(&format!(
         r#"{{"uris": ["ldap://127.0.0.1:{port}"], "directory_timeout_s": 5,
             "bind_dn": "cn=reader,dc=example,dc=org", "bind_pass": "readerpw",
@@ -38,19 +66,41 @@ async fn a_silent_directory_times_out_as_unavailable() {
     };
     let pw = password("alicepw");
     let started = Instant::now();
-    // A search on the service pool and a user bind on its own connection, side by side.
-    let (found, verified) = tokio::join!(
+    // A search on the service pool (its service bind goes unanswered) and a user bind on its
+    // own connection, side by side; the clock stops once the directory has both requests.
+    let pause = async {
+        for _ in 0..2 {
+            requests.recv().await.unwrap();
+        }
+        let paused_at = Instant::now();
+        tokio::time::pause();
+        paused_at
+    };
+    let (found, verified, paused_at) = tokio::join!(
         store.find_by_username("alice"),
-        store.verify_external(&user, &pw)
+        store.verify_external(&user, &pw),
+        pause
     );
     let took = started.elapsed();
-    for err in [found.unwrap_err(), verified.unwrap_err()] {
-        assert!(matches!(err, Error::StoreUnavailable(_)), "{err:?}");
-        assert_eq!(err.http_status(), 503);
+    for (err, op) in [
+        (found.unwrap_err(), "service bind"),
+        (verified.unwrap_err(), "bind"),
+    ] {
+        assert_eq!(err.http_status(), 503, "{err:?}");
+        let Error::StoreUnavailable(cause) = &err else {
+            panic!("{err:?}");
+        };
+        assert_eq!(
+            cause.to_string(),
+            format!("LDAP {op} timed out after {timeout:?}")
+        );
     }
+    // Each timeout was armed after `started` and before the clock stopped.
+    let before_pause = paused_at - started;
+    assert!(took >= timeout, "{took:?}");
     assert!(
-        took >= Duration::from_secs(4) && took < Duration::from_secs(12),
-        "{took:?}"
+        took <= before_pause + timeout + TIMER_RESOLUTION,
+        "{took:?}, {before_pause:?} before the pause"
     );
     accepting.abort();
 }
