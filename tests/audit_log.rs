@@ -6,41 +6,18 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failures are panics
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use authcore::memory::MemoryStore;
 use authcore::{AuthPolicy, CreateUser, LockoutPolicy, Role, Ttl, UserId, UserStore};
 use authcore_testkit::ManualClock;
 use authcore_testkit::fixtures::{authenticator, password};
-
-/// A `tracing` writer that keeps everything in memory.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0
-            .lock()
-            .map_err(|_| std::io::Error::other("poisoned"))?
-            .extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use authcore_testkit::logs::LogCapture;
 
 #[tokio::test]
 async fn audit_events_carry_the_uid_and_no_secret() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = LogCapture::new();
+    let _guard = captured.set_default();
 
     let store = Arc::new(MemoryStore::new());
     let clock = ManualClock::starting_now();
@@ -72,7 +49,7 @@ async fn audit_events_carry_the_uid_and_no_secret() {
             .authorize("ann@example.org", &password("S3cret-Wrong"), Ttl::DEFAULT)
             .await;
     }
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("sign-in succeeded"), "{logs}");
     assert!(logs.contains("sign-in failed"), "{logs}");
     assert!(logs.contains("account locked"), "{logs}");

@@ -4,10 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use authcore_ldap::{LdapConfig, LdapStore};
+use authcore_testkit::logs::LogCapture;
 
 fn config(uris: &[&str], starttls: bool) -> LdapConfig {
     LdapConfig::from_json_str(
@@ -25,35 +23,11 @@ fn config(uris: &[&str], starttls: bool) -> LdapConfig {
     .unwrap()
 }
 
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// The WARN lines logged while building a store from `config`.
 fn warnings_of(config: LdapConfig) -> Vec<String> {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
-        LdapStore::new(config).unwrap();
-    });
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    logs.lines()
-        .filter(|l| l.contains("WARN"))
-        .map(str::to_owned)
-        .collect()
+    let logs = LogCapture::new();
+    logs.run(|| LdapStore::new(config).unwrap());
+    logs.lines_at(tracing::Level::WARN)
 }
 
 #[test]

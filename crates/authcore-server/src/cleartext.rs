@@ -85,8 +85,7 @@ fn is_local(host: &str) -> bool {
 mod tests {
     #![allow(clippy::unwrap_used)]
 
-    use std::io::Write;
-    use std::sync::{Arc, Mutex};
+    use authcore_testkit::logs::LogCapture;
 
     use super::*;
 
@@ -125,36 +124,16 @@ mod tests {
         }
     }
 
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-
     #[test]
     fn the_warnings_are_logged_at_warn() {
-        let captured = Captured::default();
-        let writer = captured.clone();
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(move || writer.clone())
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
+        let logs = LogCapture::new();
+        logs.run(|| {
             warn(Some("postgres://auth:secretpw@db.example.org/authcore"));
             warn(Some("postgres://auth:pw@127.0.0.1/a"));
         });
-        let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-        let lines: Vec<&str> = logs.lines().collect();
-        assert_eq!(lines.len(), 1, "{logs}");
-        assert!(lines[0].contains("WARN"), "{logs}");
+        let lines = logs.lines_at(tracing::Level::WARN);
+        assert_eq!(lines.len(), 1, "{}", logs.text());
         assert!(lines[0].contains("db.example.org") && lines[0].contains("without TLS"));
-        assert!(!logs.contains("secretpw"), "{logs}");
+        assert!(!logs.text().contains("secretpw"), "{}", logs.text());
     }
 }

@@ -10,6 +10,8 @@
 //!   authenticator wired to all of them;
 //! - [`signed_in`]: one line to act as a signed-in user (a user it creates, with a valid
 //!   token) in a test of an application's protected route;
+//! - [`logs`]: what was logged, kept in memory, to check audit lines, warnings and that no
+//!   secret is ever written;
 //! - [`permissions`]: "may role R do P?" asked of an authenticator's permission policy through
 //!   the core's one decision.
 //!
@@ -53,6 +55,7 @@
 mod clock;
 pub mod conformance;
 pub mod fixtures;
+pub mod logs;
 pub mod permissions;
 mod signed_in;
 
