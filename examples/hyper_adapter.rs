@@ -1,7 +1,8 @@
 //! A second adapter, on plain hyper 1: the whole users API through the core's dispatch, plus
 //! one protected route of the application's own (`GET /app/whoami`), built on
-//! `authcore::http` alone. It answers byte-for-byte what the axum router answers
-//! (`tests/http_adapters.rs` checks it).
+//! `authcore::http` alone. It answers every route byte for byte as the core's own dispatch
+//! does: `tests/http_adapters.rs` runs the testkit's adapter suite
+//! (`authcore_testkit::adapters`) against it behind a real listener.
 //!
 //! ```text
 //! AUTHCORE_ADMIN_EMAIL=admin@example.org AUTHCORE_ADMIN_PASSWORD=secret \

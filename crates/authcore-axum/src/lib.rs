@@ -12,7 +12,8 @@
 //! permission of the authenticator's [`authcore_core::PermissionPolicy`]).
 //!
 //! This crate is glue: statuses, error codes and bodies come from
-//! [`authcore_core::http`], so any other adapter built on it answers byte-for-byte the same.
+//! [`authcore_core::http`], so any other adapter built on it answers byte-for-byte the same
+//! (its tests run `authcore_testkit::adapters`, the conformance suite for adapters).
 //! Every error is JSON `{"error_code","message"}`, also unknown routes (404), wrong methods
 //! (405), bodies over the limit (413) and malformed input (400). Each request runs in a
 //! `tracing` span with its method, route template and status, never a header or a body.

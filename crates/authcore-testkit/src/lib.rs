@@ -13,7 +13,11 @@
 //! - [`logs`]: what was logged, kept in memory, to check audit lines, warnings and that no
 //!   secret is ever written;
 //! - [`permissions`]: "may role R do P?" asked of an authenticator's permission policy through
-//!   the core's one decision.
+//!   the core's one decision;
+//! - [`adapters`]: the HTTP conformance suite for web framework adapters: every route and
+//!   error case sent through the adapter and compared with the core's own dispatch (status,
+//!   headers and body byte for byte, tokens by their verified claims), with a runnable
+//!   example of an adapter's test.
 //!
 //! ## Example: unit-testing a lockout policy
 //!
@@ -52,6 +56,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs, missing_debug_implementations)]
 
+pub mod adapters;
 mod clock;
 pub mod conformance;
 pub mod fixtures;
