@@ -454,6 +454,134 @@ mod tests {
         }
     }
 
+    /// Same on MariaDB/MySQL, where no switch turns table scans off: the tables hold 300
+    /// users (each with a password and a lockout row) and 300 reservations, and every
+    /// statement of a sign-in, the reservation and the settlement included, is explained
+    /// with an existing key. A table scan is access type `ALL` (`index` is a scan of a whole
+    /// index); every table read must name the key it uses.
+    #[cfg(feature = "mysql")]
+    #[tokio::test]
+    #[ignore = "needs MariaDB: run scripts/test"]
+    async fn mysql_sign_in_statements_use_indexes() {
+        /// `table`, `type`, `key` and `Extra` of a row of `EXPLAIN`.
+        type PlanRow = (
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        use authcore_core::{LockoutStore as _, NewUser, Role, StoredPassword, UserAdmin as _};
+        use sqlx::{Connection, Executor};
+        let base = std::env::var("AUTHCORE_TEST_MYSQL_URL")
+            .expect("AUTHCORE_TEST_MYSQL_URL is not set: run scripts/test");
+        let db = format!("authcore_plan_{}", std::process::id());
+        let mut admin = sqlx::MySqlConnection::connect(&base).await.unwrap();
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+            .await
+            .unwrap();
+        admin
+            .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+            .await
+            .unwrap();
+        let (prefix, _) = base.split('?').next().unwrap().rsplit_once('/').unwrap();
+        let store = SqlStore::connect(&format!("{prefix}/{db}")).await.unwrap();
+        let now = time::OffsetDateTime::now_utc();
+        let policy = authcore_core::LockoutPolicy::DEFAULT;
+        let mut uids = Vec::new();
+        for i in 0..300 {
+            let user = store
+                .create_user(NewUser {
+                    email: format!("user{i}@example.org"),
+                    name: format!("user {i}"),
+                    role: Role::DB_VIEWER,
+                    status: authcore_core::UserStatus::Active,
+                    passwords: vec![StoredPassword {
+                        hash: authcore_core::PasswordHash::new(format!(
+                            "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0$h{i}"
+                        )),
+                        issued_at: now,
+                    }],
+                })
+                .await
+                .unwrap();
+            store.record_failure(&user.uid, now, &policy).await.unwrap();
+            uids.push(user.uid);
+        }
+        let Backend::MySql(pool) = &store.backend else {
+            panic!("mysql backend");
+        };
+        for (i, uid) in uids.iter().enumerate() {
+            sqlx::query(crate::dialect::mysql::L.insert_reservation)
+                .bind(format!("r{i}"))
+                .bind(uid.as_str())
+                .bind(now)
+                .execute(pool)
+                .await
+                .unwrap();
+        }
+        let mut conn = pool.acquire().await.unwrap();
+        conn.execute("ANALYZE TABLE authcore_users, authcore_passwords, authcore_lockout, authcore_lockout_reservations")
+            .await
+            .unwrap();
+        let (q, l) = (&crate::dialect::mysql::Q, &crate::dialect::mysql::L);
+        let uid = uids[150].as_str().to_owned();
+        let email = "user150@example.org".to_owned();
+        // (statement, its binds as text; MariaDB compares an integer column with a text
+        // parameter numerically, through the index).
+        let statements: Vec<(&str, Vec<String>)> = vec![
+            (q.find_by_email_key, vec![email.clone()]),
+            (q.find_by_uid, vec![uid.clone()]),
+            (q.uid_by_email_key, vec![email]),
+            (q.lockout_state, vec![uid.clone()]),
+            (q.count_passwords, vec![uid.clone()]),
+            (q.clear_lockout, vec![uid.clone()]),
+            (l.lock_row, vec![uid.clone()]),
+            (l.in_flight, vec![uid.clone()]),
+            (l.delete_stale, vec![uid.clone(), "2000-01-01".into()]),
+            (l.delete_reservation, vec!["r150".into(), uid.clone()]),
+            (
+                l.write_state,
+                vec![
+                    "1".into(),
+                    "2000-01-01".into(),
+                    "2000-01-01".into(),
+                    "0".into(),
+                    uid.clone(),
+                ],
+            ),
+            (l.clear_state, vec![uid]),
+        ];
+        for (sql, binds) in statements {
+            let mut explain = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")));
+            for b in binds {
+                explain = explain.bind(b);
+            }
+            let rows = explain.fetch_all(&mut *conn).await.unwrap();
+            let plan: Vec<PlanRow> = rows
+                .iter()
+                .map(|r| {
+                    (
+                        r.try_get::<Option<String>, _>("table").unwrap(),
+                        r.try_get::<Option<String>, _>("type").unwrap(),
+                        r.try_get::<Option<String>, _>("key").unwrap(),
+                        r.try_get::<Option<String>, _>("Extra").unwrap(),
+                    )
+                })
+                .collect();
+            assert!(!plan.is_empty(), "{sql}");
+            for (table, access, key, extra) in &plan {
+                assert!(
+                    !matches!(access.as_deref(), Some("ALL" | "index")),
+                    "{sql}: table scan {plan:#?}"
+                );
+                if table.is_some() {
+                    assert!(key.is_some(), "{sql}: no key {plan:#?} ({extra:?})");
+                }
+            }
+        }
+    }
+
     #[test]
     fn local_ids_are_canonical_decimals() {
         assert_eq!(local_id(&UserId::from(7)), Some(7));

@@ -1,0 +1,171 @@
+//! How many statements the lockout bookkeeping and the fresh check send, counted on the client: sqlx logs every
+//! statement it executes (target `sqlx::query`), and this binary's only test records them
+//! with a process-wide subscriber (so no other test's statements are mixed in).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+
+use authcore_core::{
+    AttemptOutcome, LockoutPolicy, LockoutStore as _, Reservation, ReservationPolicy, Reserve,
+    UserAdmin as _, UserStore as _,
+};
+use authcore_sql::{Engine, SqlStore};
+use tracing_subscriber::layer::SubscriberExt as _;
+
+/// Records the statements sqlx reports.
+#[derive(Clone, Default)]
+struct Statements(Arc<Mutex<Vec<String>>>);
+
+impl Statements {
+    fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+struct Field(Option<String>);
+
+impl tracing::field::Visit for Field {
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        // `db.statement` is empty when the summary is the whole statement.
+        if matches!(field.name(), "summary" | "db.statement") && !value.trim().is_empty() {
+            self.0 = Some(value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, _: &tracing::field::Field, _: &dyn std::fmt::Debug) {}
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for Statements {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() == "sqlx::query" {
+            let mut field = Field(None);
+            event.record(&mut field);
+            self.0
+                .lock()
+                .unwrap()
+                .push(field.0.unwrap_or_default().trim().to_owned());
+        }
+    }
+}
+
+/// Each statement on authcore's tables as its verb and the first `authcore_*` table it
+/// names: `INSERT authcore_lockout`, `SELECT authcore_lockout_reservations`... Transaction
+/// control is left out (sqlx logs it on some engines only: PostgreSQL's `COMMIT`, not its
+/// `BEGIN`), and so is a new pooled connection's set-up (SQLite's `PRAGMA`s).
+fn verbs(statements: &[String]) -> Vec<String> {
+    statements
+        .iter()
+        .filter(|s| s.contains("authcore_"))
+        .map(|s| {
+            let verb = s.split_whitespace().next().unwrap_or_default();
+            let table = s
+                .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .find(|w| w.starts_with("authcore_"))
+                .unwrap_or_default();
+            format!("{} {table}", verb.to_ascii_uppercase())
+        })
+        .collect()
+}
+
+async fn check(url: &str, seen: &Statements) {
+    let store = SqlStore::connect(url).await.unwrap();
+    let engine = store.engine();
+    let email = format!("stmt-{}@example.test", common::unique_db_name());
+    let user = store
+        .create_user(common::new_user(&email, &email))
+        .await
+        .unwrap();
+    let policy = LockoutPolicy::DEFAULT;
+    seen.take();
+
+    // A failure on record: one upsert that returns the new row where the engine has
+    // RETURNING; on MySQL/MariaDB the upsert and a read of the row it still holds locked, in
+    // one transaction.
+    let state = store
+        .record_failure(&user.uid, common::at(0), &policy)
+        .await
+        .unwrap();
+    assert_eq!(state.failures, 1);
+    let sent = seen.take();
+    let expected: &[&str] = match engine {
+        Engine::MySql => &["INSERT authcore_lockout", "SELECT authcore_lockout"],
+        _ => &["INSERT authcore_lockout"],
+    };
+    assert_eq!(verbs(&sent), expected, "{engine}: {sent:#?}");
+
+    // The fresh check (README: "one round trip"): the user, its epoch and the session's
+    // revocation in one statement.
+    let fresh = store
+        .find_fresh(&user.uid, "no-such-session", &store)
+        .await
+        .unwrap();
+    assert!(fresh.is_some());
+    let sent: Vec<String> = seen
+        .take()
+        .into_iter()
+        .filter(|s| s.contains("authcore_"))
+        .collect();
+    assert_eq!(sent.len(), 1, "{engine}: {sent:#?}");
+    for table in [
+        "authcore_users",
+        "authcore_session_epochs",
+        "authcore_revoked_tokens",
+    ] {
+        assert!(sent[0].contains(table), "{engine}: {sent:#?}");
+    }
+
+    // A sign-in's reservation, then its settlement as a failure: four statements each, in
+    // one transaction each (the transaction control itself is not in sqlx's statement log;
+    // that the row lock serialises them is the two-pool counting tests' business).
+    let reservation = Reservation::new(user.uid.clone(), common::at(1));
+    let granted = store
+        .reserve(&reservation, &policy, &ReservationPolicy::default())
+        .await
+        .unwrap();
+    assert_eq!(granted, Reserve::Granted);
+    assert_eq!(
+        verbs(&seen.take()),
+        [
+            "INSERT authcore_lockout",
+            "SELECT authcore_lockout",
+            "SELECT authcore_lockout_reservations",
+            "INSERT authcore_lockout_reservations",
+        ],
+        "{engine}"
+    );
+    let settled = store
+        .settle(
+            &reservation,
+            AttemptOutcome::Failure,
+            common::at(2),
+            &policy,
+        )
+        .await
+        .unwrap();
+    assert_eq!(settled.map(|s| s.failures), Some(2));
+    assert_eq!(
+        verbs(&seen.take()),
+        [
+            "INSERT authcore_lockout",
+            "SELECT authcore_lockout",
+            "DELETE authcore_lockout_reservations",
+            "UPDATE authcore_lockout",
+        ],
+        "{engine}"
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL and MariaDB: run scripts/test"]
+async fn lockout_bookkeeping_and_fresh_check_statements() {
+    let seen = Statements::default();
+    let subscriber = tracing_subscriber::registry().with(seen.clone());
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+
+    let dir = common::TempDir::new();
+    check(&dir.sqlite_url("statements.db"), &seen).await;
+    check(&common::fresh_postgres_url().await, &seen).await;
+    check(&common::fresh_mysql_url().await, &seen).await;
+}
