@@ -56,9 +56,7 @@ use std::marker::PhantomData;
 use std::time::Instant;
 
 use authcore_core::http::{self as core_http, ApiResponse, RequestParts};
-use authcore_core::{
-    Access, Authenticator, Authorized, Claims, Error, FreshIdentity, Permission, Role,
-};
+use authcore_core::{Access, Authenticator, Authorized, Claims, Error, FreshIdentity, Role};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -450,59 +448,12 @@ where
     }
 }
 
-/// A permission, as a type: what [`RequirePermission`] requires. [`permissions`] has one per
-/// built-in permission; an application declares its own:
-///
-/// ```
-/// use authcore_axum::{PermissionMarker, RequirePermission};
-/// use authcore_core::{CustomPermission, Permission};
-///
-/// struct ViewReports;
-/// impl PermissionMarker for ViewReports {
-///     const PERMISSION: Permission = Permission::Custom(CustomPermission::new("view_reports"));
-/// }
-///
-/// async fn reports(RequirePermission(caller, ..): RequirePermission<ViewReports>) -> String {
-///     format!("reports for {}", caller.user().email)
-/// }
-/// # let _ = reports;
-/// ```
-pub trait PermissionMarker: Send + Sync + 'static {
-    /// The permission required.
-    const PERMISSION: Permission;
-}
+pub use authcore_core::PermissionMarker;
 
-/// [`PermissionMarker`]s of the built-in permissions.
+/// [`PermissionMarker`]s of the built-in permissions (defined in the core, next to
+/// [`authcore_core::Permission`], from the same list).
 pub mod permissions {
-    use super::{Permission, PermissionMarker};
-
-    macro_rules! markers {
-        ($($name:ident),* $(,)?) => {$(
-            #[doc = concat!("[`Permission::", stringify!($name), "`].")]
-            #[derive(Debug, Clone, Copy)]
-            pub struct $name;
-            impl PermissionMarker for $name {
-                const PERMISSION: Permission = Permission::$name;
-            }
-        )*};
-    }
-
-    markers!(
-        ViewAllUsersInfo,
-        ViewUserInfo,
-        UpdateUser,
-        CreateNewUser,
-        DeleteUser,
-        ConfigLdap,
-        ViewLdapConfig,
-        CreateLdapMapping,
-        UpdateLdapMapping,
-        DeleteLdapMapping,
-        ViewAllLdapMappingsInfo,
-        ViewLdapMappingInfo,
-        UpdateCluster,
-        ViewClusterInfo,
-    );
+    pub use authcore_core::permission_markers::*;
 }
 
 /// A permission guard for an application's own routes: the `JWT`/`Bearer` token is checked

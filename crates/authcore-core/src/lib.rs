@@ -150,7 +150,10 @@ pub use legacy_hash::{
 pub use lockout::{
     AttemptOutcome, DEFAULT_RESERVATION_STALE_AFTER, Reservation, ReservationPolicy, Reserve,
 };
-pub use permission::{Access, Authorized, CustomPermission, Grant, Permission, PermissionPolicy};
+pub use permission::markers as permission_markers;
+pub use permission::{
+    Access, Authorized, CustomPermission, Grant, Permission, PermissionMarker, PermissionPolicy,
+};
 pub use policy::{
     AuthPolicy, LockedUntil, LockoutPolicy, LockoutState, PasswordComplexity, PasswordExpiry,
     PasswordRules, SessionPolicy,

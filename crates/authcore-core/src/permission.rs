@@ -29,43 +29,107 @@ use std::hash::{Hash, Hasher};
 
 use crate::user::Role;
 
-/// A permission of Redis Enterprise's management API (facts: the role/permission table of
-/// 7.4), or one an embedding server defines ([`Permission::Custom`]).
-///
-/// Two permissions are equal when their names are: a custom permission named like a built-in
-/// one *is* that permission (so a policy can never hold two permissions of the same name).
-#[derive(Debug, Clone, Copy)]
-pub enum Permission {
+/// The built-in permissions, each listed once: the [`Permission`] variants, their names,
+/// [`Permission::BUILT_IN`] and the [`markers`] types are all generated from this list.
+macro_rules! built_in_permissions {
+    ($($(#[doc = $doc:literal])* $variant:ident => $name:literal,)*) => {
+        /// A permission of Redis Enterprise's management API (facts: the role/permission table
+        /// of 7.4), or one an embedding server defines ([`Permission::Custom`]).
+        ///
+        /// Two permissions are equal when their names are: a custom permission named like a
+        /// built-in one *is* that permission (so a policy can never hold two permissions of the
+        /// same name).
+        #[derive(Debug, Clone, Copy)]
+        pub enum Permission {
+            $($(#[doc = $doc])* $variant,)*
+            /// A permission of the embedding server's own.
+            Custom(CustomPermission),
+        }
+
+        impl Permission {
+            /// Every built-in permission, in the facts file's order.
+            pub const BUILT_IN: [Permission; [$(stringify!($variant)),*].len()] =
+                [$(Self::$variant),*];
+
+            /// The permission's name, as Redis spells it (`view_user_info`).
+            #[must_use]
+            pub const fn name(&self) -> &'static str {
+                match self {
+                    $(Self::$variant => $name,)*
+                    Self::Custom(c) => c.0,
+                }
+            }
+        }
+
+        /// A [`PermissionMarker`] type for each built-in permission (what a framework's
+        /// permission guard, such as `authcore_axum::RequirePermission`, is parameterised by).
+        pub mod markers {
+            use super::{Permission, PermissionMarker};
+
+            $(
+                #[doc = concat!("[`Permission::", stringify!($variant), "`].")]
+                #[derive(Debug, Clone, Copy)]
+                pub struct $variant;
+
+                impl PermissionMarker for $variant {
+                    const PERMISSION: Permission = Permission::$variant;
+                }
+            )*
+        }
+    };
+}
+
+built_in_permissions! {
     /// `view_all_users_info`: list users.
-    ViewAllUsersInfo,
+    ViewAllUsersInfo => "view_all_users_info",
     /// `view_user_info`: show any user.
-    ViewUserInfo,
+    ViewUserInfo => "view_user_info",
     /// `update_user`: change any user.
-    UpdateUser,
+    UpdateUser => "update_user",
     /// `create_new_user`: create users.
-    CreateNewUser,
+    CreateNewUser => "create_new_user",
     /// `delete_user`: delete users.
-    DeleteUser,
+    DeleteUser => "delete_user",
     /// `config_ldap`: change the LDAP configuration.
-    ConfigLdap,
+    ConfigLdap => "config_ldap",
     /// `view_ldap_config`: show the LDAP configuration.
-    ViewLdapConfig,
+    ViewLdapConfig => "view_ldap_config",
     /// `create_ldap_mapping`.
-    CreateLdapMapping,
+    CreateLdapMapping => "create_ldap_mapping",
     /// `update_ldap_mapping`.
-    UpdateLdapMapping,
+    UpdateLdapMapping => "update_ldap_mapping",
     /// `delete_ldap_mapping`.
-    DeleteLdapMapping,
+    DeleteLdapMapping => "delete_ldap_mapping",
     /// `view_all_ldap_mappings_info`.
-    ViewAllLdapMappingsInfo,
+    ViewAllLdapMappingsInfo => "view_all_ldap_mappings_info",
     /// `view_ldap_mapping_info`.
-    ViewLdapMappingInfo,
+    ViewLdapMappingInfo => "view_ldap_mapping_info",
     /// `update_cluster`: change cluster settings (policies).
-    UpdateCluster,
+    UpdateCluster => "update_cluster",
     /// `view_cluster_info`: read cluster settings; every Redis role but `none` holds it.
-    ViewClusterInfo,
-    /// A permission of the embedding server's own.
-    Custom(CustomPermission),
+    ViewClusterInfo => "view_cluster_info",
+}
+
+/// A permission, as a type: what a framework's permission guard requires
+/// (`authcore_axum::RequirePermission<P>`). [`markers`] has one per built-in permission; an
+/// application declares its own:
+///
+/// ```
+/// use authcore_core::{CustomPermission, Permission, PermissionMarker};
+///
+/// struct ViewReports;
+/// impl PermissionMarker for ViewReports {
+///     const PERMISSION: Permission = Permission::Custom(CustomPermission::new("view_reports"));
+/// }
+/// assert_eq!(ViewReports::PERMISSION.name(), "view_reports");
+/// assert_eq!(
+///     <authcore_core::permission_markers::UpdateCluster as PermissionMarker>::PERMISSION,
+///     Permission::UpdateCluster,
+/// );
+/// ```
+pub trait PermissionMarker: Send + Sync + 'static {
+    /// The permission required.
+    const PERMISSION: Permission;
 }
 
 /// The name of a permission an embedding server defines: `CustomPermission::new("x")` in a
@@ -88,46 +152,6 @@ impl CustomPermission {
 }
 
 impl Permission {
-    /// Every built-in permission, in the facts file's order.
-    pub const BUILT_IN: [Permission; 14] = [
-        Self::ViewAllUsersInfo,
-        Self::ViewUserInfo,
-        Self::UpdateUser,
-        Self::CreateNewUser,
-        Self::DeleteUser,
-        Self::ConfigLdap,
-        Self::ViewLdapConfig,
-        Self::CreateLdapMapping,
-        Self::UpdateLdapMapping,
-        Self::DeleteLdapMapping,
-        Self::ViewAllLdapMappingsInfo,
-        Self::ViewLdapMappingInfo,
-        Self::UpdateCluster,
-        Self::ViewClusterInfo,
-    ];
-
-    /// The permission's name, as Redis spells it (`view_user_info`).
-    #[must_use]
-    pub const fn name(&self) -> &'static str {
-        match self {
-            Self::ViewAllUsersInfo => "view_all_users_info",
-            Self::ViewUserInfo => "view_user_info",
-            Self::UpdateUser => "update_user",
-            Self::CreateNewUser => "create_new_user",
-            Self::DeleteUser => "delete_user",
-            Self::ConfigLdap => "config_ldap",
-            Self::ViewLdapConfig => "view_ldap_config",
-            Self::CreateLdapMapping => "create_ldap_mapping",
-            Self::UpdateLdapMapping => "update_ldap_mapping",
-            Self::DeleteLdapMapping => "delete_ldap_mapping",
-            Self::ViewAllLdapMappingsInfo => "view_all_ldap_mappings_info",
-            Self::ViewLdapMappingInfo => "view_ldap_mapping_info",
-            Self::UpdateCluster => "update_cluster",
-            Self::ViewClusterInfo => "view_cluster_info",
-            Self::Custom(c) => c.0,
-        }
-    }
-
     /// The built-in permission of that name, if any.
     #[must_use]
     pub fn built_in(name: &str) -> Option<Self> {

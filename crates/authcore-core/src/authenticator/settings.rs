@@ -234,7 +234,16 @@ impl Authenticator {
     /// [`Error::Unsupported`] without a settings store; store failures.
     pub async fn policy_settings(&self, section: PolicySection) -> Result<Map<String, Value>> {
         let snapshot = self.settings_store()?.load().await?;
-        let policy = compose(&self.inner.settings.base, &snapshot.values)?;
+        self.section_fields(section, &snapshot.values)
+    }
+
+    /// The fields of `section` with `values` over the builder's policy.
+    fn section_fields(
+        &self,
+        section: PolicySection,
+        values: &BTreeMap<String, Value>,
+    ) -> Result<Map<String, Value>> {
+        let policy = compose(&self.inner.settings.base, values)?;
         Ok(policy_map(&policy)?
             .into_iter()
             .filter(|(k, _)| section.owns(k))
@@ -278,11 +287,7 @@ impl Authenticator {
         let writes = self.checked_policy_changes(section, changes)?;
         let mut values = store.load().await?.values;
         values.extend(writes);
-        let policy = compose(&self.inner.settings.base, &values)?;
-        Ok(policy_map(&policy)?
-            .into_iter()
-            .filter(|(k, _)| section.owns(k))
-            .collect())
+        self.section_fields(section, &values)
     }
 
     /// The writes a partial update of `section` makes, each field validated.
