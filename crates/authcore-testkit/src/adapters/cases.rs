@@ -380,6 +380,7 @@ pub(super) const CASES: &[Case] = &[
     err("GET", "/v1/users/999", Jwt(Admin), Empty, 404, NOT_FOUND),
     err("GET", "/v1/users/abc", Jwt(Admin), Empty, 404, NOT_FOUND),
     err("GET", "/v1/users/%ff", Jwt(Admin), Empty, 400, BAD_REQUEST),
+    err("GET", "/v1/users/a%2Fb", Jwt(Admin), Empty, 404, NOT_FOUND),
     err("GET", "/v1/users/2", NONE, Empty, 401, UNAUTHORIZED),
     ok(
         "PUT",
@@ -657,6 +658,9 @@ pub(super) const CASES: &[Case] = &[
     ok("GET", "/.well-known/jwks.json", NONE, Empty),
     ok("GET", "/livez", NONE, Empty),
     ok("HEAD", "/livez", NONE, Empty),
+    // A route that reads no body answers whatever body comes with it (the adapter must not
+    // read it, so not refuse it either).
+    ok("GET", "/livez", NONE, OverLimit),
     ok("GET", "/readyz", NONE, Empty),
     ok("GET", "/metrics", NONE, Empty),
     // Basic credentials of the deleted user, and Pat's first password (removed above).
