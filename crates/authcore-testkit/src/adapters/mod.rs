@@ -144,7 +144,9 @@ where
     S: UserStore + LockoutStore + SettingsStore + 'static,
 {
     /// A suite whose two worlds each get a fresh, empty store from `new_store` (the memory
-    /// store is the usual choice: the adapter is under test, not the store).
+    /// store is the usual choice: the adapter is under test, not the store). The cases name
+    /// users and LDAP mappings by uid, so the store must number them 1, 2, ... in the order
+    /// they are created, as the memory store and a fresh SQL database do.
     #[must_use]
     pub fn new(new_store: impl Fn() -> Arc<S> + 'static) -> Self {
         Self {
