@@ -469,7 +469,13 @@ fn duration_ns(d: Duration) -> u64 {
 }
 
 /// A worker's argon2 memory: allocated on its first job for the current parameters and kept;
-/// zeroed when the worker stops. A stored hash needing more gets a temporary buffer.
+/// zeroed when the worker stops. A stored hash needing more (within the caps: a hash above
+/// them is never computed) grows it once to that size, and it stays that size: a buffer
+/// allocated and freed per job is kept by the C allocator in per-thread arenas anyway (a
+/// sign-in flood on a 19 MiB hash with 8 KiB current parameters held 4 x 58 MiB of freed
+/// buffers), and is a page-fault storm besides. So the engine's memory is at most
+/// `workers x max_params.m_cost`, and `workers x m_cost` while every stored hash is at or
+/// below the current parameters.
 struct Memory {
     blocks: Zeroizing<Vec<Block>>,
 }
@@ -481,17 +487,14 @@ impl Memory {
         needed: usize,
         f: impl FnOnce(&mut [Block]) -> R,
     ) -> R {
-        if needed <= shared.current_blocks {
-            if self.blocks.len() < shared.current_blocks {
-                self.blocks = Zeroizing::new(vec![Block::new(); shared.current_blocks]);
-                shared.allocations.fetch_add(1, Ordering::AcqRel);
-            }
-            f(&mut self.blocks[..needed])
-        } else {
-            let mut temporary = Zeroizing::new(vec![Block::new(); needed]);
+        let size = needed.max(shared.current_blocks);
+        if self.blocks.len() < size {
+            // The old buffer is zeroed and freed before the new one is allocated.
+            self.blocks = Zeroizing::new(Vec::new());
+            self.blocks = Zeroizing::new(vec![Block::new(); size]);
             shared.allocations.fetch_add(1, Ordering::AcqRel);
-            f(&mut temporary[..])
         }
+        f(&mut self.blocks[..needed])
     }
 }
 

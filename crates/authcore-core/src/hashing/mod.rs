@@ -7,7 +7,9 @@
 //! - **Dedicated workers.** `concurrency` OS threads (one per core by default) run every
 //!   argon2 evaluation. Each keeps its argon2 memory between jobs
 //!   ([`argon2::Argon2::hash_password_into_with_memory`]), so a flood costs no page faults and
-//!   the memory of the engine is bounded by `workers x m_cost`. The result is compared with the
+//!   the memory of the engine is bounded by `workers x m_cost` (a worker that evaluates a
+//!   stored hash above the current parameters, within `max_params`, grows its buffer to that
+//!   hash's `m_cost` once and keeps it). The result is compared with the
 //!   stored one in constant time ([`subtle`]).
 //! - **Lower OS priority.** The workers lower their own scheduling priority (nice 19 on Linux,
 //!   through the `thread-priority` crate), so the async threads that serve every other request
@@ -386,8 +388,8 @@ impl HashingPool {
     }
 
     /// How many times a worker allocated argon2 memory: once per worker for the current
-    /// parameters (on its first job), plus once per evaluation of a stored hash stronger than
-    /// the current parameters (a temporary buffer, freed after the job).
+    /// parameters (on its first job), plus once each time a worker evaluates a stored hash
+    /// needing more memory than it holds (its buffer grows to that size and stays).
     #[must_use]
     pub fn memory_allocations(&self) -> u64 {
         self.engine.memory_allocations()
