@@ -101,7 +101,7 @@ use bytes::Bytes;
 use http::{HeaderName, Request, Response};
 
 use crate::ManualClock;
-use cases::{Auth, Body, CASES, Case};
+use cases::{Auth, Body, Case};
 use compare::Judge;
 use world::World;
 
@@ -198,7 +198,7 @@ where
             .map_err(set_up)?;
         let adapter = make_adapter(tested.auth.clone()).await;
         let mut failures = coverage(&reference.auth);
-        for (i, case) in CASES.iter().enumerate() {
+        for (i, case) in cases::all().enumerate() {
             let label = format!("case {} ({})", i + 1, case.name());
             let want = self.reference_answer(&reference, case).await;
             let got = match self.request(&tested, case) {
@@ -225,7 +225,7 @@ where
         }
         if failures.is_empty() {
             Ok(Report {
-                cases: CASES.len(),
+                cases: cases::all().count(),
                 routes: served(&reference.auth).count(),
             })
         } else {
@@ -312,7 +312,7 @@ fn served(auth: &Authenticator) -> impl Iterator<Item = &'static authcore_core::
 fn coverage(auth: &Authenticator) -> Vec<Failure> {
     served(auth)
         .filter(|route| {
-            !CASES.iter().any(|case| {
+            !cases::all().any(|case| {
                 let path = case.target.split('?').next().unwrap_or_default();
                 case.method == route.method
                     && (200..300).contains(&case.status)
@@ -323,7 +323,7 @@ fn coverage(auth: &Authenticator) -> Vec<Failure> {
         .map(|route| Failure {
             case: format!("{} {}", route.method, route.path),
             problem: "the route has no case in the suite that succeeds: add one to \
-                      authcore-testkit's adapters/cases.rs"
+                      authcore-testkit's adapters/cases/"
                 .into(),
         })
         .collect()
