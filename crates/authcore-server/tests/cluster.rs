@@ -139,6 +139,11 @@ async fn policy_endpoints_permissions_validation_and_seed() {
             (400, Some("invalid_request")),
             "{bad}"
         );
+        // One "invalid request" prefix, not one per layer of validation.
+        assert!(
+            body.to_string().matches("invalid request").count() <= 1,
+            "{body}"
+        );
     }
     let (st, body) = s
         .request(

@@ -306,7 +306,11 @@ impl Authenticator {
                     return Err(Error::InvalidRequest(format!("{name}: must not be null")));
                 }
                 compose(base, &one).map_err(|e| {
-                    Error::InvalidRequest(format!("{name}: {}", e.client_message()))
+                    let detail = match e {
+                        Error::InvalidRequest(detail) => detail,
+                        other => other.client_message(),
+                    };
+                    Error::InvalidRequest(format!("{name}: {detail}"))
                 })?;
                 writes.push((name, value));
             } else if !section.ignores(&name) {
