@@ -3,7 +3,10 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use tracing::span;
+use tracing::subscriber::Interest;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::{Context, Filter};
 
 use crate::{check_config, hash_calibrate, import, keygen, serve, user};
 
@@ -147,13 +150,69 @@ pub fn init_logging(command: &Command, format: LogFormat) {
             .with_span_list(false)
             .boxed(),
     };
-    let counter = StoreErrorCounter.with_filter(tracing_subscriber::filter::filter_fn(|m| {
-        *m.level() <= tracing::Level::WARN && StoreErrorCounter::store(m.target()).is_some()
-    }));
+    let counter =
+        StoreErrorCounter.with_filter(Uncached(tracing_subscriber::filter::filter_fn(|m| {
+            *m.level() <= tracing::Level::WARN && StoreErrorCounter::store(m.target()).is_some()
+        })));
     tracing_subscriber::registry()
-        .with(fmt.with_filter(filter))
+        .with(fmt.with_filter(Uncached(filter)))
         .with(counter)
         .init();
+}
+
+/// A per-layer filter whose verdict is never cached per call site as "always": every event
+/// asks [`Filter::enabled`] again.
+///
+/// tracing-subscriber carries each per-layer filter's decision from `enabled` to `on_event`
+/// in a thread-local, and skips `enabled` for a call site cached as "always". sqlx checks
+/// `enabled` for its statement log (a dynamic check, never cached) after every query, and
+/// with the statement log off that leaves "disabled" in the thread-local: the next event of
+/// an "always" call site then reached no layer. So with `RUST_LOG=info` the SQL store's
+/// "database unavailable" warning right after a failed query was neither printed nor counted
+/// in `authcore_store_errors_total` (tokio-rs/tracing#2704, #3572). "Sometimes" costs one
+/// filter check per event.
+struct Uncached<F>(F);
+
+impl<S, F: Filter<S>> Filter<S> for Uncached<F> {
+    fn enabled(&self, meta: &tracing::Metadata<'_>, cx: &Context<'_, S>) -> bool {
+        self.0.enabled(meta, cx)
+    }
+
+    fn callsite_enabled(&self, meta: &'static tracing::Metadata<'static>) -> Interest {
+        if self.0.callsite_enabled(meta).is_never() {
+            Interest::never()
+        } else {
+            Interest::sometimes()
+        }
+    }
+
+    fn event_enabled(&self, event: &tracing::Event<'_>, cx: &Context<'_, S>) -> bool {
+        self.0.event_enabled(event, cx)
+    }
+
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        self.0.max_level_hint()
+    }
+
+    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, cx: Context<'_, S>) {
+        self.0.on_new_span(attrs, id, cx);
+    }
+
+    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, cx: Context<'_, S>) {
+        self.0.on_record(id, values, cx);
+    }
+
+    fn on_enter(&self, id: &span::Id, cx: Context<'_, S>) {
+        self.0.on_enter(id, cx);
+    }
+
+    fn on_exit(&self, id: &span::Id, cx: Context<'_, S>) {
+        self.0.on_exit(id, cx);
+    }
+
+    fn on_close(&self, id: span::Id, cx: Context<'_, S>) {
+        self.0.on_close(id, cx);
+    }
 }
 
 /// Counts warnings and errors of the SQL store and the directory

@@ -159,10 +159,11 @@ async fn readiness(ops: &Ops) -> Vec<ReadinessCheck> {
     .collect()
 }
 
-/// `ok`, `timeout` or `unavailable` (no error text: it may name hosts or users). A probe
-/// that fails or times out counts as an error of `store`: whether the store also logged the
-/// failure depends on where it failed (a dead pooled connection is reported by sqlx, not by
-/// the store).
+/// `ok`, `timeout` or `unavailable` (no error text: it may name hosts or users). A probe cut
+/// short by the deadline counts as an error of `store` here (the store had nothing to log
+/// yet); a failed probe is counted here only for the directory: the SQL store logs every
+/// failure it reports (a WARN of `authcore_sql`, counted like any other), the directory not
+/// every one (a refused service bind, a timeout).
 async fn check<E: std::fmt::Display>(
     deadline: Duration,
     store: &'static str,
@@ -172,7 +173,9 @@ async fn check<E: std::fmt::Display>(
         Ok(Ok(())) => CheckResult::Ok,
         Ok(Err(e)) => {
             tracing::debug!(error = %e, "readiness probe failed");
-            metrics::counter!(STORE_ERRORS, "store" => store).increment(1);
+            if store != "sql" {
+                metrics::counter!(STORE_ERRORS, "store" => store).increment(1);
+            }
             CheckResult::Unavailable
         }
         Err(_) => {
