@@ -364,7 +364,7 @@ async fn directory_users_are_never_cached() {
         User {
             uid: UserId::new("dir:1"),
             email: "dir@example.org".into(),
-            name: "Directory user".into(),
+            name: Some("Directory user".into()),
             role: Role::CLUSTER_VIEWER,
             status: UserStatus::Active,
             credentials: Credentials::External,

@@ -47,7 +47,7 @@ impl Directory {
         User {
             uid: UserId::new("dir:1"),
             email: self.email.into(),
-            name: "Directory user".into(),
+            name: Some("Directory user".into()),
             role: Role::CLUSTER_VIEWER,
             status: UserStatus::Active,
             credentials: Credentials::External,

@@ -73,8 +73,8 @@ async fn outcomes_defaults_and_dry_runs() {
         .unwrap()
         .unwrap();
     assert_eq!(
-        user.name, "A@Example.org",
-        "the name defaults to the e-mail"
+        user.name, None,
+        "a row without a name makes a user without one (never the e-mail)"
     );
     assert_eq!(user.role.as_str(), Role::DB_VIEWER);
     assert_eq!(user.status, UserStatus::Active);

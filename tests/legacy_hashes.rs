@@ -65,7 +65,7 @@ async fn seed(store: &dyn UserAdmin) {
         store
             .create_user(NewUser {
                 email: format!("user{i}@example.org"),
-                name: format!("User {i}"),
+                name: Some(format!("User {i}")),
                 role: Role::DB_VIEWER,
                 status: UserStatus::Active,
                 passwords: vec![StoredPassword {

@@ -81,7 +81,7 @@ pub fn token_user() -> User {
     User {
         uid: UserId::new("7"),
         email: "ann@example.org".into(),
-        name: "Ann".into(),
+        name: Some("Ann".into()),
         role: Role::new("db_viewer"),
         status: UserStatus::Active,
         credentials: authcore_core::Credentials::External,

@@ -83,7 +83,7 @@
 //! *store.0.lock().unwrap() = Some(User {
 //!     uid: UserId::from(1),
 //!     email: "ann@example.org".into(),
-//!     name: "Ann".into(),
+//!     name: Some("Ann".into()),
 //!     role: Role::ADMIN,
 //!     status: UserStatus::Active,
 //!     credentials: Credentials::Passwords(vec![StoredPassword {

@@ -237,8 +237,10 @@ pub struct User {
     /// The login name. For local users it is their e-mail, compared case-insensitively (see
     /// [`normalize_username`]).
     pub email: String,
-    /// Display name (unique among local users).
-    pub name: String,
+    /// Display name, unique among the local users that have one; `None` when the user has
+    /// none (it never defaults to the e-mail: a default would make every login name a taken
+    /// name, and renaming oneself a test of whether an e-mail has an account).
+    pub name: Option<String>,
     /// The user's role.
     pub role: Role,
     /// Stored status.
@@ -294,8 +296,8 @@ pub fn normalize_username(username: &str) -> String {
 pub struct NewUser {
     /// The e-mail (login name), as given; stores also keep its normalised form.
     pub email: String,
-    /// Display name.
-    pub name: String,
+    /// Display name, if any; stores enforce uniqueness only among names that are set.
+    pub name: Option<String>,
     /// Role.
     pub role: Role,
     /// Initial status.

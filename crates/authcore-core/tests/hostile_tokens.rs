@@ -649,7 +649,7 @@ fn user(role: &str) -> User {
     User {
         uid: UserId::new("7"),
         email: "ann@example.org".into(),
-        name: "Ann".into(),
+        name: Some("Ann".into()),
         role: Role::new(role),
         status: UserStatus::Active,
         credentials: Credentials::External,

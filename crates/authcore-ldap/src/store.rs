@@ -28,7 +28,7 @@ const SIZE_LIMIT_EXCEEDED: u32 = 4;
 ///
 /// - [`UserStore::find_by_username`] maps the username to an entry (template or search) and
 ///   returns a [`User`] whose uid is the entry's DN in canonical form (lowercase, RFC 4514
-///   escaping), whose `email` is the username, `name` the entry's `cn` (or the username),
+///   escaping), whose `email` is the username, `name` the entry's `cn` (none without one),
 ///   role [`Role::NONE`] as a placeholder (the real role is resolved at verification) and
 ///   credentials [`Credentials::External`].
 /// - [`UserStore::verify_external`] binds as the entry with the password, then maps the
@@ -169,7 +169,7 @@ impl LdapStore {
         User {
             uid: UserId::new(entry.dn.clone()),
             email: username.to_owned(),
-            name: entry.name.clone().unwrap_or_else(|| username.to_owned()),
+            name: entry.name.clone(),
             role,
             status: UserStatus::Active,
             credentials: Credentials::External,

@@ -92,7 +92,7 @@ async fn users_look_right() {
             .expect("alice");
         assert_eq!(alice.uid.as_str(), "uid=alice,ou=people,dc=example,dc=org");
         assert_eq!(alice.email, "alice");
-        assert_eq!(alice.name, "Alice Liddell");
+        assert_eq!(alice.name.as_deref(), Some("Alice Liddell"));
         assert!(store.admin().is_none());
         let special = store
             .find_by_username(SPECIAL)
@@ -214,7 +214,7 @@ async fn empty_password_is_refused_before_any_traffic() {
     let user = User {
         uid: UserId::new(format!("uid=alice,ou=people,{}", e.base)),
         email: "alice".into(),
-        name: "alice".into(),
+        name: Some("alice".into()),
         role: Role::NONE,
         status: authcore_core::UserStatus::Active,
         credentials: authcore_core::Credentials::External,

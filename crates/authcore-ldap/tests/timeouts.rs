@@ -59,7 +59,7 @@ async fn a_silent_directory_times_out_as_unavailable() {
     let user = User {
         uid: UserId::new("uid=alice,ou=people,dc=example,dc=org"),
         email: "alice".into(),
-        name: "alice".into(),
+        name: Some("alice".into()),
         role: Role::NONE,
         status: UserStatus::Active,
         credentials: Credentials::External,

@@ -91,7 +91,8 @@ impl Users {
             if email.as_deref() == Some(normalize_username(&u.email).as_str()) {
                 return Err(Error::EmailAlreadyExists);
             }
-            if name == Some(u.name.as_str()) {
+            // Only names that are set are unique: any number of users may have none.
+            if name.is_some() && name == u.name.as_deref() {
                 return Err(Error::NameAlreadyExists);
             }
         }
@@ -199,7 +200,7 @@ impl UserStore for MemoryStore {
 impl UserAdmin for MemoryStore {
     async fn create_user(&self, new: NewUser) -> Result<User> {
         let mut users = self.users()?;
-        users.conflict(None, Some(&new.email), Some(&new.name))?;
+        users.conflict(None, Some(&new.email), new.name.as_deref())?;
         users.next_uid += 1;
         let uid = users.next_uid;
         let user = User {
@@ -249,7 +250,7 @@ impl UserAdmin for MemoryStore {
             user.email = email;
         }
         if let Some(name) = update.name {
-            user.name = name;
+            user.name = Some(name);
         }
         if let Some(role) = update.role {
             user.role = role;

@@ -48,7 +48,7 @@ async fn find_fresh_reads_the_session_store_it_is_given() {
     let user = users
         .create_user(NewUser {
             email: "ann@example.test".into(),
-            name: "Ann".into(),
+            name: Some("Ann".into()),
             role: Role::DB_VIEWER,
             status: UserStatus::Active,
             passwords: Vec::new(),

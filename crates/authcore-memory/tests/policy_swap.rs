@@ -28,7 +28,7 @@ fn user() -> User {
     User {
         uid: UserId::new("cn=ann,dc=example,dc=org"),
         email: "ann".into(),
-        name: "Ann".into(),
+        name: Some("Ann".into()),
         role: Role::DB_VIEWER,
         status: UserStatus::Active,
         credentials: Credentials::External,

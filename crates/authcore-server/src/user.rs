@@ -65,7 +65,7 @@ pub enum UserAction {
         /// Role: admin, cluster_member, cluster_viewer, db_member, db_viewer or none.
         #[arg(long, default_value_t = Role::ADMIN.to_string())]
         role: String,
-        /// Display name [default: the e-mail].
+        /// Display name [default: none].
         #[arg(long)]
         name: Option<String>,
         #[command(flatten)]
@@ -282,10 +282,13 @@ async fn set_status(
 }
 
 fn describe(view: &UserView) -> String {
+    let name = view
+        .name
+        .as_deref()
+        .map_or_else(String::new, |n| format!(" \"{n}\""));
     format!(
-        "{} {} (uid {}, role {}, status {})",
+        "{}{name} (uid {}, role {}, status {})",
         view.email,
-        view.name,
         uid_text(view),
         view.role.as_str(),
         view.status.as_str()

@@ -161,3 +161,51 @@ async fn settings_migration_keeps_the_data() {
     let dir = TempDir::new();
     common::settings_migration_keeps_the_data(&dir.sqlite_url("settings.db")).await;
 }
+
+/// The name migrations on a file of the previous schema; the rebuilt tables (SQLite cannot drop
+/// NOT NULL in place) keep their foreign key, indexes and AUTOINCREMENT counters, and nothing
+/// of the rebuild is left over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn name_migrations_keep_the_data() {
+    let dir = TempDir::new();
+    let url = dir.sqlite_url("names.db");
+    let store = common::names::name_migrations_keep_the_data(&url).await;
+    store.close().await;
+    for (sql, expected) in [
+        (
+            "SELECT COUNT(*) FROM pragma_integrity_check WHERE integrity_check <> 'ok'",
+            0,
+        ),
+        ("SELECT COUNT(*) FROM pragma_foreign_key_check", 0),
+        (
+            "SELECT COUNT(*) FROM pragma_foreign_key_list('authcore_passwords') \
+             WHERE \"table\" = 'authcore_users' AND \"from\" = 'uid' AND on_delete = 'CASCADE'",
+            1,
+        ),
+        (
+            "SELECT COUNT(*) FROM sqlite_master WHERE name LIKE '%new%'",
+            0,
+        ),
+        (
+            "SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' \
+             AND name IN ('authcore_passwords_uid', 'authcore_users_role')",
+            2,
+        ),
+        (
+            "SELECT COUNT(*) FROM sqlite_sequence \
+             WHERE name IN ('authcore_users', 'authcore_passwords')",
+            2,
+        ),
+        (
+            "SELECT COUNT(*) FROM sqlite_sequence WHERE name LIKE '%new%'",
+            0,
+        ),
+        (
+            "SELECT COUNT(*) FROM pragma_table_info('authcore_users') \
+             WHERE name = 'name' AND \"notnull\" = 0",
+            1,
+        ),
+    ] {
+        assert_eq!(common::names::scalar(&url, sql).await, expected, "{sql}");
+    }
+}

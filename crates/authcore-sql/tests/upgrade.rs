@@ -108,6 +108,10 @@ async fn upgrade_and_sign_in(url: &str) {
     // New users go on after the old ones.
     let listed = store.list_users().await.unwrap();
     assert!(listed.iter().any(|u| u.email == "ann@example.org"));
+    assert!(
+        listed.iter().all(|u| u.name.is_none()),
+        "names that were only the e-mail (the old default) are cleared: {listed:?}"
+    );
     // Opening it again applies nothing twice.
     drop(auth);
     store.close().await;

@@ -84,8 +84,9 @@ impl Authenticator {
         form: PasswordForm,
     ) -> Result<UserView> {
         validate_email(&new.email)?;
-        let name = new.name.unwrap_or_else(|| new.email.clone());
-        validate_name(&name)?;
+        if let Some(name) = &new.name {
+            validate_name(name)?;
+        }
         self.validate_role(&new.role)?;
         check_password_len(&new.password)?;
         let stored = match form {
@@ -104,7 +105,7 @@ impl Authenticator {
         let user = admin
             .create_user(NewUser {
                 email: new.email,
-                name,
+                name: new.name,
                 role: new.role,
                 status: UserStatus::Active,
                 passwords: vec![stored],

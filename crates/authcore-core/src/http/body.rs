@@ -86,7 +86,7 @@ pub struct CreateUserBody {
     pub email: String,
     /// Initial password.
     pub password: Password,
-    /// Display name (default: the e-mail).
+    /// Display name; without one the user has none.
     pub name: Option<String>,
     /// Management role.
     pub role: String,

@@ -318,10 +318,11 @@ pub fn openapi_document(with_jwks: bool) -> Value {
                 },
                 "User": {
                     "type": "object",
-                    "required": ["uid", "email", "name", "role", "status", "auth_method"],
+                    "required": ["uid", "email", "role", "status", "auth_method"],
                     "properties": {
                         "uid": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
-                        "email": {"type": "string"}, "name": {"type": "string"},
+                        "email": {"type": "string"},
+                        "name": {"type": "string", "description": "absent for a user without a name"},
                         "role": {"type": "string"},
                         "status": {"type": "string", "enum": ["active", "locked", "disabled"]},
                         "password_issue_date": {"type": "string", "format": "date-time"},

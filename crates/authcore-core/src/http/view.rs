@@ -12,7 +12,7 @@ pub struct CreateUser {
     pub email: String,
     /// Initial password.
     pub password: Password,
-    /// Display name; defaults to the e-mail.
+    /// Display name; without one the user has none (never a copy of the e-mail).
     pub name: Option<String>,
     /// Role.
     pub role: Role,
@@ -41,8 +41,10 @@ pub struct UserView {
     pub uid: UidValue,
     /// E-mail (login name).
     pub email: String,
-    /// Display name.
-    pub name: String,
+    /// Display name; the field is absent for a user without one (Redis's user object leaves
+    /// out fields that have no value; `name` is a string, never `null`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Role.
     pub role: Role,
     /// Effective status: `locked` while a lockout is in force.

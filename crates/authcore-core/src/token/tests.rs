@@ -22,7 +22,7 @@ fn user() -> User {
     User {
         uid: UserId::new("7"),
         email: "ann@example.org".into(),
-        name: "Ann".into(),
+        name: Some("Ann".into()),
         role: Role::new("db_viewer"),
         status: UserStatus::Active,
         credentials: Credentials::External,

@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 pub(super) struct UserRow {
     pub(super) uid: i64,
     pub(super) email: String,
-    pub(super) name: String,
+    pub(super) name: Option<String>,
     pub(super) role: String,
     pub(super) status: String,
     pub(super) phc: Option<String>,

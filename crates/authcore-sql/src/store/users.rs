@@ -113,7 +113,7 @@ impl UserAdmin for SqlStore {
                 sqlx::query(e::Q.insert_user)
                     .bind(user.email.as_str())
                     .bind(email_key.as_str())
-                    .bind(user.name.as_str())
+                    .bind(user.name.as_deref())
                     .bind(user.role.as_str())
                     .bind(user.status.as_str())
                     .bind(e::ts(now))

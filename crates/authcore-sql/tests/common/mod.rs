@@ -15,6 +15,8 @@ use authcore_sql::{SqlConfig, SqlStore};
 use sqlx::{AssertSqlSafe, Connection, Executor};
 use time::OffsetDateTime;
 
+pub mod names;
+
 pub const POSTGRES_URL: &str = "AUTHCORE_TEST_POSTGRES_URL";
 pub const PG_CTL: &str = "AUTHCORE_TEST_PG_CTL";
 pub const MYSQL_URL: &str = "AUTHCORE_TEST_MYSQL_URL";
@@ -159,7 +161,7 @@ fn hash(tag: &str) -> PasswordHash {
 pub fn new_user(email: &str, name: &str) -> NewUser {
     NewUser {
         email: email.to_owned(),
-        name: name.to_owned(),
+        name: Some(name.to_owned()),
         role: Role::DB_VIEWER,
         status: UserStatus::Active,
         passwords: vec![StoredPassword {

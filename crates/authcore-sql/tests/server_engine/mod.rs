@@ -110,5 +110,14 @@ macro_rules! server_engine_tests {
         async fn settings_migration_keeps_the_data() {
             common::settings_migration_keeps_the_data(&$fresh_url().await).await;
         }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        #[ignore = $needs]
+        async fn name_migrations_keep_the_data() {
+            common::names::name_migrations_keep_the_data(&$fresh_url().await)
+                .await
+                .close()
+                .await;
+        }
     };
 }

@@ -54,7 +54,7 @@ pub async fn a_sign_in_dropped_mid_check_stays_counted(lockout: Arc<dyn LockoutS
         user: User {
             uid: uid.clone(),
             email: email.clone(),
-            name: email.clone(),
+            name: None,
             role: Role::DB_VIEWER,
             status: UserStatus::Active,
             credentials: Credentials::External,

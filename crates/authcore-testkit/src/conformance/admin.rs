@@ -88,7 +88,7 @@ pub async fn create_admin(store: &dyn UserAdmin, tag: &str, status: UserStatus) 
     let email = unique_email(tag);
     store
         .create_user(NewUser {
-            name: format!("name {email}"),
+            name: Some(format!("name {email}")),
             email,
             role: Role::ADMIN,
             status,

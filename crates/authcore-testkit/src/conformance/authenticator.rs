@@ -24,6 +24,7 @@ pub async fn run_authenticator_suite(users: Arc<dyn UserAdmin>, lockout: Arc<dyn
     expiry_and_change_of_expired_password(Arc::clone(&users), Arc::clone(&lockout)).await;
     rotation_with_two_passwords(Arc::clone(&users), Arc::clone(&lockout)).await;
     weaker_hash_is_rewritten_on_login(Arc::clone(&users), Arc::clone(&lockout)).await;
+    super::names_through_the_authenticator(Arc::clone(&users), Arc::clone(&lockout)).await;
     super::run_concurrency_suite(Arc::clone(&users), Arc::clone(&lockout)).await;
 }
 
@@ -313,7 +314,7 @@ pub async fn weaker_hash_is_rewritten_on_login(
     let user = users
         .create_user(NewUser {
             email: unique_email("weak"),
-            name: unique_email("weak-name"),
+            name: Some(unique_email("weak-name")),
             role: Role::DB_VIEWER,
             status: UserStatus::Active,
             passwords: vec![StoredPassword {

@@ -22,7 +22,8 @@
 //! `authenticator` ([`run_authenticator_suite`]), `read_only` ([`run_read_only_suite`]) and
 //! `sessions` ([`run_session_suite`]), `admin` ([`run_admin_invariant_suite`]: the admin
 //! invariant; unlike the others it needs a fresh store of its own) and `settings`
-//! ([`run_settings_suite`]).
+//! ([`run_settings_suite`]); `names` (display names, run by [`run_user_admin_suite`] and
+//! [`run_authenticator_suite`]).
 //! A new suite is a new file here and one `pub use` line below.
 
 #![allow(clippy::panic, clippy::unwrap_used, clippy::expect_used)]
@@ -33,6 +34,7 @@ mod admin;
 mod authenticator;
 mod concurrency;
 mod lockout;
+mod names;
 mod read_only;
 mod reservations;
 mod session_races;
@@ -45,6 +47,7 @@ pub use admin::*;
 pub use authenticator::*;
 pub use concurrency::*;
 pub use lockout::*;
+pub use names::*;
 pub use read_only::*;
 pub use reservations::*;
 pub use session_races::*;

@@ -29,13 +29,14 @@ pub async fn run_user_admin_suite(store: Arc<dyn UserAdmin>) {
     counts_users_by_role(&*store).await;
     add_password_respects_the_cap(&*store).await;
     concurrent_additions_never_exceed_the_cap(store.clone()).await;
+    super::run_name_suite(store).await;
 }
 
 async fn create(store: &dyn UserAdmin, email: &str, passwords: Vec<StoredPassword>) -> User {
     store
         .create_user(NewUser {
             email: email.to_owned(),
-            name: format!("name {email}"),
+            name: Some(format!("name {email}")),
             role: Role::DB_VIEWER,
             status: UserStatus::Active,
             passwords,
@@ -50,7 +51,7 @@ pub async fn create_and_find(store: &dyn UserAdmin) {
     let pw = stored(1, t(0));
     let user = create(store, &email, vec![pw.clone()]).await;
     assert_eq!(user.email, email);
-    assert_eq!(user.name, format!("name {email}"));
+    assert_eq!(user.name, Some(format!("name {email}")));
     assert_eq!(user.role.as_str(), Role::DB_VIEWER);
     assert_eq!(user.status, UserStatus::Active);
     assert!(user.uid.as_u64().is_some(), "local uids are integers");
@@ -93,7 +94,7 @@ pub async fn duplicate_email_and_name_are_refused(store: &dyn UserAdmin) {
     let err = store
         .create_user(NewUser {
             email: email.to_uppercase(),
-            name: format!("other {email}"),
+            name: Some(format!("other {email}")),
             role: Role::DB_VIEWER,
             status: UserStatus::Active,
             passwords: vec![stored(2, t(0))],
@@ -129,7 +130,7 @@ pub async fn duplicate_email_and_name_are_refused(store: &dyn UserAdmin) {
         .update_user(
             &other.uid,
             UserUpdate {
-                name: Some(first.name.clone()),
+                name: first.name.clone(),
                 ..UserUpdate::default()
             },
         )
@@ -233,7 +234,7 @@ pub async fn update_user_changes_profile(store: &dyn UserAdmin) {
         .await
         .unwrap();
     assert_eq!(updated.email, new_email);
-    assert_eq!(updated.name, format!("renamed {new_email}"));
+    assert_eq!(updated.name, Some(format!("renamed {new_email}")));
     assert!(updated.role.is_admin());
     assert_eq!(updated.status, UserStatus::Disabled);
     assert_eq!(updated.passwords(), user.passwords());

@@ -35,13 +35,13 @@ impl ImportPassword {
     }
 }
 
-/// One user to import. Absent fields take the defaults of `POST /v1/users`: the name is the
-/// e-mail, the role `db_viewer` (Redis's default), the status `active`.
+/// One user to import. Absent fields take the defaults of `POST /v1/users`: no name, the role
+/// `db_viewer` (Redis's default), the status `active`.
 #[derive(Debug, Clone)]
 pub struct ImportUser {
     /// E-mail, the login name (required).
     pub email: String,
-    /// Display name.
+    /// Display name; `None`: the user has none (or, when updating, keeps theirs).
     pub name: Option<String>,
     /// Role.
     pub role: Option<Role>,
@@ -136,7 +136,7 @@ impl Authenticator {
             }
             let new = NewUser {
                 email: row.email.clone(),
-                name: row.name.clone().unwrap_or_else(|| row.email.clone()),
+                name: row.name.clone(),
                 role: row
                     .role
                     .clone()
@@ -157,8 +157,6 @@ impl Authenticator {
         validate_email(&user.email)?;
         if let Some(name) = &user.name {
             validate_name(name)?;
-        } else {
-            validate_name(&user.email)?;
         }
         if let Some(role) = &user.role {
             self.validate_role(role)?;
@@ -203,7 +201,10 @@ impl Authenticator {
     ) -> Result<ImportOutcome> {
         let profile = UserUpdate {
             email: (existing.email != row.email).then(|| row.email.clone()),
-            name: row.name.clone().filter(|n| *n != existing.name),
+            name: row
+                .name
+                .clone()
+                .filter(|n| existing.name.as_ref() != Some(n)),
             role: row.role.clone().filter(|r| *r != existing.role),
             status: row.status.filter(|s| *s != existing.status),
         };
