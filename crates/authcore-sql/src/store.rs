@@ -493,7 +493,7 @@ mod tests {
             let user = store
                 .create_user(NewUser {
                     email: format!("user{i}@example.org"),
-                    name: format!("user {i}"),
+                    name: Some(format!("user {i}")),
                     role: Role::DB_VIEWER,
                     status: authcore_core::UserStatus::Active,
                     passwords: vec![StoredPassword {
