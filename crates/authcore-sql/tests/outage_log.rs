@@ -53,7 +53,6 @@ async fn each_failure_is_logged(url: &str, ctl_var: &'static str) {
         }
     }
     let logged = store_warnings(&logs) - before;
-    eprintln!("{}", logs.text());
     common::ctl(ctl_var, "start");
     drop(restart);
     assert_eq!(
