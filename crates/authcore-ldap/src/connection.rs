@@ -139,6 +139,14 @@ impl Directory {
         self.connector.timeout
     }
 
+    /// The bound of one directory call, all its steps together: the directory timeout per
+    /// configured URI (a URI that does not answer may use its whole connect timeout before
+    /// the next is tried).
+    fn call_budget(&self) -> Duration {
+        let uris = u32::try_from(self.connector.uris.len()).unwrap_or(u32::MAX);
+        self.timeout().saturating_mul(uris.max(1))
+    }
+
     /// Searches as the service account. `sizelimit` 0 means the server's limit.
     pub(crate) async fn search(
         &self,
@@ -186,7 +194,28 @@ impl Directory {
 
     /// Runs `op` on a pooled service connection. A pooled connection found broken (the
     /// directory restarted since) is replaced and `op` retried once on a new one.
+    ///
+    /// The whole call (the wait for a pooled connection, a new connection and its service
+    /// bind, the operation, the retry) ends within [`Directory::call_budget`]: the directory
+    /// timeout with one URI. Each step also has the timeout, but steps one after the other
+    /// would add up (a frozen directory held sign-ins for twice the timeout: the wait for a
+    /// connection, then the operation).
     async fn with_service<T, F, Fut>(&self, op: &'static str, f: F) -> Result<T, DirectoryError>
+    where
+        F: Fn(Ldap) -> Fut,
+        Fut: Future<Output = Result<T, DirectoryError>>,
+    {
+        let after = self.call_budget();
+        timeout(after, self.with_service_steps(op, f))
+            .await
+            .unwrap_or(Err(DirectoryError::Timeout { op, after }))
+    }
+
+    async fn with_service_steps<T, F, Fut>(
+        &self,
+        op: &'static str,
+        f: F,
+    ) -> Result<T, DirectoryError>
     where
         F: Fn(Ldap) -> Fut,
         Fut: Future<Output = Result<T, DirectoryError>>,
@@ -265,24 +294,35 @@ impl Directory {
     /// A simple bind as `dn` on a fresh connection (never a pooled one), then unbind.
     ///
     /// The caller has checked that `password` is not empty: an empty simple bind is an
-    /// unauthenticated bind that some servers accept.
+    /// unauthenticated bind that some servers accept. The wait for a bind slot, the
+    /// connection and the bind end within [`Directory::call_budget`], all together.
     pub(crate) async fn bind_as(
         &self,
         dn: &str,
         password: &SecretString,
     ) -> Result<BindOutcome, DirectoryError> {
-        let after = self.timeout();
-        let _permit = timeout(after, self.binds.acquire())
-            .await
-            .map_err(|_| DirectoryError::Timeout { op: "bind", after })?
-            .map_err(|_| DirectoryError::Malformed("bind limiter closed"))?;
-        let mut ldap = self.connector.connect().await?;
-        let result = timeout(after, ldap.simple_bind(dn, password.expose_secret()))
-            .await
-            .map_err(|_| DirectoryError::Timeout { op: "bind", after })?
-            .map_err(|source| DirectoryError::Operation { op: "bind", source })?;
-        // Best effort: the connection closes when `ldap` is dropped anyway.
-        let _ = timeout(Duration::from_secs(1), ldap.unbind()).await;
+        let after = self.call_budget();
+        let bound = timeout(after, async {
+            let _permit = self
+                .binds
+                .acquire()
+                .await
+                .map_err(|_| DirectoryError::Malformed("bind limiter closed"))?;
+            let mut ldap = self.connector.connect().await?;
+            let result = ldap
+                .simple_bind(dn, password.expose_secret())
+                .await
+                .map_err(|source| DirectoryError::Operation { op: "bind", source })?;
+            Ok::<_, DirectoryError>((ldap, result))
+        })
+        .await;
+        let (mut ldap, result) =
+            bound.unwrap_or(Err(DirectoryError::Timeout { op: "bind", after }))?;
+        // Best effort, and not waited for: the connection closes when `ldap` is dropped
+        // anyway.
+        tokio::spawn(async move {
+            let _ = timeout(Duration::from_secs(1), ldap.unbind()).await;
+        });
         match result.rc {
             0 => Ok(BindOutcome::Accepted),
             // invalidCredentials, inappropriateAuthentication, noSuchObject, invalidDNSyntax,
