@@ -16,7 +16,9 @@ use crate::error::{Error, Result};
 /// assert_eq!(policy.lockout.duration_secs, 1800);
 /// assert_eq!(policy.expiry.days, 90);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(default)]
 pub struct AuthPolicy {
     /// Password expiration.
@@ -48,18 +50,20 @@ pub struct AuthPolicy {
 /// assert_eq!(authcore_core::PasswordRules::default().min_length, 8);
 /// assert_eq!(authcore_core::PasswordRules::default().max_passwords, 3);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct PasswordRules {
     /// Shortest new password, in characters; `0` = no minimum. Applies even with
     /// complexity off; default 8.
     #[serde(rename = "password_min_length")]
+    #[schemars(range(max = crate::authenticator::MAX_PASSWORD_LEN))]
     pub min_length: u32,
     /// The most passwords one user may hold at once; adding one more is
     /// [`Error::TooManyPasswords`]. Each wrong sign-in costs one hash per stored password, so
     /// this bounds the work an account can cause. Default 3 (a rotation needs 2); `0` is
     /// read as 1.
     #[serde(rename = "max_passwords_per_user")]
+    #[schemars(range(max = u32::MAX))]
     pub max_passwords: u32,
 }
 
@@ -112,12 +116,13 @@ impl Default for PasswordRules {
 /// assert_eq!(policy.session.max_session_lifetime_secs, 3600);
 /// assert_eq!(authcore_core::SessionPolicy::default().max_session_lifetime_secs, 86_400);
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct SessionPolicy {
     /// Longest session, in seconds from its password sign-in; `0` = unlimited. Default
     /// 86400 (a day).
     #[serde(rename = "max_session_lifetime")]
+    #[schemars(range(max = u64::MAX))]
     pub max_session_lifetime_secs: u64,
 }
 
@@ -147,11 +152,14 @@ impl Default for SessionPolicy {
 ///
 /// Counted from the issue date of the password that matched, so turning the policy on can
 /// expire old passwords at once (as in Redis).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(default)]
 pub struct PasswordExpiry {
     /// Days a password stays valid; `0` = never expires.
     #[serde(rename = "password_expiration_duration")]
+    #[schemars(range(max = u32::MAX))]
     pub days: u32,
 }
 
@@ -177,17 +185,20 @@ impl PasswordExpiry {
 /// After `threshold` failed sign-ins, with less than `counter_reset_after` seconds between
 /// consecutive failures, the account is locked for `duration_secs` (or until an admin resets
 /// its password when `duration_secs` is `0`). While locked even the right password is refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(default)]
 pub struct LockoutPolicy {
     /// Failed sign-ins that lock the account; `0` turns lockout off. Default 5.
     #[serde(rename = "login_lockout_threshold")]
+    #[schemars(range(max = u32::MAX))]
     pub threshold: u32,
     /// Seconds the lock lasts; `0` = until an admin resets the password. Default 1800.
     #[serde(rename = "login_lockout_duration")]
+    #[schemars(range(max = LockoutPolicy::MAX_DURATION_SECS))]
     pub duration_secs: u64,
     /// Seconds without a failure after which the counter starts again from zero. Default 900.
     #[serde(rename = "login_lockout_counter_reset_after")]
+    #[schemars(range(max = LockoutPolicy::MAX_DURATION_SECS))]
     pub counter_reset_after_secs: u64,
 }
 
@@ -325,7 +336,9 @@ impl LockoutState {
 /// - not contain the user's e-mail address, nor the e-mail reversed (case-insensitively);
 /// - not repeat one character more than three times in a row (`aaa` passes, `aaaa` fails;
 ///   Redis's wording, "more than three repeating characters", is read as consecutive).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(default)]
 pub struct PasswordComplexity {
     /// Whether the rules are enforced.

@@ -137,7 +137,9 @@ impl fmt::Display for Role {
 ///
 /// Lockout after failed sign-ins is kept apart, in a `LockoutStore`; an account locked that way
 /// is *reported* as [`UserStatus::Locked`] by [`crate::UserView`] but stored as `Active`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum UserStatus {
     /// May sign in.

@@ -35,7 +35,7 @@ use crate::store::{LockoutStore, UserAdmin, UserStore};
 use crate::token::{KeyRing, TokenConfig, TokenIssuer};
 use crate::user::{Password, Role, User, UserId};
 
-/// Longest password accepted, in bytes. Longer ones are an [`Error::InvalidRequest`] before
+/// Longest password accepted, in characters. Longer ones are an [`Error::InvalidRequest`] before
 /// any lookup, so they reveal nothing about users.
 pub const MAX_PASSWORD_LEN: usize = 4096;
 /// Longest username (e-mail) accepted, in bytes.
@@ -353,6 +353,13 @@ impl Authenticator {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    /// The roles user administration accepts ([`AuthenticatorBuilder::allowed_roles`];
+    /// `None`: any non-empty name).
+    #[must_use]
+    pub fn allowed_roles(&self) -> Option<&[Role]> {
+        self.inner.allowed_roles.as_deref()
+    }
+
     /// The operations hooks, when the embedding server set them.
     #[must_use]
     pub fn operations(&self) -> Option<&Arc<dyn crate::http::Operations>> {
@@ -442,7 +449,12 @@ impl Authenticator {
 }
 
 fn check_password_len(password: &Password) -> Result<()> {
-    if password.expose_secret().len() > MAX_PASSWORD_LEN {
+    if password
+        .expose_secret()
+        .chars()
+        .nth(MAX_PASSWORD_LEN)
+        .is_some()
+    {
         return Err(Error::InvalidRequest("password too long".into()));
     }
     Ok(())

@@ -3,7 +3,7 @@
 use serde::de::DeserializeOwned;
 
 use super::body::{
-    AuthorizeBody, CreateUserBody, IGNORED_USER_FIELDS, LogoutBody, PasswordChangeBody,
+    AuthorizeBody, CreateUserBody, LogoutBody, PasswordChangeBody, PasswordRemoveBody,
     TokenResponse, TtlBody, UpdateUserBody,
 };
 use super::header::{Authorization, parse_authorization};
@@ -79,45 +79,59 @@ fn is_json(content_type: Option<&[u8]>) -> bool {
         })
 }
 
-/// Parses a JSON body. An empty body is `T::default()` when `optional`, else an error.
+/// Parses a JSON body. An empty body is `T::default()` when `optional`, else an error. The
+/// body must be a JSON object, as the document says (serde would also read a struct from an
+/// array).
 pub(super) fn json_body<T: DeserializeOwned>(
     req: &RequestParts<'_>,
     default: Option<fn() -> T>,
 ) -> Result<T> {
-    if req.body.iter().all(u8::is_ascii_whitespace) {
-        return default
+    let map = object_body(req, default.is_some())?;
+    match map {
+        None => default
             .map(|d| d())
-            .ok_or_else(|| Error::InvalidRequest("a JSON body is required".into()));
+            .ok_or_else(|| Error::InvalidRequest("a JSON body is required".into())),
+        Some(map) => serde_json::from_value(serde_json::Value::Object(map))
+            .map_err(|e| Error::InvalidRequest(format!("malformed JSON body: {e}"))),
+    }
+}
+
+/// Reads a body that must be a JSON object (`None`: an empty body, allowed when `optional`).
+pub(super) fn object_body(
+    req: &RequestParts<'_>,
+    optional: bool,
+) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
+    if req.body.iter().all(u8::is_ascii_whitespace) {
+        return if optional {
+            Ok(None)
+        } else {
+            Err(Error::InvalidRequest("a JSON body is required".into()))
+        };
     }
     if !is_json(req.content_type) {
         return Err(Error::InvalidRequest(
             "Content-Type must be application/json".into(),
         ));
     }
-    serde_json::from_slice(req.body)
-        .map_err(|e| Error::InvalidRequest(format!("malformed JSON body: {e}")))
+    match serde_json::from_slice(req.body) {
+        Ok(serde_json::Value::Object(map)) => Ok(Some(map)),
+        Ok(_) => Err(Error::InvalidRequest(
+            "the body must be a JSON object".into(),
+        )),
+        Err(e) => Err(Error::InvalidRequest(format!("malformed JSON body: {e}"))),
+    }
 }
 
-/// A user body: Redis's other documented user fields are dropped, anything unknown is a 400
-/// naming the field.
-///
-/// Redis's later docs give `POST /v1/users` and `PUT /v1/users/{uid}` a `dry_run` query
-/// parameter; authcore does not implement it there, so it is refused (400) rather than
-/// ignored: a client that asked for validation only never gets a write.
+/// A user body. Redis's later docs give `POST /v1/users` and `PUT /v1/users/{uid}` a
+/// `dry_run` query parameter; authcore does not implement it there, so it is refused (400)
+/// rather than ignored: a client that asked for validation only never gets a write.
 fn user_body<T: DeserializeOwned>(req: &RequestParts<'_>) -> Result<T> {
     if req.dry_run()? {
         return Err(Error::InvalidRequest(
             "dry_run is not supported on this route".into(),
         ));
     }
-    let mut value: serde_json::Value = json_body(req, None)?;
-    if let serde_json::Value::Object(map) = &mut value {
-        for field in IGNORED_USER_FIELDS {
-            map.remove(field);
-        }
-    }
-    serde_json::from_value(value)
-        .map_err(|e| Error::InvalidRequest(format!("malformed JSON body: {e}")))
+    json_body(req, None)
 }
 
 /// Verifies a `JWT` or `Bearer` token from an `Authorization` header value: no store is
@@ -246,25 +260,23 @@ async fn password_inner(
     op: PasswordOp,
     req: &RequestParts<'_>,
 ) -> Result<ApiResponse> {
+    if op == PasswordOp::Remove {
+        let body: PasswordRemoveBody = json_body(req, None)?;
+        auth.remove_password(&body.username, &body.old_password)
+            .await?;
+        return Ok(ApiResponse::ok_empty());
+    }
     let body: PasswordChangeBody = json_body(req, None)?;
-    let new = || {
-        body.new_password
-            .as_ref()
-            .ok_or_else(|| Error::InvalidRequest("missing field `new_password`".into()))
-    };
-    match op {
-        PasswordOp::Replace => {
-            auth.replace_passwords(&body.username, &body.old_password, new()?)
-                .await?;
-        }
-        PasswordOp::Add => {
-            auth.add_password(&body.username, &body.old_password, new()?)
-                .await?;
-        }
-        PasswordOp::Remove => {
-            auth.remove_password(&body.username, &body.old_password)
-                .await?
-        }
+    let new = body
+        .new_password
+        .as_ref()
+        .ok_or_else(|| Error::InvalidRequest("missing field `new_password`".into()))?;
+    if op == PasswordOp::Replace {
+        auth.replace_passwords(&body.username, &body.old_password, new)
+            .await?;
+    } else {
+        auth.add_password(&body.username, &body.old_password, new)
+            .await?;
     }
     Ok(ApiResponse::ok_empty())
 }

@@ -21,27 +21,27 @@
 
 mod body;
 mod cluster;
-mod cluster_openapi;
 mod endpoints;
 mod header;
-mod openapi;
+pub mod openapi;
 mod ops;
 mod path;
 mod query;
 mod response;
 mod routes;
+mod table;
 mod view;
 
 pub use body::{
-    AuthorizeBody, CreateUserBody, LogoutBody, PasswordChangeBody, TokenResponse, TtlBody,
-    UpdateUserBody,
+    AuthorizeBody, CreateUserBody, EMAIL_PATTERN, LogoutBody, MAX_NAME_LEN, MAX_TTL, NAME_PATTERN,
+    PasswordChangeBody, PasswordRemoveBody, TokenResponse, TtlBody, UpdateUserBody,
 };
 pub use endpoints::{
     PasswordOp, RequestParts, authenticate, authenticate_fresh, authenticate_token, authorize,
     jwks, logout, password, refresh_jwt,
 };
 pub use header::{Authorization, parse_authorization};
-pub use openapi::{openapi, openapi_document};
+pub use openapi::{BodyDoc, Link, OkDoc, OperationDoc, SchemaFn, document, openapi, schema};
 pub use ops::{CheckResult, Operations, ReadinessCheck, livez, metrics, readyz};
 pub use query::DRY_RUN_PARAM;
 pub use response::{ApiResponse, ErrorBody};

@@ -20,26 +20,14 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use super::cluster;
-use super::endpoints::{
-    PasswordOp, RequestParts, authenticate, authorize, create_user, delete_user, get_user,
-    into_response, jwks, list_users, logout, password, refresh_jwt, update_user,
-};
-use super::openapi::openapi;
-use super::ops::{livez, metrics, readyz, with_metrics, with_operations};
+use super::endpoints::{RequestParts, authenticate, into_response};
+use super::openapi::OperationDoc;
 use super::path::{match_template, percent_decode, specificity};
 use super::response::ApiResponse;
-use super::{
-    AUTHORIZE_PATH, JWKS_PATH, LIVEZ_PATH, LOGOUT_PATH, METRICS_PATH, OPENAPI_PATH, PASSWORD_PATH,
-    READYZ_PATH, REFRESH_JWT_PATH, USER_PATH, USERS_PATH,
-};
-use super::{
-    CLUSTER_LDAP_PATH, CLUSTER_PATH, CLUSTER_POLICY_PATH, LDAP_MAPPING_PATH, LDAP_MAPPINGS_PATH,
-};
+pub use super::table::ROUTE_TABLE;
 use crate::authenticator::Authenticator;
-use crate::authenticator::PolicySection;
 use crate::error::Error;
-use crate::permission::{Access, Authorized, Permission};
+use crate::permission::{Access, Authorized};
 use crate::user::UserId;
 
 /// The future an endpoint returns.
@@ -92,8 +80,62 @@ pub struct Route {
     /// Whether the answer is marked `Cache-Control: no-store` (every users-API answer; not
     /// the documents nor the operations routes).
     pub no_store: bool,
+    /// The errors the endpoint can answer, beyond those [`Route::answers`] adds for the
+    /// route's access and body: their status and code are [`Error::http_status`] and
+    /// [`Error::error_code`] (the values carry no meaning beyond their kind).
+    pub errors: &'static [Error],
+    /// What the OpenAPI document says of the route beyond the table's facts.
+    pub doc: &'static OperationDoc,
     /// The endpoint.
     pub handler: Handler,
+}
+
+/// What the dispatch answers for a route that names a permission, before the endpoint runs:
+/// a malformed `Authorization` header, no or wrong credentials, an expired password or a
+/// rate-limited sign-in (Basic), the permission refused, the store down.
+const CALLER_ERRORS: &[Error] = &[
+    Error::InvalidRequest(String::new()),
+    Error::Unauthorized,
+    Error::PasswordExpired,
+    Error::Forbidden,
+    Error::TooManyRequests {
+        retry_after: std::time::Duration::ZERO,
+    },
+    Error::Overloaded {
+        retry_after: std::time::Duration::ZERO,
+    },
+];
+
+impl Route {
+    /// Every error status and code this route can answer: its [`Route::errors`], those of
+    /// the caller decision when it names a permission, `invalid_request` and the adapter's
+    /// 413 `payload_too_large` when it reads a body, 405 `method_not_allowed` for another
+    /// method on its path, and 500 `internal_error` (a response that failed to serialize).
+    #[must_use]
+    pub fn answers(&self) -> Vec<(u16, &'static str)> {
+        let mut errors: Vec<&Error> = self.errors.iter().collect();
+        if self.access.needs_caller() {
+            errors.extend(CALLER_ERRORS);
+        }
+        let internal = Error::Internal(String::new());
+        errors.push(&internal);
+        let mut out: Vec<(u16, &'static str)> = errors
+            .into_iter()
+            .map(|e| (e.http_status(), e.error_code()))
+            .collect();
+        if self.reads_body {
+            out.push((400, "invalid_request"));
+            out.push((413, "payload_too_large"));
+        }
+        out.push((405, "method_not_allowed"));
+        let mut seen = Vec::with_capacity(out.len());
+        out.retain(|a| {
+            let new = !seen.contains(a);
+            seen.push(*a);
+            new
+        });
+        out
+    }
 }
 
 impl std::fmt::Debug for Route {
@@ -104,282 +146,10 @@ impl std::fmt::Debug for Route {
             .field("access", &self.access)
             .field("reads_body", &self.reads_body)
             .field("no_store", &self.no_store)
+            .field("errors", &self.errors)
             .finish_non_exhaustive()
     }
 }
-
-fn always(_: &Authenticator) -> bool {
-    true
-}
-
-fn with_public_keys(auth: &Authenticator) -> bool {
-    auth.tokens().keys().has_public_keys()
-}
-
-/// The run-time settings routes need a settings store.
-fn with_settings(auth: &Authenticator) -> bool {
-    auth.has_settings_store()
-}
-
-fn ready(res: ApiResponse) -> EndpointFuture<'static> {
-    Box::pin(std::future::ready(res))
-}
-
-/// Every route of the users API, in the order the `Allow` header lists methods.
-pub const ROUTE_TABLE: &[Route] = &[
-    Route {
-        method: "POST",
-        path: AUTHORIZE_PATH,
-        access: Access::Public,
-        reads_body: true,
-        enabled: always,
-        no_store: true,
-        handler: |auth, req| Box::pin(authorize(auth, &req.parts)),
-    },
-    Route {
-        method: "POST",
-        path: REFRESH_JWT_PATH,
-        access: Access::OwnAccount,
-        reads_body: true,
-        enabled: always,
-        no_store: true,
-        handler: |auth, req| Box::pin(refresh_jwt(auth, &req.parts)),
-    },
-    Route {
-        method: "POST",
-        path: LOGOUT_PATH,
-        access: Access::OwnAccount,
-        reads_body: true,
-        enabled: always,
-        no_store: true,
-        handler: |auth, req| Box::pin(logout(auth, &req.parts)),
-    },
-    Route {
-        method: "PUT",
-        path: PASSWORD_PATH,
-        access: Access::OwnAccount,
-        reads_body: true,
-        enabled: always,
-        no_store: true,
-        handler: |auth, req| Box::pin(password(auth, PasswordOp::Replace, &req.parts)),
-    },
-    Route {
-        method: "POST",
-        path: PASSWORD_PATH,
-        access: Access::OwnAccount,
-        reads_body: true,
-        enabled: always,
-        no_store: true,
-        handler: |auth, req| Box::pin(password(auth, PasswordOp::Add, &req.parts)),
-    },
-    Route {
-        method: "DELETE",
-        path: PASSWORD_PATH,
-        access: Access::OwnAccount,
-        reads_body: true,
-        enabled: always,
-        no_store: true,
-        handler: |auth, req| Box::pin(password(auth, PasswordOp::Remove, &req.parts)),
-    },
-    Route {
-        method: "GET",
-        path: USERS_PATH,
-        access: Access::LIST_USERS,
-        reads_body: false,
-        enabled: always,
-        no_store: true,
-        handler: |auth, req| Box::pin(list_users(auth, req)),
-    },
-    Route {
-        method: "POST",
-        path: USERS_PATH,
-        access: Access::CREATE_USER,
-        reads_body: true,
-        enabled: always,
-        no_store: true,
-        handler: |auth, req| Box::pin(create_user(auth, req)),
-    },
-    Route {
-        method: "GET",
-        path: USER_PATH,
-        access: Access::GET_USER,
-        reads_body: false,
-        enabled: always,
-        no_store: true,
-        handler: |auth, req| Box::pin(get_user(auth, req)),
-    },
-    Route {
-        method: "PUT",
-        path: USER_PATH,
-        access: Access::UPDATE_USER,
-        reads_body: true,
-        enabled: always,
-        no_store: true,
-        handler: |auth, req| Box::pin(update_user(auth, req)),
-    },
-    Route {
-        method: "DELETE",
-        path: USER_PATH,
-        access: Access::DELETE_USER,
-        reads_body: false,
-        enabled: always,
-        no_store: true,
-        handler: |auth, req| Box::pin(delete_user(auth, req)),
-    },
-    Route {
-        method: "GET",
-        path: CLUSTER_PATH,
-        access: Access::Permission(Permission::ViewClusterInfo),
-        reads_body: false,
-        enabled: with_settings,
-        no_store: true,
-        handler: |auth, _| Box::pin(cluster::get_policy(auth, PolicySection::Cluster)),
-    },
-    Route {
-        method: "PUT",
-        path: CLUSTER_PATH,
-        access: Access::Permission(Permission::UpdateCluster),
-        reads_body: true,
-        enabled: with_settings,
-        no_store: true,
-        handler: |auth, req| Box::pin(cluster::put_policy(auth, PolicySection::Cluster, req)),
-    },
-    Route {
-        method: "GET",
-        path: CLUSTER_POLICY_PATH,
-        access: Access::Permission(Permission::ViewClusterInfo),
-        reads_body: false,
-        enabled: with_settings,
-        no_store: true,
-        handler: |auth, _| Box::pin(cluster::get_policy(auth, PolicySection::Policy)),
-    },
-    Route {
-        method: "PUT",
-        path: CLUSTER_POLICY_PATH,
-        access: Access::Permission(Permission::UpdateCluster),
-        reads_body: true,
-        enabled: with_settings,
-        no_store: true,
-        handler: |auth, req| Box::pin(cluster::put_policy(auth, PolicySection::Policy, req)),
-    },
-    Route {
-        method: "GET",
-        path: CLUSTER_LDAP_PATH,
-        access: Access::Permission(Permission::ViewLdapConfig),
-        reads_body: false,
-        enabled: with_settings,
-        no_store: true,
-        handler: |auth, _| Box::pin(cluster::get_ldap(auth)),
-    },
-    Route {
-        method: "PUT",
-        path: CLUSTER_LDAP_PATH,
-        access: Access::Permission(Permission::ConfigLdap),
-        reads_body: true,
-        enabled: with_settings,
-        no_store: true,
-        handler: |auth, req| Box::pin(cluster::put_ldap(auth, req)),
-    },
-    Route {
-        method: "DELETE",
-        path: CLUSTER_LDAP_PATH,
-        access: Access::Permission(Permission::ConfigLdap),
-        reads_body: false,
-        enabled: with_settings,
-        no_store: true,
-        handler: |auth, _| Box::pin(cluster::delete_ldap(auth)),
-    },
-    Route {
-        method: "GET",
-        path: LDAP_MAPPINGS_PATH,
-        access: Access::Permission(Permission::ViewAllLdapMappingsInfo),
-        reads_body: false,
-        enabled: with_settings,
-        no_store: true,
-        handler: |auth, _| Box::pin(cluster::list_mappings(auth)),
-    },
-    Route {
-        method: "POST",
-        path: LDAP_MAPPINGS_PATH,
-        access: Access::Permission(Permission::CreateLdapMapping),
-        reads_body: true,
-        enabled: with_settings,
-        no_store: true,
-        handler: |auth, req| Box::pin(cluster::create_mapping(auth, req)),
-    },
-    Route {
-        method: "GET",
-        path: LDAP_MAPPING_PATH,
-        access: Access::Permission(Permission::ViewLdapMappingInfo),
-        reads_body: false,
-        enabled: with_settings,
-        no_store: true,
-        handler: |auth, req| Box::pin(cluster::get_mapping(auth, req)),
-    },
-    Route {
-        method: "PUT",
-        path: LDAP_MAPPING_PATH,
-        access: Access::Permission(Permission::UpdateLdapMapping),
-        reads_body: true,
-        enabled: with_settings,
-        no_store: true,
-        handler: |auth, req| Box::pin(cluster::update_mapping(auth, req)),
-    },
-    Route {
-        method: "DELETE",
-        path: LDAP_MAPPING_PATH,
-        access: Access::Permission(Permission::DeleteLdapMapping),
-        reads_body: false,
-        enabled: with_settings,
-        no_store: true,
-        handler: |auth, req| Box::pin(cluster::delete_mapping(auth, req)),
-    },
-    Route {
-        method: "GET",
-        path: OPENAPI_PATH,
-        access: Access::Public,
-        reads_body: false,
-        enabled: always,
-        no_store: false,
-        handler: |auth, _| ready(openapi(auth)),
-    },
-    Route {
-        method: "GET",
-        path: LIVEZ_PATH,
-        access: Access::Public,
-        reads_body: false,
-        enabled: with_operations,
-        no_store: false,
-        handler: |_, _| ready(livez()),
-    },
-    Route {
-        method: "GET",
-        path: READYZ_PATH,
-        access: Access::Public,
-        reads_body: false,
-        enabled: with_operations,
-        no_store: false,
-        handler: |auth, _| Box::pin(readyz(auth)),
-    },
-    Route {
-        method: "GET",
-        path: METRICS_PATH,
-        access: Access::Public,
-        reads_body: false,
-        enabled: with_metrics,
-        no_store: false,
-        handler: |auth, _| ready(metrics(auth)),
-    },
-    Route {
-        method: "GET",
-        path: JWKS_PATH,
-        access: Access::Public,
-        reads_body: false,
-        enabled: with_public_keys,
-        no_store: false,
-        handler: |auth, _| ready(jwks(auth)),
-    },
-];
 
 /// The route a method and path resolved to, with its parameters: ask it whether to read the
 /// body, then [`Matched::respond`].

@@ -1,6 +1,7 @@
 //! The users API's request commands and client view: what an administrator asks for and
 //! what a client sees of a user.
 
+use schemars::JsonSchema;
 use serde::Serialize;
 
 use crate::user::{Password, Role, UserId, UserStatus};
@@ -35,7 +36,8 @@ pub struct UpdateUser {
 }
 
 /// A user as shown to clients: Redis Enterprise's user object, never with a password or hash.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[schemars(rename = "User")]
 pub struct UserView {
     /// The uid: a JSON number for local users, a string otherwise.
     pub uid: UidValue,
@@ -46,18 +48,21 @@ pub struct UserView {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Role.
+    #[schemars(with = "String")]
     pub role: Role,
     /// Effective status: `locked` while a lockout is in force.
     pub status: UserStatus,
     /// Latest password issue date, RFC 3339 in UTC (`2017-03-02T09:43:34Z`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(extend("format" = "date-time"))]
     pub password_issue_date: Option<String>,
     /// `regular` for local users, `external` for directory users.
+    #[schemars(extend("enum" = ["regular", "external"]))]
     pub auth_method: &'static str,
 }
 
 /// A uid as it appears in JSON: Redis's integer where possible.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum UidValue {
     /// A decimal uid.
