@@ -11,7 +11,6 @@
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::authenticator::{MAX_PASSWORD_LEN, MAX_USERNAME_LEN};
 use crate::user::{Password, UserStatus};
@@ -121,8 +120,8 @@ pub struct CreateUserBody {
     pub password_hash_method: Option<String>,
     /// Redis's; accepted and ignored.
     pub email_alerts: Option<bool>,
-    /// Redis's (database uids, or `["all"]`); accepted and ignored.
-    pub bdbs_email_alerts: Option<Value>,
+    /// Redis's (database uids as strings, or `["all"]`); accepted and ignored.
+    pub bdbs_email_alerts: Option<Vec<String>>,
     /// Redis's; accepted and ignored.
     pub cluster_email_alerts: Option<bool>,
     /// Redis's; accepted and ignored.
@@ -159,8 +158,8 @@ pub struct UpdateUserBody {
     pub password_hash_method: Option<String>,
     /// Redis's; accepted and ignored.
     pub email_alerts: Option<bool>,
-    /// Redis's (database uids, or `["all"]`); accepted and ignored.
-    pub bdbs_email_alerts: Option<Value>,
+    /// Redis's (database uids as strings, or `["all"]`); accepted and ignored.
+    pub bdbs_email_alerts: Option<Vec<String>>,
     /// Redis's; accepted and ignored.
     pub cluster_email_alerts: Option<bool>,
     /// Redis's; accepted and ignored.

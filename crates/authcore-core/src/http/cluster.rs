@@ -20,14 +20,21 @@ fn unconfigured_ldap() -> Value {
     json!({"uris": []})
 }
 
-/// Redis's other documented `ldap_mapping` fields: accepted and ignored.
-const IGNORED_MAPPING_FIELDS: &[&str] = &[
-    "uid",
-    "account_id",
-    "action_uid",
-    "bdbs_email_alerts",
-    "cluster_email_alerts",
-];
+/// Whether `value` has Redis's documented type for one of the other `ldap_mapping` fields
+/// (accepted and ignored; `null` too): `None` for a field that is not one of them.
+fn ignored_mapping_field(name: &str, value: &Value) -> Option<bool> {
+    let ok = value.is_null()
+        || match name {
+            "uid" | "account_id" => value.is_i64() || value.is_u64(),
+            "action_uid" => value.is_string(),
+            "bdbs_email_alerts" => value
+                .as_array()
+                .is_some_and(|items| items.iter().all(Value::is_string)),
+            "cluster_email_alerts" => value.is_boolean(),
+            _ => return None,
+        };
+    Some(ok)
+}
 
 fn object_body(parts: &RequestParts<'_>) -> Result<Map<String, Value>> {
     match json_body::<Value>(parts, None)? {
@@ -159,8 +166,15 @@ fn mapping_fields(body: Map<String, Value>) -> Result<LdapMappingUpdate> {
                 }
             },
             "role_uids" => return Err(Error::InvalidRoleUidsParam),
-            other if IGNORED_MAPPING_FIELDS.contains(&other) => {}
-            other => return Err(Error::InvalidRequest(format!("unknown field `{other}`"))),
+            other => match ignored_mapping_field(other, &value) {
+                Some(true) => {}
+                Some(false) => {
+                    return Err(Error::InvalidRequest(format!(
+                        "{other}: not of Redis's type for it"
+                    )));
+                }
+                None => return Err(Error::InvalidRequest(format!("unknown field `{other}`"))),
+            },
         }
     }
     Ok(update)

@@ -3,7 +3,7 @@
 //! - **Paths and methods** come from [`super::ROUTE_TABLE`], filtered as the dispatch filters
 //!   it for this authenticator, so the document lists exactly the routes served.
 //! - **Request and response schemas** come from the types that parse requests and write
-//!   answers ([`super::body`], [`super::view`]), through their [`schemars::JsonSchema`]
+//!   answers ([`super::CreateUserBody`], [`super::UserView`] and the others), through their [`schemars::JsonSchema`]
 //!   derives: the same serde attributes decide what the parser accepts (required fields,
 //!   refused unknown fields) and what the schema says, and the validation attributes on those
 //!   types (patterns, lengths, ranges) are the constants the parser checks. What only the
@@ -237,6 +237,9 @@ fn error_response(status: u16, codes: &[&str]) -> Value {
     out
 }
 
+/// The characters both [`super::EMAIL_PATTERN`] and [`super::NAME_PATTERN`] allow.
+const NAME_AND_EMAIL_PATTERN: &str = "^[!#-%'-;=?-~]+$";
+
 /// The roles this authenticator accepts and the shortest new password of the policy in
 /// force: the parser checks both, so the schemas say them.
 fn fill_in_configuration(auth: &Authenticator, schemas: &mut Map<String, Value>) {
@@ -248,10 +251,43 @@ fn fill_in_configuration(auth: &Authenticator, schemas: &mut Map<String, Value>)
         }),
         None => json!({"type": "string", "minLength": 1, "description": "Role"}),
     };
+    for name in ["CreateUserBody", "UpdateUserBody"] {
+        let Some(body) = schemas.get_mut(name).and_then(Value::as_object_mut) else {
+            continue;
+        };
+        let mut all = Vec::new();
+        // `password_hash_method: "1"` needs the cluster name and a password of 64 hex digits.
+        if auth.cluster_name().is_some() {
+            all.push(json!({"anyOf": [
+                {"properties": {"password_hash_method": {"enum": [null], "nullable": true}}},
+                {"required": ["password_hash_method", "password"], "properties": {
+                    "password": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$"}}}
+            ]}));
+        } else if let Some(method) = body
+            .get_mut("properties")
+            .and_then(|p| p.get_mut("password_hash_method"))
+        {
+            *method = json!({"enum": [null], "nullable": true, "description":
+                "Always `null` here: this server has no cluster name for Redis pre-hashes."});
+        }
+        // A new user without a `name` is named by the e-mail, which must then be a name too.
+        if name == "CreateUserBody" {
+            all.push(json!({"anyOf": [
+                {"required": ["name"], "properties": {"name": {"type": "string"}}},
+                {"properties": {"email": {"type": "string", "pattern": NAME_AND_EMAIL_PATTERN,
+                    "maxLength": super::MAX_NAME_LEN}}}
+            ]}));
+        }
+        if !all.is_empty() {
+            body.insert("allOf".into(), Value::Array(all));
+        }
+    }
     let min = auth.policy().passwords.min_length;
     for (schema, field, what) in [
         ("CreateUserBody", "role", &role),
         ("UpdateUserBody", "role", &role),
+        ("LdapMappingInput", "role", &role),
+        ("LdapMappingUpdate", "role", &role),
     ] {
         if let Some(slot) = schemas
             .get_mut(schema)

@@ -148,7 +148,7 @@ pub const AUTHORIZE: OperationDoc = OperationDoc {
     security: &["", "basic"],
     body: Some(BodyDoc {
         schema: schema::<AuthorizeBody>,
-        required: false,
+        required: true,
     }),
     ok_description: "A token",
     ok: OkDoc::Json(schema::<TokenResponse>),

@@ -42,6 +42,8 @@ fn policy_schemas() -> (Value, Value) {
     )
 }
 
+const IGNORED: &str = "Redis's; accepted and ignored";
+
 /// Adds the settings schemas to `schemas`.
 pub(super) fn add_schemas(schemas: &mut Map<String, Value>) {
     let (cluster, policy) = policy_schemas();
@@ -55,11 +57,12 @@ pub(super) fn add_schemas(schemas: &mut Map<String, Value>) {
         "email": {"type": "string", "nullable": true, "maxLength": 320,
             "description": "For alerts; `null` or `\"\"` clears it"},
         "email_alerts": {"type": "boolean", "default": true},
-        "uid": {"description": "Redis's; accepted and ignored"},
-        "account_id": {"description": "Redis's; accepted and ignored"},
-        "action_uid": {"description": "Redis's; accepted and ignored"},
-        "bdbs_email_alerts": {"description": "Redis's; accepted and ignored"},
-        "cluster_email_alerts": {"description": "Redis's; accepted and ignored"},
+        "uid": {"type": "integer", "nullable": true, "description": IGNORED},
+        "account_id": {"type": "integer", "nullable": true, "description": IGNORED},
+        "action_uid": {"type": "string", "nullable": true, "description": IGNORED},
+        "bdbs_email_alerts": {"type": "array", "items": {"type": "string"}, "nullable": true,
+            "description": IGNORED},
+        "cluster_email_alerts": {"type": "boolean", "nullable": true, "description": IGNORED},
     });
     schemas.insert(
         "LdapMappingInput".into(),
