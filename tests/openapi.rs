@@ -245,6 +245,8 @@ async fn bodies_outside_the_schema_are_refused() {
     let user = token(&auth, USER, USER_PW).await;
     for body in [
         &b"[300]"[..],
+        b"\r",
+        b" ",
         b"300",
         b"null",
         b"\"x\"",

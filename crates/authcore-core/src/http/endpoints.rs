@@ -101,7 +101,8 @@ pub(super) fn object_body(
     req: &RequestParts<'_>,
     optional: bool,
 ) -> Result<Option<serde_json::Map<String, serde_json::Value>>> {
-    if req.body.iter().all(u8::is_ascii_whitespace) {
+    // Only a body of no bytes is absent: whitespace alone is no JSON text.
+    if req.body.is_empty() {
         return if optional {
             Ok(None)
         } else {
@@ -417,6 +418,14 @@ mod tests {
             (Some(&b"application/json"[..]), &b"[]"[..]),
         ] {
             let err = json_body::<TtlBody>(&req(ct, body), None).unwrap_err();
+            assert_eq!(err.error_code(), "invalid_request");
+        }
+        for blank in [&b" "[..], b"\r", b"\n\t"] {
+            let err = json_body(
+                &req(Some(b"application/json"), blank),
+                Some(TtlBody::default),
+            )
+            .unwrap_err();
             assert_eq!(err.error_code(), "invalid_request");
         }
         let err = json_body::<PasswordChangeBody>(&req(None, b""), None).unwrap_err();
