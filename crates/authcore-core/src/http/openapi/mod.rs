@@ -237,9 +237,6 @@ fn error_response(status: u16, codes: &[&str]) -> Value {
     out
 }
 
-/// The characters both [`super::EMAIL_PATTERN`] and [`super::NAME_PATTERN`] allow.
-const NAME_AND_EMAIL_PATTERN: &str = "^[!#-%'-;=?-~]+$";
-
 /// The roles this authenticator accepts and the shortest new password of the policy in
 /// force: the parser checks both, so the schemas say them.
 fn fill_in_configuration(auth: &Authenticator, schemas: &mut Map<String, Value>) {
@@ -269,14 +266,6 @@ fn fill_in_configuration(auth: &Authenticator, schemas: &mut Map<String, Value>)
         {
             *method = json!({"enum": [null], "nullable": true, "description":
                 "Always `null` here: this server has no cluster name for Redis pre-hashes."});
-        }
-        // A new user without a `name` is named by the e-mail, which must then be a name too.
-        if name == "CreateUserBody" {
-            all.push(json!({"anyOf": [
-                {"required": ["name"], "properties": {"name": {"type": "string"}}},
-                {"properties": {"email": {"type": "string", "pattern": NAME_AND_EMAIL_PATTERN,
-                    "maxLength": super::MAX_NAME_LEN}}}
-            ]}));
         }
         if !all.is_empty() {
             body.insert("allOf".into(), Value::Array(all));
