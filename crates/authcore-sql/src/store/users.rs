@@ -12,18 +12,40 @@ use super::rows::{UserRow, group_users};
 use super::{Backend, DbResult as _, SqlStore, decode, local_id};
 use crate::dialect::to_micros;
 
-/// The number of active admins (role `admin`, stored status `active`) as `$tx` sees it.
-macro_rules! count_active_admins {
-    ($tx:expr, $e:ident) => {{
-        let n: i64 = sqlx::query($e::Q.count_with_role_status)
-            .bind(ADMIN)
-            .bind(ACTIVE)
-            .fetch_one(&mut *$tx)
+/// The count the one-row query `$q` answers on `$executor` (a pool, or `&mut *tx`), with the
+/// `$bind`s in order.
+macro_rules! count_in {
+    ($executor:expr, $q:expr $(, $bind:expr)* $(,)?) => {{
+        let n: i64 = sqlx::query($q)
+            $(.bind($bind))*
+            .fetch_one($executor)
             .await
             .and_then(|r| r.try_get(0))
             .db()?;
         n
     }};
+}
+
+/// The number of active admins (role `admin`, stored status `active`) as `$tx` sees it.
+macro_rules! count_active_admins {
+    ($tx:expr, $e:ident) => {
+        count_in!(&mut *$tx, $e::Q.count_with_role_status, ADMIN, ACTIVE)
+    };
+}
+
+/// Inserts each of `$passwords` (`&StoredPassword`s) as a password of user `$id` in `$tx`.
+macro_rules! insert_passwords {
+    ($tx:expr, $e:ident, $id:expr, $passwords:expr) => {
+        for p in $passwords {
+            sqlx::query($e::Q.insert_password)
+                .bind($id)
+                .bind(p.hash.expose_phc())
+                .bind($e::ts(p.issued_at))
+                .execute(&mut *$tx)
+                .await
+                .db()?;
+        }
+    };
 }
 
 /// Takes the admin guard's lock in `$tx` (see `Queries::lock_admin_guard`) and returns the
@@ -127,15 +149,7 @@ impl UserAdmin for SqlStore {
                     .await
                     .db()?;
                 let uid: i64 = row.try_get(0).db()?;
-                for p in &user.passwords {
-                    sqlx::query(e::Q.insert_password)
-                        .bind(uid)
-                        .bind(p.hash.expose_phc())
-                        .bind(e::ts(p.issued_at))
-                        .execute(&mut *tx)
-                        .await
-                        .db()?;
-                }
+                insert_passwords!(tx, e, uid, &user.passwords);
                 tx.commit().await.db()?;
                 uid
             });
@@ -174,14 +188,11 @@ impl UserAdmin for SqlStore {
 
     async fn count_with_role(&self, role: &Role) -> Result<u64> {
         self.timed("count_with_role", async move {
-            let n: i64 = on_engine!(self, |pool, e| {
-                sqlx::query(e::Q.count_with_role)
-                    .bind(role.as_str())
-                    .fetch_one(pool)
-                    .await
-                    .and_then(|r| r.try_get(0))
-                    .db()?
-            });
+            let n = on_engine!(self, |pool, e| count_in!(
+                pool,
+                e::Q.count_with_role,
+                role.as_str()
+            ));
             Ok(u64::try_from(n).unwrap_or(0))
         })
         .await
@@ -189,15 +200,12 @@ impl UserAdmin for SqlStore {
 
     async fn count_active_admins(&self) -> Result<u64> {
         self.timed("count_active_admins", async move {
-            let n: i64 = on_engine!(self, |pool, e| {
-                sqlx::query(e::Q.count_with_role_status)
-                    .bind(ADMIN)
-                    .bind(ACTIVE)
-                    .fetch_one(pool)
-                    .await
-                    .and_then(|r| r.try_get(0))
-                    .db()?
-            });
+            let n = on_engine!(self, |pool, e| count_in!(
+                pool,
+                e::Q.count_with_role_status,
+                ADMIN,
+                ACTIVE
+            ));
             Ok(u64::try_from(n).unwrap_or(0))
         })
         .await
@@ -299,15 +307,7 @@ impl UserAdmin for SqlStore {
                     .execute(&mut *tx)
                     .await
                     .db()?;
-                for p in &passwords {
-                    sqlx::query(e::Q.insert_password)
-                        .bind(id)
-                        .bind(p.hash.expose_phc())
-                        .bind(e::ts(p.issued_at))
-                        .execute(&mut *tx)
-                        .await
-                        .db()?;
-                }
+                insert_passwords!(tx, e, id, &passwords);
                 tx.commit().await.db()
             })
         })
@@ -327,22 +327,10 @@ impl UserAdmin for SqlStore {
                 // The user's row lock serialises this with every other change of the list, so
                 // concurrent additions cannot both pass the count.
                 let mut tx = begin_locked!(pool, e, id);
-                let held: i64 = sqlx::query(e::Q.count_passwords)
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .and_then(|r| r.try_get(0))
-                    .db()?;
-                if held >= max {
+                if count_in!(&mut *tx, e::Q.count_passwords, id) >= max {
                     return Err(Error::TooManyPasswords);
                 }
-                sqlx::query(e::Q.insert_password)
-                    .bind(id)
-                    .bind(password.hash.expose_phc())
-                    .bind(e::ts(password.issued_at))
-                    .execute(&mut *tx)
-                    .await
-                    .db()?;
+                insert_passwords!(tx, e, id, [&password]);
                 tx.commit().await.db()
             })
         })
@@ -356,19 +344,13 @@ impl UserAdmin for SqlStore {
                 // The user's row lock serialises this with every other change of the list, so
                 // the count cannot change between the check and the delete.
                 let mut tx = begin_locked!(pool, e, id);
-                let total: i64 = sqlx::query(e::Q.count_passwords)
-                    .bind(id)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .and_then(|r| r.try_get(0))
-                    .db()?;
-                let matching: i64 = sqlx::query(e::Q.count_matching_passwords)
-                    .bind(id)
-                    .bind(hash.expose_phc())
-                    .fetch_one(&mut *tx)
-                    .await
-                    .and_then(|r| r.try_get(0))
-                    .db()?;
+                let total = count_in!(&mut *tx, e::Q.count_passwords, id);
+                let matching = count_in!(
+                    &mut *tx,
+                    e::Q.count_matching_passwords,
+                    id,
+                    hash.expose_phc()
+                );
                 if matching == 0 {
                     return Err(Error::NotFound);
                 }
