@@ -13,6 +13,7 @@ mod server_harness;
 mod ldap;
 mod lockout_race;
 mod malformed;
+mod names;
 mod operations;
 mod passwords;
 mod request;
@@ -116,6 +117,7 @@ backends!(
     sessions::logout_over_http,
     sessions::logout_racing_refresh,
     lockout_race::simultaneous_guesses_never_pass_the_threshold,
+    names::names_are_optional_and_not_logins,
 );
 
 /// Issue #9 item 5: two server processes on one PostgreSQL database.
