@@ -33,23 +33,7 @@ struct OwnSlapd {
 
 impl OwnSlapd {
     fn start() -> Self {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../scripts/servers/start-slapd.sh"
-        );
-        let out = Command::new(script).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{script} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        let var = |k: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}=")))
-                .unwrap_or_else(|| panic!("no {k} in {text}"))
-                .to_owned()
-        };
+        let var = common::start_script("start-slapd.sh");
         Self {
             url: var("AUTHCORE_TEST_LDAP_URL"),
             bind_dn: var("AUTHCORE_TEST_LDAP_BIND_DN"),
@@ -61,13 +45,7 @@ impl OwnSlapd {
     }
 
     fn ctl(&self, action: &str) {
-        assert!(
-            Command::new(&self.ctl)
-                .arg(action)
-                .status()
-                .unwrap()
-                .success()
-        );
+        common::ctl(&self.ctl, action);
     }
 
     /// SIGSTOP or SIGCONT to slapd.

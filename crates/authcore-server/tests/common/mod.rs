@@ -380,23 +380,7 @@ pub struct OwnPostgres {
 impl OwnPostgres {
     /// Starts it with `scripts/servers/start-postgres.sh`.
     pub fn start() -> Self {
-        let script = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../scripts/servers/start-postgres.sh"
-        );
-        let out = Command::new(script).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{script} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let text = String::from_utf8(out.stdout).unwrap();
-        let var = |k: &str| {
-            text.lines()
-                .find_map(|l| l.strip_prefix(&format!("{k}=")))
-                .unwrap_or_else(|| panic!("no {k} in {text}"))
-                .to_owned()
-        };
+        let var = start_script("start-postgres.sh");
         Self {
             url: var("AUTHCORE_TEST_POSTGRES_URL"),
             ctl: var("AUTHCORE_TEST_PG_CTL"),
@@ -406,14 +390,35 @@ impl OwnPostgres {
 
     /// `stop` or `start` it (`pg_ctl -w`: returns once it is down or accepting connections).
     pub fn ctl(&self, action: &str) {
-        assert!(
-            Command::new(&self.ctl)
-                .arg(action)
-                .status()
-                .unwrap()
-                .success()
-        );
+        ctl(&self.ctl, action);
     }
+}
+
+/// Runs `scripts/servers/SCRIPT` (which starts a throwaway server and prints `KEY=VALUE`
+/// lines) and gives a lookup of its output that fails the test on a missing key.
+pub fn start_script(script: &str) -> impl Fn(&str) -> String {
+    let path = format!(
+        "{}/../../scripts/servers/{script}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let out = Command::new(&path).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{path} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    move |k: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{k}=")))
+            .unwrap_or_else(|| panic!("no {k} in {text}"))
+            .to_owned()
+    }
+}
+
+/// Runs a server's control script (`stop`, `start`) and requires success.
+pub fn ctl(script: &str, action: &str) {
+    assert!(Command::new(script).arg(action).status().unwrap().success());
 }
 
 impl Drop for OwnPostgres {
