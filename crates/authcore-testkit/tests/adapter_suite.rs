@@ -124,6 +124,58 @@ async fn a_faithful_adapter_passes() {
     assert!(cases > 100, "{cases}");
 }
 
+/// A route the suite has no case for (as a route added to the core after the suite) is still
+/// sent through the adapter, as a probe: a faithful adapter passes, and an adapter that does
+/// not route it fails, naming the probe.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_route_without_cases_is_probed() {
+    // Routes whose cases change no state the later cases rely on.
+    let without = [("GET", "/v1/users/{uid}"), ("GET", "/v1/cluster/policy")];
+    let suite = || {
+        without.iter().fold(
+            AdapterSuite::new(|| Arc::new(MemoryStore::new())),
+            |suite, (method, path)| suite.without_cases_for(method, path),
+        )
+    };
+    let report = suite()
+        .run(|auth: Authenticator| async move {
+            move |req| {
+                let auth = auth.clone();
+                async move { shuttle(&auth, Fault::None, req).await }
+            }
+        })
+        .await
+        .unwrap();
+    assert_eq!(report.probed, 2);
+    // An adapter that knows only the routes the suite had cases for.
+    let failures = suite()
+        .run(|auth: Authenticator| async move {
+            move |req: Request<Bytes>| {
+                let auth = auth.clone();
+                async move {
+                    if req.method() == Method::GET && req.uri().path() == "/v1/cluster/policy" {
+                        let res = ApiResponse::not_found();
+                        let mut out = Response::builder().status(res.status);
+                        for (name, value) in &res.headers {
+                            out = out.header(*name, value.as_str());
+                        }
+                        return out.body(Bytes::from(res.body)).unwrap();
+                    }
+                    shuttle(&auth, Fault::None, req).await
+                }
+            }
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        failures
+            .failures
+            .iter()
+            .any(|f| f.case.contains("probe") && f.case.contains("GET /v1/cluster/policy")),
+        "{failures}"
+    );
+}
+
 /// `fault` fails the suite, and one of the failures says `says`.
 async fn caught(fault: Fault, says: &str) {
     let failures = run(fault)

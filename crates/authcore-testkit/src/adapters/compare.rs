@@ -299,7 +299,7 @@ mod tests {
         let mut tested = World::build(store(), &clock).await.unwrap();
         let case = Case {
             method: "GET",
-            target: "/no/such/route",
+            target: std::borrow::Cow::Borrowed("/no/such/route"),
             auth: Auth::None,
             content_type: None,
             body: Body::Empty,

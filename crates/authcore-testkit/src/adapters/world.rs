@@ -185,15 +185,20 @@ impl World {
                 .await?;
         }
         for who in Who::ALL.into_iter().filter(|w| w.signed_in()) {
-            let issued = world
-                .auth
-                .authorize(who.email(), &password(who.password()), Ttl::DEFAULT)
-                .await?;
-            world
-                .jti_names
-                .insert(issued.claims.jti.clone(), format!("{who:?}'s sign-in"));
-            world.tokens.insert(who, issued.token);
+            world.sign_in(who, "sign-in").await?;
         }
         Ok(world)
+    }
+
+    /// Signs `who` in (again): its token is the new one, named `{who}'s {name}`.
+    pub(super) async fn sign_in(&mut self, who: Who, name: &str) -> Result<()> {
+        let issued = self
+            .auth
+            .authorize(who.email(), &password(who.password()), Ttl::DEFAULT)
+            .await?;
+        self.jti_names
+            .insert(issued.claims.jti.clone(), format!("{who:?}'s {name}"));
+        self.tokens.insert(who, issued.token);
+        Ok(())
     }
 }

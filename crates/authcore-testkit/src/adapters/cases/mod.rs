@@ -2,6 +2,8 @@
 //! by one case is read, updated and deleted by the next ones), each with the status and error
 //! code it must get.
 
+use std::borrow::Cow;
+
 use super::world::Who;
 
 /// The `Authorization` header of a case.
@@ -31,12 +33,12 @@ pub(super) enum Body {
 }
 
 /// One request and what it must get.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub(super) struct Case {
     /// The method.
     pub(super) method: &'static str,
-    /// The request target: path and query.
-    pub(super) target: &'static str,
+    /// The request target: path and query (owned for a probe made from the route table).
+    pub(super) target: Cow<'static, str>,
     pub(super) auth: Auth,
     /// The `Content-Type` header.
     pub(super) content_type: Option<&'static str>,
@@ -83,7 +85,7 @@ const fn case(
     };
     Case {
         method,
-        target,
+        target: Cow::Borrowed(target),
         auth,
         content_type,
         body,
