@@ -2,12 +2,17 @@
 //! its own routes and a route protected by authcore's extractors.
 //!
 //! ```text
-//! AUTHCORE_ADMIN_EMAIL=admin@example.org AUTHCORE_ADMIN_PASSWORD=secret \
+//! AUTHCORE_ADMIN_EMAIL=admin@example.org AUTHCORE_ADMIN_PASSWORD='Adm1n-Secret!' \
 //!     cargo run --example mount_in_app         # listens on 127.0.0.1:8082, users in memory
-//! TOKEN=$(curl -s -u admin@example.org:secret -X POST localhost:8082/v1/users/authorize | jq -r .access_token)
+//! TOKEN=$(curl -s -u 'admin@example.org:Adm1n-Secret!' -X POST localhost:8082/v1/users/authorize | jq -r .access_token)
 //! curl -H "Authorization: Bearer $TOKEN" localhost:8082/api/reports
 //! curl -H "Authorization: Bearer $TOKEN" -X POST localhost:8082/api/reports/reset
+//! curl -H "Authorization: Bearer $TOKEN" -X POST localhost:8082/v1/users/logout
+//! curl -H "Authorization: Bearer $TOKEN" -X POST localhost:8082/api/reports/reset   # 401 now
 //! ```
+//!
+//! The admin's password must meet the default policy (at least 8 characters): a shorter one
+//! stops the example at start with `PasswordNotComplex`.
 //!
 //! Reading reports takes the stateless check (signature and time: what a service holding only
 //! the JWKS could do). Resetting the counter changes state, so it takes the fresh check

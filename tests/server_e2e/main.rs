@@ -17,6 +17,8 @@ mod names;
 mod operations;
 mod passwords;
 mod request;
+mod session_hashes;
+mod session_lifetime;
 mod sessions;
 mod sign_in;
 mod users;
@@ -44,6 +46,32 @@ pub(crate) fn decode_hs256(token: &str) -> Value {
     mac.verify_slice(&b64.decode(parts[2]).unwrap())
         .expect("HS256 signature verifies with the configured secret");
     serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap()
+}
+
+/// A token with `claims`, signed with [`SECRET`] under the header of `like` (a token the
+/// server minted, so the same `kid`): what the server would mint at another instant, for
+/// checks of time bounds without waiting for them.
+pub(crate) fn sign_hs256(like: &str, claims: &Value) -> String {
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let header = like.split('.').next().unwrap();
+    let signing_input = format!("{header}.{}", b64.encode(claims.to_string()));
+    let mut mac = Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
+    mac.update(signing_input.as_bytes());
+    format!(
+        "{signing_input}.{}",
+        b64.encode(mac.finalize().into_bytes())
+    )
+}
+
+/// The current UNIX time in whole seconds (the server's clock is this machine's).
+pub(crate) fn unix_now() -> i64 {
+    i64::try_from(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs(),
+    )
+    .unwrap()
 }
 
 pub(crate) fn base_args() -> Vec<String> {
@@ -116,6 +144,9 @@ backends!(
     operations::openapi_and_jwks,
     sessions::logout_over_http,
     sessions::logout_racing_refresh,
+    sessions::logout_edge_cases,
+    session_lifetime::max_session_lifetime_flag_env_and_default,
+    session_hashes::rehash_and_legacy_upgrade_end_no_session,
     lockout_race::simultaneous_guesses_never_pass_the_threshold,
     names::names_are_optional_and_not_logins,
 );

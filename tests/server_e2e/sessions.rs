@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use crate::request::{Requests, user_path};
 use crate::server_harness::{Backend, Server};
-use crate::{ADMIN, ADMIN_PW, base_args, start};
+use crate::{ADMIN, ADMIN_PW, base_args, decode_hs256, sign_hs256, start, unix_now};
 
 const LOGOUT: &str = "/v1/users/logout";
 const REFRESH: &str = "/v1/users/refresh_jwt";
@@ -29,24 +29,43 @@ async fn logout(s: &Server, authorization: &str, body: Option<&str>) -> (u16, Va
     (status, res.json().await.unwrap())
 }
 
-/// The token works: refresh_jwt answers 200 and a users-API route (`GET /v1/users`) too.
+/// The token works under both schemes: refresh_jwt answers 200 and a users-API route
+/// (`GET /v1/users`) too.
 async fn assert_works(s: &Server, token: &str, what: &str) {
-    let auth = format!("JWT {token}");
-    let (st, body) = s.post(REFRESH).auth(&auth).send().await;
-    assert_eq!(st, 200, "{what}: refresh_jwt: {body}");
-    let (st, body) = s.get("/v1/users").auth(&auth).send().await;
-    assert_eq!(st, 200, "{what}: GET /v1/users: {body}");
+    for scheme in ["JWT", "Bearer"] {
+        let auth = format!("{scheme} {token}");
+        let (st, body) = s.post(REFRESH).auth(&auth).send().await;
+        assert_eq!(st, 200, "{what}: {scheme}: refresh_jwt: {body}");
+        let (st, body) = s.get("/v1/users").auth(&auth).send().await;
+        assert_eq!(st, 200, "{what}: {scheme}: GET /v1/users: {body}");
+    }
 }
 
-/// The token is refused with 401 by refresh_jwt and by users-API routes.
+/// The token is refused with 401 `unauthorized`, under both schemes, by refresh_jwt and by
+/// every users-API route that takes a token (the admin's uid 1 as the target; the writes
+/// would succeed with a live admin token).
 async fn assert_refused(s: &Server, token: &str, what: &str) {
-    let auth = format!("JWT {token}");
-    let (st, body) = s.post(REFRESH).auth(&auth).send().await;
-    assert_eq!(st, 401, "{what}: refresh_jwt: {body}");
-    let (st, body) = s.get("/v1/users").auth(&auth).send().await;
-    assert_eq!(st, 401, "{what}: GET /v1/users: {body}");
-    let (st, body) = s.get(&user_path(1)).auth(&auth).send().await;
-    assert_eq!(st, 401, "{what}: GET /v1/users/1: {body}");
+    for scheme in ["JWT", "Bearer"] {
+        let auth = format!("{scheme} {token}");
+        let calls = [
+            s.post(REFRESH),
+            s.get("/v1/users"),
+            s.post("/v1/users").json(json!({
+                "email": "never-created@example.test", "password": "Never-Passw0rd!", "role": "db_viewer"
+            })),
+            s.get(&user_path(1)),
+            s.put(&user_path(1)).json(json!({"name": "never renamed"})),
+            s.delete(&user_path(999_999)),
+        ];
+        for call in calls {
+            let (st, body) = call.auth(&auth).send().await;
+            assert_eq!(
+                (st, body["error_code"].as_str()),
+                (401, Some("unauthorized")),
+                "{what}: {scheme}: {body}"
+            );
+        }
+    }
 }
 
 /// Each scheme (`JWT`, `Bearer`) with each body (none, `{}`): 200 `{}`, then that token gets
@@ -235,4 +254,95 @@ pub(crate) async fn two_servers_share_sessions(backend: Backend) {
         .auth(&format!("JWT {eve_viewer}"))
         .expect(403, "forbidden")
         .await;
+}
+
+/// What the issue leaves to the server, answered the way a client can rely on: a logout that
+/// is refused ends nothing. An expired token (past its `exp` and the verifier's 5 s leeway)
+/// and a logged-out one get 401; a body that is not JSON by its `Content-Type`, or that names
+/// anything but a boolean `all`, gets 400 `invalid_request` (a misspelt `all` must not quietly
+/// end less than asked); in each case the token presented still works afterwards.
+pub(crate) async fn logout_edge_cases(backend: Backend) {
+    let s = start(&backend, &[]).await;
+    let token = s.token(ADMIN, ADMIN_PW).await;
+    let other = s.token(ADMIN, ADMIN_PW).await;
+
+    // Expired: the same claims, minted 10 minutes ago for 300 s.
+    let mut claims = decode_hs256(&token);
+    let then = unix_now() - 600;
+    claims["iat"] = json!(then);
+    claims["nbf"] = json!(then);
+    claims["exp"] = json!(then + 300);
+    let expired = sign_hs256(&token, &claims);
+    for scheme in ["JWT", "Bearer"] {
+        for body in [None, Some("{}"), Some(r#"{"all": true}"#)] {
+            let (st, answer) = logout(&s, &format!("{scheme} {expired}"), body).await;
+            assert_eq!(
+                (st, answer["error_code"].as_str()),
+                (401, Some("unauthorized")),
+                "expired, {scheme}, {body:?}"
+            );
+        }
+    }
+    assert_works(&s, &token, "after logouts with an expired copy").await;
+
+    // Bodies that are refused.
+    let bearer = format!("Bearer {token}");
+    for (content_type, body) in [
+        (None, "{}"),
+        (Some("text/plain"), "{}"),
+        (
+            Some("application/x-www-form-urlencoded"),
+            r#"{"all": true}"#,
+        ),
+        (Some("application/json"), r#"{"al": true}"#),
+        (
+            Some("application/json"),
+            r#"{"all": true, "everywhere": true}"#,
+        ),
+        (Some("application/json"), r#"{"all": "true"}"#),
+        (Some("application/json"), r#"{"all": 1}"#),
+        (Some("application/json"), r#"{"all": null}"#),
+        (Some("application/json"), "[]"),
+        (Some("application/json"), " "),
+        (Some("application/json"), "{"),
+    ] {
+        let mut req = s
+            .client
+            .post(s.url(LOGOUT))
+            .header("authorization", &bearer)
+            .body(body.to_owned());
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status().as_u16();
+        let answer: Value = res.json().await.unwrap();
+        assert_eq!(
+            (status, answer["error_code"].as_str()),
+            (400, Some("invalid_request")),
+            "{content_type:?} {body:?}: {answer}"
+        );
+    }
+    assert_works(&s, &token, "after refused logout bodies").await;
+    assert_works(&s, &other, "another token, after refused logout bodies").await;
+
+    // Then a real one, and the same token again.
+    let (st, answer) = logout(&s, &bearer, Some(r#"{"all": false}"#)).await;
+    assert_eq!((st, &answer), (200, &json!({})));
+    assert_refused(&s, &token, "logged out").await;
+    for body in [None, Some(r#"{"all": true}"#)] {
+        let (st, answer) = logout(&s, &bearer, body).await;
+        assert_eq!(
+            (st, answer["error_code"].as_str()),
+            (401, Some("unauthorized")),
+            "a logged-out token logs out again with {body:?}"
+        );
+    }
+    // A logged-out token cannot end the user's other sessions either.
+    assert_works(
+        &s,
+        &other,
+        "another token, after the logged-out one tried all",
+    )
+    .await;
 }

@@ -163,6 +163,20 @@ impl Authenticator {
             tracing::info!(names = ?written, "settings store seeded");
         }
         self.refresh_settings().await?;
+        // The store already held some values: say which of the builder's (the command line's)
+        // are not in force, so that a flag given to a server on an existing database is not
+        // silently ignored.
+        let given = policy_map(&self.inner.settings.base)?;
+        let in_force = policy_map(&self.policy())?;
+        for (name, value) in &given {
+            if let Some(stored) = in_force.get(name).filter(|v| *v != value) {
+                tracing::info!(
+                    setting = %name, in_force = %stored, given = %value,
+                    "the database's value is in force, not the one given at start or its default \
+                     (change it with PUT /v1/cluster or /v1/cluster/policy)"
+                );
+            }
+        }
         Ok(())
     }
 

@@ -50,8 +50,10 @@ pub struct TtlBody {
 }
 
 /// The optional body of `POST /v1/users/logout`: `{"all": true}` ends every session of the
-/// caller, anything else only the token presented.
+/// caller; none, `{}` or `{"all": false}` only the session of the token presented. Any other
+/// field is refused (400): a misspelt `all` must not quietly end less than was asked.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
 pub struct LogoutBody {
     /// End every session of the caller (default `false`).
     #[serde(default)]

@@ -431,4 +431,31 @@ mod tests {
         let err = json_body::<PasswordChangeBody>(&req(None, b""), None).unwrap_err();
         assert_eq!(err.error_code(), "invalid_request");
     }
+
+    /// The logout body: none, `{}` and `{"all": false}` end one session, `{"all": true}` all;
+    /// a misspelt or mistyped `all` is refused rather than read as "this session only".
+    #[test]
+    fn logout_bodies() {
+        let req = |body: &'static [u8]| RequestParts {
+            content_type: Some(b"application/json"),
+            body,
+            ..RequestParts::default()
+        };
+        let all = |body| json_body(&req(body), Some(LogoutBody::default)).map(|b| b.all);
+        assert!(!all(b"").unwrap());
+        assert!(!all(b"{}").unwrap());
+        assert!(!all(br#"{"all": false}"#).unwrap());
+        assert!(all(br#"{"all": true}"#).unwrap());
+        for bad in [
+            &br#"{"al": true}"#[..],
+            br#"{"all": true, "every": 1}"#,
+            br#"{"all": "true"}"#,
+            br#"{"all": null}"#,
+            br#"{"all": 1}"#,
+            b"[]",
+        ] {
+            let err = all(bad).unwrap_err();
+            assert_eq!(err.error_code(), "invalid_request", "{bad:?}");
+        }
+    }
 }

@@ -10,6 +10,7 @@ use authcore_core::{
 };
 use time::{Duration, OffsetDateTime};
 
+use super::session_hashes::hash_upgrades_at_sign_in_end_nothing;
 use super::session_races::{
     a_logout_ends_the_tokens_refreshed_from_it, a_refresh_racing_a_logout_never_outlives_it,
     concurrent_refreshes_after_a_logout_all_fail, find_fresh_matches_three_reads,
@@ -214,6 +215,7 @@ pub async fn run_authenticator_session_suite(
     admin_changes_and_deletion_end_sessions(Arc::clone(&users), Arc::clone(&lockout)).await;
     removing_a_password_ends_only_its_sessions(Arc::clone(&users), Arc::clone(&lockout)).await;
     a_rehash_ends_nothing(Arc::clone(&users), Arc::clone(&lockout)).await;
+    hash_upgrades_at_sign_in_end_nothing(Arc::clone(&users), Arc::clone(&lockout)).await;
     logout_and_sign_out_everywhere(Arc::clone(&users), Arc::clone(&lockout)).await;
     lockout_does_not_end_sessions(Arc::clone(&users), Arc::clone(&lockout)).await;
     refresh_is_bounded_by_the_session_lifetime(Arc::clone(&users), Arc::clone(&lockout)).await;
