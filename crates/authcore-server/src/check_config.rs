@@ -41,6 +41,53 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         Err(e) => report.fail("listen", format!("{}: {e}", args.listen)),
     }
 
+    match &args.metrics_listen {
+        None => {}
+        Some(addr) => match tokio::net::lookup_host(addr).await {
+            Ok(mut addrs) => match addrs.next() {
+                Some(resolved) => report.ok("metrics listen", format!("{addr} ({resolved})")),
+                None => report.fail("metrics listen", format!("{addr} resolves to no address")),
+            },
+            Err(e) => report.fail("metrics listen", format!("{addr}: {e}")),
+        },
+    }
+
+    match args.listener.tls() {
+        Ok(None) => report.ok(
+            "TLS",
+            "off: plain HTTP (give --tls-cert and --tls-key for HTTPS)",
+        ),
+        Ok(Some(_)) => report.ok(
+            "TLS",
+            format!(
+                "the certificate in {} and the key in {} load and match",
+                args.listener
+                    .tls_cert
+                    .as_deref()
+                    .unwrap_or_else(|| std::path::Path::new("-"))
+                    .display(),
+                args.listener
+                    .tls_key
+                    .as_deref()
+                    .unwrap_or_else(|| std::path::Path::new("-"))
+                    .display(),
+            ),
+        ),
+        Err(e) => report.fail("TLS", e),
+    }
+
+    match args.rate_limit.limiter() {
+        Ok(Some(_)) => report.ok(
+            "rate limit",
+            format!(
+                "{} password checks per minute per client, burst {}",
+                args.rate_limit.rate_limit_per_minute, args.rate_limit.rate_limit_burst
+            ),
+        ),
+        Ok(None) => report.warn("rate limit", "off"),
+        Err(e) => report.fail("rate limit", e),
+    }
+
     match args.keys.key_ring() {
         Ok(_) => {
             let what = match (&args.keys.jwt_key, &args.keys.jwt_secret) {
@@ -110,10 +157,36 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
     })
 }
 
+/// The file of a SQLite URL (`sqlite://FILE?...`, `sqlite:FILE`), unless it is in memory.
+fn sqlite_file(url: &str) -> Option<&str> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let in_memory =
+        path.is_empty() || path == ":memory:" || query.split('&').any(|p| p == "mode=memory");
+    (!in_memory).then_some(path)
+}
+
 async fn check_database(args: &ServeArgs, report: &mut Report) {
     let url = args.stores.database_url();
     let config = SqlConfig::new(url).run_migrations(false);
     let masked = config.masked_url();
+    // Connecting would create a missing SQLite file: say what serve would do instead.
+    if let Some(file) = sqlite_file(url)
+        && !std::path::Path::new(file).exists()
+    {
+        if url.contains("mode=rwc") {
+            return report.ok(
+                "database",
+                format!("{masked}: {file} does not exist yet; `authcore serve` creates it"),
+            );
+        }
+        return report.fail(
+            "database",
+            format!("{masked}: {file} does not exist (`?mode=rwc` creates it)"),
+        );
+    }
     let store = match SqlStore::connect_with(config).await {
         Ok(store) => store,
         Err(e) => return report.fail("database", format!("{masked}: {e}")),

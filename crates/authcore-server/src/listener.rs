@@ -56,7 +56,9 @@ pub struct ListenerArgs {
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub header_read_timeout: u64,
 
-    /// Seconds a client has to send a request's body; a slower body fails the request.
+    /// Seconds a client has to send a request's body, counted from the end of its headers
+    /// (however steadily the bytes come); a slower body fails the request and the
+    /// connection is closed.
     #[arg(long, env = "AUTHCORE_BODY_READ_TIMEOUT", default_value_t = 30,
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub body_read_timeout: u64,
@@ -295,6 +297,7 @@ pub async fn serve(
         None => None,
     };
     let header_timeout = Duration::from_secs(args.header_read_timeout);
+    let body_timeout = Duration::from_secs(args.body_read_timeout);
     let slots = Arc::new(Semaphore::new(args.max_connections as usize));
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
@@ -320,12 +323,15 @@ pub async fn serve(
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             let _permit = permit;
-            let service = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut().insert(ConnectInfo(peer));
-                    app.clone().oneshot(req.map(axum::body::Body::new))
-                },
-            );
+            let service =
+                hyper::service::service_fn(
+                    move |mut req: hyper::Request<hyper::body::Incoming>| {
+                        req.extensions_mut().insert(ConnectInfo(peer));
+                        app.clone().oneshot(req.map(|body| {
+                            axum::body::Body::new(DeadlineBody::new(body, body_timeout))
+                        }))
+                    },
+                );
             let mut http = hyper::server::conn::http1::Builder::new();
             http.timer(TokioTimer::new())
                 .header_read_timeout(header_timeout)
@@ -380,7 +386,55 @@ pub fn hsts(app: Router, max_age: u64) -> Router {
     ))
 }
 
-/// Fails a request whose body does not arrive within `timeout`.
-pub fn body_timeout(app: Router, timeout: Duration) -> Router {
-    app.layer(tower_http::timeout::RequestBodyTimeoutLayer::new(timeout))
+/// A request body that fails once `deadline` has passed, however steadily its bytes arrive.
+///
+/// tower-http's `RequestBodyTimeoutLayer` restarts its timer at every frame, so a client
+/// sending one byte a second held a connection (and its slot under --max-connections) for as
+/// long as its `Content-Length` allowed. This deadline is counted from the end of the headers.
+#[derive(Debug)]
+struct DeadlineBody {
+    inner: hyper::body::Incoming,
+    deadline: std::pin::Pin<Box<tokio::time::Sleep>>,
+}
+
+/// The error of a body not received in time.
+#[derive(Debug, thiserror::Error)]
+#[error("the request body was not received within --body-read-timeout")]
+struct BodyTimedOut;
+
+impl DeadlineBody {
+    fn new(inner: hyper::body::Incoming, timeout: Duration) -> Self {
+        Self {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+        }
+    }
+}
+
+impl hyper::body::Body for DeadlineBody {
+    type Data = hyper::body::Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        use std::future::Future as _;
+        let this = &mut *self;
+        if let std::task::Poll::Ready(frame) = std::pin::Pin::new(&mut this.inner).poll_frame(cx) {
+            return std::task::Poll::Ready(frame.map(|f| f.map_err(BoxError::from)));
+        }
+        if this.deadline.as_mut().poll(cx).is_ready() {
+            return std::task::Poll::Ready(Some(Err(BoxError::from(BodyTimedOut))));
+        }
+        std::task::Poll::Pending
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
 }

@@ -108,18 +108,26 @@ pub struct Audit {
 
 /// Whether a request is an administrative act: any change under `/v1/users` except signing
 /// in and refreshing a token (user created, updated — role, status, password reset —,
-/// deleted, passwords changed, and whatever routes are added there later).
+/// deleted, passwords changed, logouts), and any change of the run-time settings under
+/// `/v1/cluster` (password and lockout policy, the directory) and `/v1/ldap_mappings`, and
+/// whatever routes are added there later.
 fn administrative(method: &Method, route: &str) -> bool {
+    let under = |prefix: &str| {
+        route == prefix
+            || route
+                .strip_prefix(prefix)
+                .is_some_and(|rest| rest.starts_with('/'))
+    };
     method != Method::GET
         && method != Method::HEAD
         && method != Method::OPTIONS
-        && route.starts_with("/v1/users")
+        && (under("/v1/users") || under("/v1/cluster") || under("/v1/ldap_mappings"))
         && route != "/v1/users/authorize"
         && route != "/v1/users/refresh_jwt"
 }
 
 /// One event on target `authcore::audit` per administrative request: the act (method and
-/// route), the actor (the token's uid and username; `anonymous` without a valid token; the
+/// route; a `?dry_run` is named, as it changes nothing), the actor (the token's uid and username; `anonymous` without a valid token; the
 /// username of a password change is in its body and is not read here), the target uid from
 /// the path, the client address, the request id and the outcome (status). Never a header
 /// value, a body or a token.
@@ -171,6 +179,10 @@ pub async fn audit(State(audit): State<Audit>, req: Request, next: Next) -> Resp
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
+    let dry_run = req.uri().query().is_some_and(|q| {
+        q.split('&')
+            .any(|pair| pair.split('=').next() == Some("dry_run"))
+    });
     let res = next.run(req).await;
     let status = res.status().as_u16();
     let outcome = if res.status().is_success() {
@@ -180,7 +192,7 @@ pub async fn audit(State(audit): State<Audit>, req: Request, next: Next) -> Resp
     };
     tracing::info!(
         target: "authcore::audit",
-        act = %format!("{method} {route}"),
+        act = %format!("{method} {route}{}", if dry_run { "?dry_run" } else { "" }),
         actor = %actor,
         target_uid = %target,
         client = %client,

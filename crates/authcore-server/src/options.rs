@@ -220,6 +220,18 @@ pub struct KeyArgs {
     #[arg(long, env = "AUTHCORE_JWT_PREVIOUS_KEY", value_delimiter = ',')]
     pub jwt_previous_key: Vec<PathBuf>,
 
+    /// The `kid` of each --jwt-previous-key, in the same order (repeatable; the variable
+    /// takes a comma-separated list; an empty one keeps the default) [default: the key's RFC
+    /// 7638 thumbprint]. Give the name the key had as --jwt-key-id, or its tokens are not
+    /// recognised.
+    #[arg(
+        long,
+        env = "AUTHCORE_JWT_PREVIOUS_KEY_ID",
+        value_delimiter = ',',
+        requires = "jwt_previous_key"
+    )]
+    pub jwt_previous_key_id: Vec<String>,
+
     /// A retired HS256 secret whose tokens stay valid (verify only; repeatable; the variable
     /// takes a comma-separated list).
     #[arg(
@@ -229,6 +241,18 @@ pub struct KeyArgs {
         value_delimiter = ','
     )]
     pub jwt_previous_secret: Vec<String>,
+
+    /// The `kid` of each --jwt-previous-secret, in the same order (repeatable; the variable
+    /// takes a comma-separated list; an empty one keeps the default) [default: hs256- and a
+    /// keyed digest of the secret]. Give the name the secret had as --jwt-secret-id, or its
+    /// tokens are not recognised.
+    #[arg(
+        long,
+        env = "AUTHCORE_JWT_PREVIOUS_SECRET_ID",
+        value_delimiter = ',',
+        requires = "jwt_previous_secret"
+    )]
+    pub jwt_previous_secret_id: Vec<String>,
 
     /// Retires every --jwt-previous-key and --jwt-previous-secret at this instant (RFC 3339,
     /// e.g. 2026-12-01T00:00:00Z): from then on their tokens are refused whatever their
@@ -297,17 +321,50 @@ impl KeyArgs {
             Some(at) => key.retire_at(at),
             None => key,
         };
-        for path in &self.jwt_previous_key {
-            let key = pem_key(path, None).map_err(|e| format!("--jwt-previous-key {e}"))?;
+        let key_ids = paired_ids(
+            &self.jwt_previous_key_id,
+            self.jwt_previous_key.len(),
+            "--jwt-previous-key",
+        )?;
+        for (path, id) in self.jwt_previous_key.iter().zip(key_ids) {
+            let key = pem_key(path, id).map_err(|e| format!("--jwt-previous-key {e}"))?;
             ring = ring.with_verify_only(retire(key))?;
         }
-        for text in &self.jwt_previous_secret {
+        let secret_ids = paired_ids(
+            &self.jwt_previous_secret_id,
+            self.jwt_previous_secret.len(),
+            "--jwt-previous-secret",
+        )?;
+        for (text, id) in self.jwt_previous_secret.iter().zip(secret_ids) {
             ring = ring.with_verify_only(retire(
-                secret(text, None).map_err(|e| format!("--jwt-previous-secret: {e}"))?,
+                secret(text, id).map_err(|e| format!("--jwt-previous-secret: {e}"))?,
             ))?;
         }
         Ok(ring)
     }
+}
+
+/// The explicit `kid` of each of `count` previous keys: `ids` pairs with them by position
+/// (none given: every key keeps its derived `kid`; an empty entry: that one does).
+fn paired_ids<'a>(
+    ids: &'a [String],
+    count: usize,
+    flag: &str,
+) -> Result<Vec<Option<&'a String>>, BoxError> {
+    if ids.is_empty() {
+        return Ok(vec![None; count]);
+    }
+    if ids.len() != count {
+        return Err(format!(
+            "{flag}-id is given {} time(s) for {count} {flag}: give one per key, in the same order (an empty one keeps the default)",
+            ids.len()
+        )
+        .into());
+    }
+    Ok(ids
+        .iter()
+        .map(|id| (!id.is_empty()).then_some(id))
+        .collect())
 }
 
 /// The argon2id parameters of new password hashes (`authcore hash-calibrate` measures them

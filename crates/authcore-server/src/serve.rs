@@ -158,10 +158,6 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         .layer(axum::middleware::from_fn_with_state(audit, observe::audit))
         .layer(observe::trace_layer())
         .layer(axum::middleware::from_fn(observe::request_id));
-    app = listener::body_timeout(
-        app,
-        std::time::Duration::from_secs(args.listener.body_read_timeout),
-    );
     if tls.is_some() && args.listener.hsts_max_age > 0 {
         app = listener::hsts(app, args.listener.hsts_max_age);
     }

@@ -399,12 +399,33 @@ fn check_config_reports_and_fails_on_each_broken_part() {
             ],
         )))
     };
+    // It changes nothing: a SQLite file that does not exist yet is not created.
     let text = check();
     assert!(
-        text.contains("ok    database") && text.contains("configuration ok"),
+        text.contains("ok    database") && text.contains("does not exist yet"),
         "{text}"
     );
+    assert!(text.contains("configuration ok"), "{text}");
+    assert!(
+        !dir.path().join("authcore.db").exists(),
+        "check-config created the database file"
+    );
+    let missing = format!("sqlite://{}/other.db", dir.path().display());
+    let out = run(authcore(
+        &dir,
+        &[
+            "check-config",
+            "--database-url",
+            &missing,
+            "--jwt-secret",
+            &secret,
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stdout(&out).contains("FAIL  database"), "{}", stdout(&out));
     // It applies no migration: on a new database it says so.
+    std::fs::write(dir.path().join("authcore.db"), b"").unwrap();
+    let text = check();
     assert!(text.contains("a new database?"), "{text}");
     // With the schema and no admin, it says how to create one.
     ok(&user(&dir, &db, &["list"]));
@@ -415,6 +436,8 @@ fn check_config_reports_and_fails_on_each_broken_part() {
     );
 
     std::fs::write(dir.path().join("ldap.json"), "{\"uris\": []}").unwrap();
+    std::fs::write(dir.path().join("not-a.crt"), "not a certificate").unwrap();
+    std::fs::write(dir.path().join("not-a.key"), "not a key").unwrap();
     for (args, part) in [
         (vec!["--jwt-secret", "short"], "token keys"),
         (vec!["--jwt-key", "missing.pem"], "token keys"),
@@ -427,6 +450,15 @@ fn check_config_reports_and_fails_on_each_broken_part() {
         (vec!["--ldap-config", "missing.json"], "LDAP"),
         (vec!["--argon2-memory-kib", "1"], "argon2id"),
         (vec!["--listen", "nonsense"], "listen"),
+        (vec!["--metrics-listen", "nonsense"], "metrics listen"),
+        (
+            vec!["--tls-cert", "not-a.crt", "--tls-key", "not-a.key"],
+            "TLS",
+        ),
+        (
+            vec!["--tls-cert", "missing.crt", "--tls-key", "missing.key"],
+            "TLS",
+        ),
     ] {
         let mut all = vec!["check-config"];
         if !args.contains(&"--database-url") {

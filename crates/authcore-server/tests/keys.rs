@@ -206,3 +206,169 @@ async fn previous_keys_retire_at_the_given_instant() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// A key or secret served under an explicit name (--jwt-key-id, --jwt-secret-id) keeps that
+/// name once retired (--jwt-previous-key-id, --jwt-previous-secret-id, paired by position):
+/// its tokens survive the rotation. Without the name they would carry a `kid` the ring does
+/// not know.
+#[tokio::test(flavor = "multi_thread")]
+async fn named_keys_keep_their_name_when_retired() {
+    let (dir, db) = with_admin();
+    ok(&run(authcore(
+        &dir,
+        &["keygen", "ed25519", "--out", "k1.pem"],
+    )));
+    ok(&run(authcore(&dir, &["keygen", "p256", "--out", "k2.pem"])));
+    let s1 = "first-secret-of-at-least-32-bytes-long";
+    let s2 = "second-secret-of-at-least-32-bytes-long";
+    let (t_key, t_secret) = {
+        let server = Server::start(
+            &dir,
+            &[
+                "--database-url",
+                &db,
+                "--jwt-key",
+                "k1.pem",
+                "--jwt-key-id",
+                "2026-10",
+            ],
+            &[],
+        );
+        let t_key = token(&server).await;
+        drop(server);
+        let server = Server::start(
+            &dir,
+            &[
+                "--database-url",
+                &db,
+                "--jwt-secret",
+                s1,
+                "--jwt-secret-id",
+                "s-2026-10",
+            ],
+            &[],
+        );
+        (t_key, token(&server).await)
+    };
+    assert_eq!(
+        (kid(&t_key), kid(&t_secret)),
+        ("2026-10".into(), "s-2026-10".into())
+    );
+
+    // Retired without their names: their tokens are not recognised (what an operator would
+    // see without the new flags).
+    let server = Server::start(
+        &dir,
+        &[
+            "--database-url",
+            &db,
+            "--jwt-key",
+            "k2.pem",
+            "--jwt-previous-key",
+            "k1.pem",
+            "--jwt-previous-secret",
+            s1,
+        ],
+        &[],
+    );
+    assert_eq!(refresh(&server, &t_key).await, 401);
+    assert_eq!(refresh(&server, &t_secret).await, 401);
+    drop(server);
+
+    // With their names, flags and variables: both survive.
+    let server = Server::start(
+        &dir,
+        &[
+            "--database-url",
+            &db,
+            "--jwt-key",
+            "k2.pem",
+            "--jwt-secret",
+            s2,
+            "--jwt-previous-key",
+            "k1.pem",
+            "--jwt-previous-key-id",
+            "2026-10",
+        ],
+        &[
+            ("AUTHCORE_JWT_PREVIOUS_SECRET", s1),
+            ("AUTHCORE_JWT_PREVIOUS_SECRET_ID", "s-2026-10"),
+        ],
+    );
+    assert_eq!(refresh(&server, &t_key).await, 200);
+    assert_eq!(refresh(&server, &t_secret).await, 200);
+    assert!(jwks_kids(&server).await.contains(&"2026-10".to_owned()));
+    drop(server);
+
+    // One name per key: a count that does not match is refused before anything starts.
+    let out = run(authcore(
+        &dir,
+        &[
+            "check-config",
+            "--database-url",
+            &db,
+            "--jwt-secret",
+            s2,
+            "--jwt-previous-secret",
+            s1,
+            "--jwt-previous-secret",
+            "third-secret-of-at-least-32-bytes-long",
+            "--jwt-previous-secret-id",
+            "s-2026-10",
+        ],
+    ));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        common::stdout(&out).contains("--jwt-previous-secret-id"),
+        "{}",
+        common::stdout(&out)
+    );
+}
+
+/// The `kid` of a PEM key is its RFC 7638 thumbprint, computed here from the private key file
+/// itself (the public key derived with the curve crates, the canonical JWK hashed with
+/// SHA-256), not from what the server publishes.
+#[tokio::test(flavor = "multi_thread")]
+async fn pem_key_ids_are_rfc_7638_thumbprints_of_the_key_file() {
+    use ed25519_dalek::pkcs8::DecodePrivateKey as _;
+    use p256::elliptic_curve::sec1::ToEncodedPoint as _;
+    use sha2::Digest as _;
+    let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    let thumbprint = |jwk: String| b64(&sha2::Sha256::digest(jwk.as_bytes()));
+
+    let (dir, db) = with_admin();
+    ok(&run(authcore(
+        &dir,
+        &["keygen", "ed25519", "--out", "ed.pem"],
+    )));
+    ok(&run(authcore(&dir, &["keygen", "p256", "--out", "p.pem"])));
+    let ed = std::fs::read_to_string(dir.path().join("ed.pem")).unwrap();
+    let ed = ed25519_dalek::SigningKey::from_pkcs8_pem(&ed).unwrap();
+    // Members in lexicographic order, no whitespace (RFC 7638 section 3).
+    let ed_kid = thumbprint(format!(
+        r#"{{"crv":"Ed25519","kty":"OKP","x":"{}"}}"#,
+        b64(ed.verifying_key().as_bytes())
+    ));
+    let p = std::fs::read_to_string(dir.path().join("p.pem")).unwrap();
+    let p = p256::SecretKey::from_pkcs8_pem(&p).unwrap();
+    let point = p.public_key().to_encoded_point(false);
+    let p_kid = thumbprint(format!(
+        r#"{{"crv":"P-256","kty":"EC","x":"{}","y":"{}"}}"#,
+        b64(point.x().unwrap()),
+        b64(point.y().unwrap())
+    ));
+    let server = Server::start(
+        &dir,
+        &[
+            "--database-url",
+            &db,
+            "--jwt-key",
+            "p.pem",
+            "--jwt-previous-key",
+            "ed.pem",
+        ],
+        &[],
+    );
+    assert_eq!(jwks_kids(&server).await, vec![p_kid.clone(), ed_kid]);
+    assert_eq!(kid(&token(&server).await), p_kid);
+}

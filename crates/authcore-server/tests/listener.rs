@@ -178,7 +178,43 @@ fn tls_files_are_checked_at_start() {
             "{}",
             common::stderr(&out)
         );
+        // check-config finds the same fault (it once said "configuration ok" here).
+        let out = common::run(common::authcore(
+            &dir,
+            &[
+                "check-config",
+                "--database-url",
+                &dir.sqlite_url(),
+                "--tls-cert",
+                cert,
+                "--tls-key",
+                key,
+            ],
+        ));
+        assert_eq!(out.status.code(), Some(1), "{cert} {key}");
+        assert!(
+            common::stdout(&out).contains("FAIL  TLS"),
+            "{}",
+            common::stdout(&out)
+        );
     }
+    let out = common::run(common::authcore(
+        &dir,
+        &[
+            "check-config",
+            "--database-url",
+            &dir.sqlite_url(),
+            "--tls-cert",
+            "a.crt",
+            "--tls-key",
+            "a.key",
+        ],
+    ));
+    assert!(
+        common::stdout(&out).contains("ok    TLS"),
+        "{}",
+        common::stdout(&out)
+    );
     // One without the other is a usage error.
     let out = common::run(common::authcore(&dir, &["serve", "--tls-cert", "a.crt"]));
     assert_eq!(out.status.code(), Some(2));
@@ -216,6 +252,58 @@ async fn slow_clients_are_cut_off() {
         .unwrap();
     let text = String::from_utf8_lossy(&out);
     assert!(!text.starts_with("HTTP/1.1 2"), "{text}");
+}
+
+/// A body that keeps coming, one byte at a time, is still cut off at --body-read-timeout
+/// counted from the end of the headers (a per-read idle timer never fires on it): the server
+/// answers 400 and closes the connection long before the client has sent it all.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_body_trickled_byte_by_byte_is_cut_off_at_the_deadline() {
+    let dir = TempDir::new();
+    let server = Server::sqlite(&dir, &["--body-read-timeout", "1"]);
+    // A complete, valid sign-in once it is all there: without the deadline the server
+    // would wait for every byte and then answer 401.
+    let mut body =
+        br#"{"username": "nobody@example.org", "password": "not-the-password"}"#.to_vec();
+    body.resize(200, b' ');
+    let stream = TcpStream::connect(&server.addr).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    writer
+        .write_all(
+            format!(
+                "POST /v1/users/authorize HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await
+        .unwrap();
+    let answer = tokio::spawn(async move {
+        let mut out = Vec::new();
+        let _ = reader.read_to_end(&mut out).await;
+        String::from_utf8_lossy(&out).into_owned()
+    });
+    let mut sent = 0;
+    for byte in &body {
+        if answer.is_finished() {
+            break;
+        }
+        if writer.write_all(std::slice::from_ref(byte)).await.is_err() {
+            break;
+        }
+        sent += 1;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        sent < body.len(),
+        "the server read a trickled body to its end ({sent} bytes over {} s)",
+        sent / 10
+    );
+    let answer = tokio::time::timeout(PATIENCE, answer)
+        .await
+        .expect("the connection stayed open after the body deadline")
+        .unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400"), "{answer}");
 }
 
 /// With `--max-connections 2`, a third connection is not served until one of the first two

@@ -96,6 +96,53 @@ async fn administrative_requests_leave_audit_events_without_secrets() {
         .await
         .unwrap();
     assert_eq!(res.status().as_u16(), 401);
+    // Policy changes are administrative acts too (issue #12: "policy changed"), a dry run
+    // named as such, the directory settings and mappings as well.
+    for (method, path, body, status) in [
+        (
+            "PUT",
+            "/v1/cluster/policy",
+            json!({"login_lockout_threshold": 7}),
+            200,
+        ),
+        (
+            "PUT",
+            "/v1/cluster?dry_run",
+            json!({"password_expiration_duration": 90}),
+            200,
+        ),
+        (
+            "PUT",
+            "/v1/cluster",
+            json!({"password_complexity": true}),
+            200,
+        ),
+        ("DELETE", "/v1/cluster/ldap", json!({}), 200),
+        (
+            "POST",
+            "/v1/ldap_mappings",
+            json!({"name": "ops", "dn": "cn=ops,dc=example,dc=org", "role": "admin"}),
+            200,
+        ),
+    ] {
+        let res = server
+            .client
+            .request(method.parse().unwrap(), server.url(path))
+            .header("authorization", format!("JWT {token}"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), status, "{method} {path}");
+    }
+    let res = server
+        .client
+        .put(server.url("/v1/cluster/policy"))
+        .json(&json!({"login_lockout_threshold": 1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 401);
 
     let log = server.log();
     let audit: Vec<Value> = log
@@ -120,6 +167,20 @@ async fn administrative_requests_leave_audit_events_without_secrets() {
     let anonymous = audit.iter().find(|e| e["target_uid"] == "2").unwrap();
     assert_eq!(anonymous["actor"], "anonymous");
     assert_eq!(anonymous["outcome"], "refused");
+    let policy = find("PUT /v1/cluster/policy", "success");
+    assert_eq!(policy["actor"], format!("uid 1 ({ADMIN})"));
+    assert_eq!(policy["status"], 200);
+    find("PUT /v1/cluster/policy", "refused");
+    find("PUT /v1/cluster?dry_run", "success");
+    find("PUT /v1/cluster", "success");
+    find("DELETE /v1/cluster/ldap", "success");
+    find("POST /v1/ldap_mappings", "success");
+    // Reading the settings is not an act.
+    assert!(
+        !audit
+            .iter()
+            .any(|e| e["act"].as_str().is_some_and(|a| a.starts_with("GET")))
+    );
     // Sign-ins are not administrative acts.
     assert!(!audit.iter().any(|e| e["act"] == "POST /v1/users/authorize"));
     for secret in [ADMIN_PW, "Ann-Passw0rd-1", token.as_str()] {
