@@ -1,12 +1,14 @@
-//! Per-client rate limit on password checks (`POST /v1/users/authorize` and the
-//! `/v1/users/password` operations): a token bucket per client address (governor).
+//! Per-client rate limit on password checks (`POST /v1/users/authorize`, the
+//! `/v1/users/password` operations, and any request to the users API or the settings routes
+//! that carries HTTP Basic credentials, since those are checked like a sign-in): a token
+//! bucket per client address (governor).
 //!
 //! What it does not stop: an attacker with many addresses (a botnet, a large IPv6 range
 //! beyond one /64, a shared cloud egress) gets a bucket per address, so a distributed
 //! password spray or distributed lockout of someone else's account is slowed only by the
 //! account lockout policy; clients behind one NAT share a bucket; behind a proxy not listed
 //! in --trusted-proxies every client looks like the proxy. Token refreshes and administration
-//! calls are not limited (they check a token, not a password).
+//! calls with a token are not limited (they check a token, not a password).
 
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
@@ -175,15 +177,36 @@ fn bucket(addr: IpAddr) -> IpAddr {
     }
 }
 
-/// Whether a request checks a password.
-fn checks_password(method: &Method, route: &str) -> bool {
-    match route {
+/// Whether a request checks a password: a sign-in, a password operation, or HTTP Basic
+/// credentials on a route that honours them (every one under `/v1/users`, `/v1/cluster` and
+/// `/v1/ldap_mappings`: each is an argon2 check of the password, a guess like any other).
+fn checks_password(method: &Method, route: &str, headers: &axum::http::HeaderMap) -> bool {
+    let sign_in = match route {
         "/v1/users/authorize" => method == Method::POST,
         "/v1/users/password" => {
             method == Method::PUT || method == Method::POST || method == Method::DELETE
         }
         _ => false,
-    }
+    };
+    let basic_route = ["/v1/users", "/v1/cluster", "/v1/ldap_mappings"]
+        .iter()
+        .any(|prefix| {
+            route == *prefix
+                || route
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        });
+    let basic = || {
+        headers
+            .get(axum::http::header::AUTHORIZATION)
+            .is_some_and(|v| {
+                matches!(
+                    authcore_core::http::parse_authorization(v.as_bytes()),
+                    Ok(authcore_core::http::Authorization::Basic { .. })
+                )
+            })
+    };
+    sign_in || (basic_route && basic())
 }
 
 /// The middleware: answers 429 `too_many_requests` with `Retry-After` when the client's
@@ -197,7 +220,7 @@ pub async fn limit(
         .extensions()
         .get::<MatchedPath>()
         .map(MatchedPath::as_str);
-    if !route.is_some_and(|r| checks_password(req.method(), r)) {
+    if !route.is_some_and(|r| checks_password(req.method(), r, req.headers())) {
         return next.run(req).await;
     }
     let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() else {

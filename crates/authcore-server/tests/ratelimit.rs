@@ -156,3 +156,59 @@ async fn behind_a_trusted_proxy_each_forwarded_client_has_its_own_bucket() {
     assert_eq!(status_from(&server, None).await, 401);
     assert_eq!(status_from(&server, None).await, 401);
 }
+
+/// HTTP Basic credentials on the users API and the settings routes are password checks too:
+/// they draw on the same bucket (one spray through `GET /v1/users` with Basic was unlimited),
+/// while calls with a token are never limited.
+#[tokio::test(flavor = "multi_thread")]
+async fn basic_credentials_on_administrative_routes_are_limited_tokens_are_not() {
+    let dir = TempDir::new();
+    let server = Server::sqlite(
+        &dir,
+        &[
+            "--rate-limit-per-minute",
+            "1",
+            "--rate-limit-burst",
+            "2",
+            "--rate-limit-loopback",
+        ],
+    );
+    for _ in 0..4 {
+        let res = server
+            .client
+            .get(server.url("/v1/users"))
+            .header("authorization", "JWT not-a-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status().as_u16(), 401, "a token call is not limited");
+    }
+    let mut statuses = Vec::new();
+    for (i, path) in [
+        "/v1/users",
+        "/v1/users/1",
+        "/v1/cluster/policy",
+        "/v1/ldap_mappings",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let res = server
+            .client
+            .get(server.url(path))
+            .basic_auth("nobody@example.org", Some(format!("guess-{i}")))
+            .send()
+            .await
+            .unwrap();
+        let status = res.status().as_u16();
+        if status == 429 {
+            assert!(res.headers().get("retry-after").is_some());
+            let body: serde_json::Value = res.json().await.unwrap();
+            assert_eq!(body["error_code"], "too_many_requests");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(statuses, vec![401, 401, 429, 429]);
+    // The bucket is the sign-in bucket: empty for sign-ins now as well.
+    assert_eq!(status_from(&server, None).await, 429);
+}
