@@ -522,3 +522,116 @@ fn hash_calibrate_prints_flags_that_serve_and_user_accept() {
         assert_eq!(run(authcore(&dir, &bad)).status.code(), Some(2), "{bad:?}");
     }
 }
+
+/// Reads a child's standard output in a thread, so a test can wait for a prompt.
+struct Prompts {
+    chunks: std::sync::mpsc::Receiver<Vec<u8>>,
+    seen: Vec<u8>,
+}
+
+impl Prompts {
+    fn new(mut out: impl std::io::Read + Send + 'static) -> Self {
+        let (tx, chunks) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        Self {
+            chunks,
+            seen: Vec::new(),
+        }
+    }
+
+    /// Waits (at most 60 s, then fails) until everything seen so far contains `text`.
+    fn wait_for(&mut self, text: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !String::from_utf8_lossy(&self.seen).contains(text) {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.chunks.recv_timeout(left) {
+                Ok(chunk) => self.seen.extend(chunk),
+                Err(_) => panic!("no {text:?} in {:?}", String::from_utf8_lossy(&self.seen)),
+            }
+        }
+    }
+
+    fn rest(mut self) -> String {
+        while let Ok(chunk) = self.chunks.recv_timeout(std::time::Duration::from_secs(60)) {
+            self.seen.extend(chunk);
+        }
+        String::from_utf8_lossy(&self.seen).into_owned()
+    }
+}
+
+/// On a terminal the password is prompted for twice without echo (a pseudo-terminal from
+/// util-linux's `script`: with echo on, the typed password would come back in its output);
+/// with --password-stdin exactly one trailing newline is stripped (`\n` or `\r\n`), so a
+/// password that ends in a newline of its own keeps it. Each is checked by signing in.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_password_prompt_does_not_echo_and_stdin_loses_one_newline() {
+    use std::io::Write as _;
+    let dir = TempDir::new();
+    let db = dir.sqlite_url();
+    let typed = "Typed-On-A-Tty-1";
+    let shell_command = format!(
+        "'{}' user add tty@example.org --database-url '{db}'",
+        env!("CARGO_BIN_EXE_authcore")
+    );
+    let mut child = std::process::Command::new("script")
+        .args(["-qfec", &shell_command, "/dev/null"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` (Debian: bsdutils) runs the prompt on a pseudo-terminal");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut prompts = Prompts::new(child.stdout.take().unwrap());
+    prompts.wait_for("New password: ");
+    stdin.write_all(format!("{typed}\n").as_bytes()).unwrap();
+    prompts.wait_for("Repeat it: ");
+    stdin.write_all(format!("{typed}\n").as_bytes()).unwrap();
+    prompts.wait_for("created tty@example.org");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    let shown = prompts.rest();
+    assert!(!shown.contains(typed), "the password was echoed: {shown:?}");
+
+    for (email, input) in [
+        ("two@example.org", "Ends-In-Newline-1\n\n"),
+        ("crlf@example.org", "Crlf-Password-1\r\n"),
+    ] {
+        let cmd = authcore(
+            &dir,
+            &[
+                "user",
+                "add",
+                email,
+                "--password-stdin",
+                "--database-url",
+                &db,
+            ],
+        );
+        ok(&run_with_stdin(cmd, input));
+    }
+    let server = Server::start(&dir, &["--database-url", &db], &[]);
+    assert_eq!(server.sign_in("tty@example.org", typed).await, 200);
+    assert_eq!(
+        server
+            .sign_in("two@example.org", "Ends-In-Newline-1\n")
+            .await,
+        200
+    );
+    assert_eq!(
+        server.sign_in("two@example.org", "Ends-In-Newline-1").await,
+        401
+    );
+    assert_eq!(
+        server.sign_in("crlf@example.org", "Crlf-Password-1").await,
+        200
+    );
+}
