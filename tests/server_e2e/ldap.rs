@@ -140,3 +140,144 @@ pub(crate) async fn ldap_only_server() {
     assert_eq!(st, 401, "bob is locked after two failures");
     let _ = std::fs::remove_file(path);
 }
+
+/// `ldapmodify` as the directory manager of the test slapd, with `ldif` on its standard input
+/// (ldap-utils comes with `scripts/servers/start-slapd.sh`).
+fn ldap_modify(ldif: &str) {
+    use std::io::Write as _;
+    let var = |k: &str| std::env::var(k).unwrap_or_else(|_| panic!("{k}: run scripts/test"));
+    let mut child = std::process::Command::new("ldapmodify")
+        .args(["-x", "-H", &var("AUTHCORE_TEST_LDAP_URL")])
+        .args(["-D", &var("AUTHCORE_TEST_LDAP_ROOT_DN")])
+        .args(["-w", &var("AUTHCORE_TEST_LDAP_ROOT_PASS")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("ldapmodify (ldap-utils)");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ldif.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success(), "ldapmodify of:\n{ldif}");
+}
+
+/// Adds or removes `dn` as a member of the `viewers` group (mapped to `db_viewer`).
+fn set_viewer(base: &str, dn: &str, member: bool) {
+    let op = if member { "add" } else { "delete" };
+    ldap_modify(&format!(
+        "dn: cn=viewers,ou=groups,{base}\nchangetype: modify\n{op}: member\nmember: {dn}\n"
+    ));
+}
+
+/// Issue #9 item 6 and the directory side of items 1, 2 and 4, against the binary and slapd
+/// (`cache_ttl` 0: every refresh asks the directory; the bound with a cache is checked with a
+/// manual clock in crates/authcore-ldap/tests/sessions.rs). A directory user's token refreshes
+/// while the entry is in a mapped group; a logout ends that token only, `{"all": true}` every
+/// one; failed guesses that lock the account stop new sign-ins but not a live session; losing
+/// every mapped group, and the entry's deletion, end refresh at once.
+#[tokio::test]
+#[ignore = "needs slapd: run scripts/test"]
+pub(crate) async fn directory_sessions_end_with_the_groups_or_the_entry() {
+    let base = std::env::var("AUTHCORE_TEST_LDAP_BASE_DN").expect("run scripts/test");
+    let uid = format!("e2e-session-{}", uuid::Uuid::new_v4().simple());
+    let dn = format!("uid={uid},ou=people,{base}");
+    ldap_modify(&format!(
+        "dn: {dn}\nchangetype: add\nobjectClass: inetOrgPerson\nuid: {uid}\ncn: {uid}\n\
+         sn: Session\nuserPassword: sessionpw\n"
+    ));
+    set_viewer(&base, &dn, true);
+
+    let path = ldap_config_file();
+    let mut config: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    config["cache_ttl"] = json!(0);
+    std::fs::write(&path, config.to_string()).unwrap();
+    let s = start(
+        &Backend::Sqlite,
+        &[
+            "--ldap-config",
+            path.to_str().unwrap(),
+            "--login-lockout-threshold",
+            "2",
+        ],
+    )
+    .await;
+    let refresh = |token: String| {
+        let s = &s;
+        async move {
+            let mut statuses = Vec::new();
+            for scheme in ["JWT", "Bearer"] {
+                let (st, _) = s
+                    .post("/v1/users/refresh_jwt")
+                    .auth(&format!("{scheme} {token}"))
+                    .send()
+                    .await;
+                statuses.push(st);
+            }
+            statuses
+        }
+    };
+    let logout = |token: String, body: serde_json::Value| {
+        let s = &s;
+        async move {
+            s.post("/v1/users/logout")
+                .auth(&format!("Bearer {token}"))
+                .json(body)
+                .status(200)
+                .await
+        }
+    };
+
+    let (a, b) = (
+        s.token(&uid, "sessionpw").await,
+        s.token(&uid, "sessionpw").await,
+    );
+    let claims = decode_hs256(&a);
+    assert_eq!(
+        (&claims["sub"], &claims["role"]),
+        (&json!(dn), &json!("db_viewer"))
+    );
+    assert_eq!(refresh(a.clone()).await, [200, 200]);
+    // Logout: that token only; then everywhere.
+    assert_eq!(logout(b.clone(), json!({})).await, json!({}));
+    assert_eq!(refresh(b.clone()).await, [401, 401], "logged out");
+    assert_eq!(refresh(a.clone()).await, [200, 200], "another token");
+    let c = s.token(&uid, "sessionpw").await;
+    logout(c.clone(), json!({"all": true})).await;
+    assert_eq!(
+        refresh(a.clone()).await,
+        [401, 401],
+        "signed out everywhere"
+    );
+    assert_eq!(refresh(c).await, [401, 401], "signed out everywhere");
+
+    // Lost every mapped group: refused at once; back in the group, a new sign-in works.
+    let d = s.token(&uid, "sessionpw").await;
+    set_viewer(&base, &dn, false);
+    assert_eq!(refresh(d.clone()).await, [401, 401], "no mapped group");
+    let (st, _) = s.authorize(&uid, "sessionpw").await;
+    assert_eq!(st, 401, "no mapped group, no sign-in");
+    set_viewer(&base, &dn, true);
+
+    // A lockout stops sign-ins, not the live session.
+    let e = s.token(&uid, "sessionpw").await;
+    for _ in 0..2 {
+        let (st, _) = s.authorize(&uid, "wrong").await;
+        assert_eq!(st, 401);
+    }
+    let (st, _) = s.authorize(&uid, "sessionpw").await;
+    assert_eq!(st, 401, "locked out");
+    assert_eq!(
+        refresh(e.clone()).await,
+        [200, 200],
+        "live through the lockout"
+    );
+
+    // The entry is gone: refused at once.
+    set_viewer(&base, &dn, false);
+    ldap_modify(&format!("dn: {dn}\nchangetype: delete\n"));
+    assert_eq!(refresh(e).await, [401, 401], "entry deleted");
+    let _ = std::fs::remove_file(path);
+}
