@@ -49,9 +49,11 @@ pub enum Command {
 
     /// Administer users straight on the database, with or without a server running on it.
     ///
-    /// The same rules as the API apply (validation, password complexity with
-    /// --password-complexity, the last admin cannot be demoted, disabled or deleted), and a
-    /// server on the same database sees the change at its next request. `passwd` also unlocks
+    /// The same rules as the API apply (validation; the password policy stored through
+    /// PUT /v1/cluster and /v1/cluster/policy, which --password-complexity and
+    /// --password-min-length only fill in while the database holds none; the last active
+    /// admin cannot be demoted, disabled or deleted), and a server on the same database sees
+    /// the change at its next request (it caches nothing: old tokens of a changed user die). `passwd` also unlocks
     /// the account: the way back in for a locked-out or forgotten admin. Passwords are
     /// prompted for without echo, or read from standard input with --password-stdin; never
     /// given as an argument. Example:

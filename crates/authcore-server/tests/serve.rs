@@ -33,6 +33,46 @@ fn help_lists_the_subcommands_and_serve_documents_its_env_vars() {
     }
 }
 
+/// The README's flag table of `authcore serve` names every option `serve --help` shows, with
+/// its environment variable (two were missing once). Reads the workspace's README.md.
+#[test]
+fn the_readme_documents_every_serve_flag_and_variable() {
+    let dir = TempDir::new();
+    let help = ok(&run(authcore(&dir, &["serve", "--help"])));
+    let readme = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../README.md"),
+    )
+    .unwrap();
+    let table: String = readme
+        .lines()
+        .filter(|l| l.starts_with("| `--"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let mut missing = Vec::new();
+    for line in help.lines() {
+        let line = line.trim_start();
+        if let Some(flag) = line.strip_prefix("--") {
+            let flag: String = flag
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            if flag != "help" && !table.contains(&format!("`--{flag}")) {
+                missing.push(format!("--{flag}"));
+            }
+        }
+        if let Some(rest) = line.strip_prefix("[env: ") {
+            let var: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_uppercase() || *c == '_')
+                .collect();
+            if !table.contains(&var) {
+                missing.push(var);
+            }
+        }
+    }
+    assert!(missing.is_empty(), "not in the README's table: {missing:?}");
+}
+
 #[test]
 fn no_subcommand_is_a_usage_error() {
     let dir = TempDir::new();
