@@ -17,6 +17,7 @@ mod names;
 mod operations;
 mod passwords;
 mod request;
+mod session_events;
 mod session_hashes;
 mod session_lifetime;
 mod sessions;
@@ -147,6 +148,7 @@ backends!(
     sessions::logout_edge_cases,
     session_lifetime::max_session_lifetime_flag_env_and_default,
     session_hashes::rehash_and_legacy_upgrade_end_no_session,
+    session_events::each_event_ends_exactly_its_sessions,
     lockout_race::simultaneous_guesses_never_pass_the_threshold,
     names::names_are_optional_and_not_logins,
 );
