@@ -40,7 +40,8 @@ pub struct ServeArgs {
     pub rate_limit: RateLimitArgs,
 
     /// Serve GET /metrics on this address of its own instead of on --listen (where it needs
-    /// no authentication: keep --listen private or use this).
+    /// no authentication: keep --listen private or use this). Plain HTTP, with the read
+    /// timeouts of --listen and a --max-connections cap of its own.
     #[arg(long, env = "AUTHCORE_METRICS_LISTEN")]
     pub metrics_listen: Option<String>,
 
@@ -177,8 +178,13 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         println!("metrics on http://{metrics_addr}/metrics");
         tracing::info!(addr = %metrics_addr, "metrics listener started");
         let router = ops.metrics_router(auth);
+        // The same hardened listener as --listen (read timeouts, connection cap), plain HTTP.
+        let metrics_listener = args.listener.clone();
         tokio::spawn(async move {
-            if let Err(e) = axum::serve(metrics_tcp, router).await {
+            let forever = std::future::pending::<()>();
+            if let Err(e) =
+                listener::serve(metrics_tcp, router, &metrics_listener, None, forever).await
+            {
                 tracing::error!(error = %e, "the metrics listener stopped");
             }
         });

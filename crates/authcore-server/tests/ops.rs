@@ -121,6 +121,8 @@ async fn metrics_listen_moves_metrics_off_the_main_listener() {
             "127.0.0.1:0",
             "--metrics-listen",
             "127.0.0.1:0",
+            "--header-read-timeout",
+            "1",
             "--database-url",
             &dir.sqlite_url(),
         ],
@@ -146,6 +148,25 @@ async fn metrics_listen_moves_metrics_off_the_main_listener() {
     let (status, text) = get_url(&client, &metrics).await;
     assert_eq!(status, 200);
     assert!(text.contains("authcore_sign_ins_total"), "{text}");
+    // The metrics listener is hardened like the main one: a client that never finishes its
+    // headers is cut off (it was held open for ever).
+    let address = metrics
+        .strip_prefix("http://")
+        .and_then(|a| a.strip_suffix("/metrics"))
+        .unwrap()
+        .to_owned();
+    let mut slow = tokio::net::TcpStream::connect(&address).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut slow, b"GET /metrics HTTP/1.1\r\nhost: x\r\n")
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(
+        Duration::from_secs(30),
+        tokio::io::AsyncReadExt::read_to_end(&mut slow, &mut out),
+    )
+    .await
+    .expect("the metrics listener kept a connection with unfinished headers open")
+    .unwrap();
     child.kill().unwrap();
     child.wait().unwrap();
 }
