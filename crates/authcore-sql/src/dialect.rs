@@ -51,36 +51,20 @@ pub(crate) struct Queries {
     pub replace_hash: &'static str,
     /// `(uid)` -> lockout columns (see above).
     pub lockout_state: &'static str,
-    /// See [`RecordFailure`] for the parameters. Returns the new lockout row on PostgreSQL and
-    /// SQLite; on MySQL it is read back with `lockout_state` in the same transaction.
+    /// See [`RecordFailure`] for the parameters. Returns the new lockout row.
     pub record_failure: &'static str,
     /// `(uid)`.
     pub clear_lockout: &'static str,
-}
-
-/// The statements of sign-in reservations (see `authcore_core::lockout`). Each runs inside one
-/// write transaction that first makes sure the key's `authcore_lockout` row exists (a
-/// placeholder with `failures = 0` when it has no failure on record) and then holds that row's
-/// lock (`FOR UPDATE`; on SQLite, `BEGIN IMMEDIATE` holds the database's write lock), so
-/// reserve and settle are serialised per key across every process sharing the database.
-pub(crate) struct LockoutQueries {
-    /// `(uid, now)`: inserts the placeholder row unless the key has one.
-    pub insert_lock_row: &'static str,
-    /// `(uid)` -> lockout columns, taking the row's lock.
-    pub lock_row: &'static str,
-    /// `(uid)` -> `started_at` of each reservation in flight.
-    pub in_flight: &'static str,
-    /// `(uid, stale_before)`.
-    pub delete_stale: &'static str,
-    /// `(id, uid, started_at)`.
-    pub insert_reservation: &'static str,
-    /// `(id, uid)`.
-    pub delete_reservation: &'static str,
-    /// `(failures, last_failure_at, locked_until, locked_by_admin, uid)`.
-    pub write_state: &'static str,
-    /// `(uid)`: forgets failures and lock, keeping the row (its lock may be awaited).
+    /// `(uid)`: forgets failures and lock, keeping the row and the attempts in flight.
     pub clear_state: &'static str,
 }
+
+mod reservations;
+
+pub(crate) use reservations::{
+    ANSWER_BUSY, ANSWER_GRANTED, ANSWER_LOCKED, MAX_ID_LEN, OUTCOME_FAILURE, OUTCOME_RELEASED,
+    OUTCOME_SUCCESS, Param,
+};
 
 /// The parameters of `record_failure`, bound in this order (13 binds):
 /// `uid, now, first_locked_until, first_locked_by_admin, now, cutoff, now, lock_at,
@@ -188,29 +172,19 @@ pub(crate) mod postgres {
             last_failure_at = $13 \
             RETURNING failures, last_failure_at, locked_until, locked_by_admin",
         clear_lockout: "DELETE FROM authcore_lockout WHERE uid = $1",
-    };
-
-    pub(crate) const L: super::LockoutQueries = super::LockoutQueries {
-        insert_lock_row: "INSERT INTO authcore_lockout \
-            (uid, failures, last_failure_at, locked_until, locked_by_admin) \
-            VALUES ($1, 0, $2, NULL, FALSE) ON CONFLICT (uid) DO NOTHING",
-        lock_row: "SELECT failures, last_failure_at, locked_until, locked_by_admin \
-            FROM authcore_lockout WHERE uid = $1 FOR UPDATE",
-        in_flight: "SELECT started_at FROM authcore_lockout_reservations WHERE uid = $1",
-        delete_stale: "DELETE FROM authcore_lockout_reservations \
-            WHERE uid = $1 AND started_at < $2",
-        insert_reservation: "INSERT INTO authcore_lockout_reservations (id, uid, started_at) \
-            VALUES ($1, $2, $3)",
-        delete_reservation: "DELETE FROM authcore_lockout_reservations \
-            WHERE id = $1 AND uid = $2",
-        write_state: "UPDATE authcore_lockout SET failures = $1, last_failure_at = $2, \
-            locked_until = $3, locked_by_admin = $4 WHERE uid = $5",
         clear_state: "UPDATE authcore_lockout SET failures = 0, locked_until = NULL, \
             locked_by_admin = FALSE WHERE uid = $1",
     };
 
-    /// Whether `record_failure` returns the new row itself.
-    pub(crate) const RETURNING: bool = true;
+    /// The reservation (see [`super::reservations`]).
+    pub(crate) fn reserve() -> &'static super::reservations::Statement {
+        &super::reservations::POSTGRES_RESERVE
+    }
+
+    /// The settlement (see [`super::reservations`]).
+    pub(crate) fn settle() -> &'static super::reservations::Statement {
+        &super::reservations::POSTGRES_SETTLE
+    }
 
     /// How a timestamp is bound.
     pub(crate) fn ts(t: OffsetDateTime) -> OffsetDateTime {
@@ -281,34 +255,22 @@ pub(crate) mod mysql {
                 WHEN failures >= ? THEN ? ELSE NULL END, \
             locked_by_admin = locked_by_admin \
                 OR (NOT COALESCE(locked_until > ?, FALSE) AND failures >= ? AND ?), \
-            last_failure_at = ?",
+            last_failure_at = ? \
+            RETURNING failures, last_failure_at, locked_until, locked_by_admin",
         clear_lockout: "DELETE FROM authcore_lockout WHERE uid = ?",
-    };
-
-    pub(crate) const L: super::LockoutQueries = super::LockoutQueries {
-        // ON DUPLICATE KEY UPDATE takes the existing row's exclusive lock at once (INSERT
-        // IGNORE would take a shared one, and two transactions upgrading it deadlock).
-        insert_lock_row: "INSERT INTO authcore_lockout \
-            (uid, failures, last_failure_at, locked_until, locked_by_admin) \
-            VALUES (?, 0, ?, NULL, FALSE) ON DUPLICATE KEY UPDATE uid = uid",
-        lock_row: "SELECT failures, last_failure_at, locked_until, locked_by_admin \
-            FROM authcore_lockout WHERE uid = ? FOR UPDATE",
-        // A locking read: the latest committed rows, not the transaction's snapshot.
-        in_flight: "SELECT started_at FROM authcore_lockout_reservations WHERE uid = ? \
-            FOR UPDATE",
-        delete_stale: "DELETE FROM authcore_lockout_reservations \
-            WHERE uid = ? AND started_at < ?",
-        insert_reservation: "INSERT INTO authcore_lockout_reservations (id, uid, started_at) \
-            VALUES (?, ?, ?)",
-        delete_reservation: "DELETE FROM authcore_lockout_reservations WHERE id = ? AND uid = ?",
-        write_state: "UPDATE authcore_lockout SET failures = ?, last_failure_at = ?, \
-            locked_until = ?, locked_by_admin = ? WHERE uid = ?",
         clear_state: "UPDATE authcore_lockout SET failures = 0, locked_until = NULL, \
             locked_by_admin = FALSE WHERE uid = ?",
     };
 
-    /// Whether `record_failure` returns the new row itself.
-    pub(crate) const RETURNING: bool = false;
+    /// The reservation (see [`super::reservations`]).
+    pub(crate) fn reserve() -> &'static super::reservations::Statement {
+        &super::reservations::MARIADB_RESERVE
+    }
+
+    /// The settlement (see [`super::reservations`]).
+    pub(crate) fn settle() -> &'static super::reservations::Statement {
+        &super::reservations::MARIADB_SETTLE
+    }
 
     /// How a timestamp is bound (DATETIME(6) in UTC).
     pub(crate) fn ts(t: OffsetDateTime) -> OffsetDateTime {
@@ -395,30 +357,19 @@ pub(crate) mod sqlite {
             last_failure_at = ?13 \
             RETURNING failures, last_failure_at, locked_until, locked_by_admin",
         clear_lockout: "DELETE FROM authcore_lockout WHERE uid = ?1",
-    };
-
-    pub(crate) const L: super::LockoutQueries = super::LockoutQueries {
-        insert_lock_row: "INSERT INTO authcore_lockout \
-            (uid, failures, last_failure_at, locked_until, locked_by_admin) \
-            VALUES (?1, 0, ?2, NULL, FALSE) ON CONFLICT (uid) DO NOTHING",
-        // BEGIN IMMEDIATE already holds the write lock.
-        lock_row: "SELECT failures, last_failure_at, locked_until, locked_by_admin \
-            FROM authcore_lockout WHERE uid = ?1",
-        in_flight: "SELECT started_at FROM authcore_lockout_reservations WHERE uid = ?1",
-        delete_stale: "DELETE FROM authcore_lockout_reservations \
-            WHERE uid = ?1 AND started_at < ?2",
-        insert_reservation: "INSERT INTO authcore_lockout_reservations (id, uid, started_at) \
-            VALUES (?1, ?2, ?3)",
-        delete_reservation: "DELETE FROM authcore_lockout_reservations \
-            WHERE id = ?1 AND uid = ?2",
-        write_state: "UPDATE authcore_lockout SET failures = ?1, last_failure_at = ?2, \
-            locked_until = ?3, locked_by_admin = ?4 WHERE uid = ?5",
         clear_state: "UPDATE authcore_lockout SET failures = 0, locked_until = NULL, \
             locked_by_admin = FALSE WHERE uid = ?1",
     };
 
-    /// Whether `record_failure` returns the new row itself.
-    pub(crate) const RETURNING: bool = true;
+    /// The reservation (see [`super::reservations`]).
+    pub(crate) fn reserve() -> &'static super::reservations::Statement {
+        &super::reservations::SQLITE_RESERVE
+    }
+
+    /// The settlement (see [`super::reservations`]).
+    pub(crate) fn settle() -> &'static super::reservations::Statement {
+        &super::reservations::SQLITE_SETTLE
+    }
 
     /// `2026-01-31T23:59:59.123456Z`: fixed width, so text order is time order.
     const FORMAT: &[BorrowedFormatItem<'static>] =

@@ -12,49 +12,11 @@ use time::OffsetDateTime;
 
 use super::rows::LockoutRow;
 use super::{Backend, DbResult as _, SqlStore, decode};
-use crate::dialect::{RecordFailure, to_micros};
+use crate::dialect::{
+    ANSWER_BUSY, ANSWER_GRANTED, ANSWER_LOCKED, MAX_ID_LEN, OUTCOME_FAILURE, OUTCOME_RELEASED,
+    OUTCOME_SUCCESS, Param, RecordFailure, to_micros,
+};
 use crate::error::{is_retryable, map_err};
-
-/// Inside a write transaction: makes sure the key's lockout row exists, takes its lock and
-/// returns the state it holds (`None`: no failure on record). A row deleted in between (the
-/// user was deleted) is `sqlx::Error::RowNotFound`, and the transaction is run again.
-macro_rules! lock_lockout_row {
-    ($tx:ident, $e:ident, $uid:expr, $now:expr) => {{
-        sqlx::query($e::L.insert_lock_row)
-            .bind($uid)
-            .bind($e::ts($now))
-            .execute(&mut *$tx)
-            .await?;
-        let row = sqlx::query($e::L.lock_row)
-            .bind($uid)
-            .fetch_optional(&mut *$tx)
-            .await?
-            .ok_or(sqlx::Error::RowNotFound)?;
-        lockout_row!(row, $e)
-            .into_state()
-            .map_err(|err| sqlx::Error::Decode(Box::new(err)))?
-    }};
-}
-
-/// Inside a write transaction holding the row's lock: stores `$state` (`None` keeps the row as
-/// a placeholder without failures).
-macro_rules! write_lockout_state {
-    ($tx:ident, $e:ident, $uid:expr, $state:expr, $now:expr) => {{
-        let (failures, last, lock) = match $state {
-            Some(s) => (i64::from(s.failures), s.last_failure_at, s.locked_until),
-            None => (0, $now, None),
-        };
-        let (until, by_admin) = lock_columns(lock);
-        sqlx::query($e::L.write_state)
-            .bind(failures)
-            .bind($e::ts(last))
-            .bind(until.map($e::ts))
-            .bind(by_admin)
-            .bind($uid)
-            .execute(&mut *$tx)
-            .await?;
-    }};
-}
 
 fn lock_columns(lock: Option<LockedUntil>) -> (Option<OffsetDateTime>, bool) {
     match lock {
@@ -114,6 +76,63 @@ macro_rules! bind_record_failure {
     };
 }
 
+/// What the reservation statements bind (see `dialect::reservations`).
+struct Values<'a> {
+    uid: &'a str,
+    id: &'a str,
+    outcome: i64,
+    /// `now`, the cutoff and the lock a failure reaching the threshold sets.
+    f: RecordFailure,
+}
+
+impl<'a> Values<'a> {
+    fn new(
+        r: &'a Reservation,
+        outcome: i64,
+        now: OffsetDateTime,
+        policy: &LockoutPolicy,
+    ) -> Result<Self> {
+        if r.id.len() > MAX_ID_LEN {
+            return Err(Error::Internal(format!(
+                "reservation ids are at most {MAX_ID_LEN} bytes"
+            )));
+        }
+        Ok(Self {
+            uid: r.uid.as_str(),
+            id: &r.id,
+            outcome,
+            f: RecordFailure::new(to_micros(now), policy),
+        })
+    }
+}
+
+/// Unix microseconds (the unit of the `in_flight` arrays).
+fn unix_micros(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000).unwrap_or(i64::MAX)
+}
+
+/// Binds the parameters of a reservation statement in its order.
+macro_rules! bind_values {
+    ($query:expr, $st:expr, $v:expr, $stale_us:expr, $e:ident) => {{
+        let mut q = $query;
+        for p in &$st.params {
+            q = match p {
+                Param::Uid => q.bind($v.uid),
+                Param::Id => q.bind($v.id),
+                Param::Now => q.bind($e::ts($v.f.now)),
+                Param::NowUs => q.bind(unix_micros($v.f.now)),
+                Param::StaleUs => q.bind($stale_us),
+                Param::Cutoff => q.bind($e::ts($v.f.cutoff)),
+                Param::LockAt => q.bind($v.f.lock_at),
+                Param::LockUntil => q.bind($v.f.lock_until.map($e::ts)),
+                Param::LockByAdmin => q.bind($v.f.lock_by_admin),
+                Param::Outcome => q.bind($v.outcome),
+            };
+        }
+        q
+    }};
+}
+
 /// Attempts at a lockout upsert that the database aborted as a deadlock victim.
 const DEADLOCK_ATTEMPTS: u32 = 8;
 
@@ -150,27 +169,15 @@ impl LockoutStore for SqlStore {
                 let result: std::result::Result<LockoutRow, sqlx::Error> =
                     on_engine!(self, |pool, e| {
                         async {
-                            let query = sqlx::query(e::Q.record_failure);
-                            if e::RETURNING {
-                                let row = bind_record_failure!(query, uid.as_str(), p, e)
-                                    .fetch_one(pool)
-                                    .await?;
-                                Ok(lockout_row!(row, e))
-                            } else {
-                                // No RETURNING with ON DUPLICATE KEY UPDATE: read the row back in
-                                // the same transaction, which still holds its lock.
-                                let mut tx = e::begin(pool).await?;
-                                bind_record_failure!(query, uid.as_str(), p, e)
-                                    .execute(&mut *tx)
-                                    .await?;
-                                let row = sqlx::query(e::Q.lockout_state)
-                                    .bind(uid.as_str())
-                                    .fetch_one(&mut *tx)
-                                    .await?;
-                                let row = lockout_row!(row, e);
-                                tx.commit().await?;
-                                Ok(row)
-                            }
+                            let row = bind_record_failure!(
+                                sqlx::query(e::Q.record_failure),
+                                uid.as_str(),
+                                p,
+                                e
+                            )
+                            .fetch_one(pool)
+                            .await?;
+                            Ok(lockout_row!(row, e))
                         }
                         .await
                     });
@@ -202,55 +209,26 @@ impl LockoutStore for SqlStore {
         reservations: &ReservationPolicy,
     ) -> Result<Reserve> {
         self.timed("reserve", async move {
-            let now = to_micros(reservation.started_at);
-            let stale_before = to_micros(reservations.stale_before(now));
-            let uid = reservation.uid.as_str();
+            let v = Values::new(reservation, OUTCOME_RELEASED, reservation.started_at, policy)?;
+            let stale_us = unix_micros(to_micros(reservations.stale_before(v.f.now)));
             let mut attempt = 1;
             loop {
-                let result: std::result::Result<Reserve, sqlx::Error> =
-                    on_engine!(self, |pool, e| {
-                        async {
-                            let mut tx = e::begin(pool).await?;
-                            let before = lock_lockout_row!(tx, e, uid, now);
-                            let rows = sqlx::query(e::L.in_flight)
-                                .bind(uid)
-                                .fetch_all(&mut *tx)
-                                .await?;
-                            let mut started = Vec::with_capacity(rows.len());
-                            for row in &rows {
-                                started.extend(e::get_ts(row, 0)?);
-                            }
-                            let (state, stale) = policy.expire_stale(
-                                before,
-                                started.iter().copied(),
-                                stale_before,
-                                now,
-                            );
-                            if stale > 0 {
-                                sqlx::query(e::L.delete_stale)
-                                    .bind(uid)
-                                    .bind(e::ts(stale_before))
-                                    .execute(&mut *tx)
-                                    .await?;
-                                write_lockout_state!(tx, e, uid, state, now);
-                            }
-                            let answer = policy.decide(state.as_ref(), started.len() - stale, now);
-                            if answer == Reserve::Granted {
-                                sqlx::query(e::L.insert_reservation)
-                                    .bind(reservation.id.as_str())
-                                    .bind(uid)
-                                    .bind(e::ts(now))
-                                    .execute(&mut *tx)
-                                    .await?;
-                            }
-                            tx.commit().await?;
-                            Ok(answer)
-                        }
+                let result: std::result::Result<i64, sqlx::Error> = on_engine!(self, |pool, e| {
+                    let st = e::reserve();
+                    bind_values!(sqlx::query_scalar(st.sql.as_str()), st, v, stale_us, e)
+                        .fetch_one(pool)
                         .await
-                    });
+                });
                 match result {
-                    Ok(answer) => return Ok(answer),
-                    Err(err) if attempt < DEADLOCK_ATTEMPTS && retry_lockout_tx(&err) => {
+                    Ok(ANSWER_GRANTED) => return Ok(Reserve::Granted),
+                    Ok(ANSWER_LOCKED) => return Ok(Reserve::Locked),
+                    Ok(ANSWER_BUSY) => return Ok(Reserve::Busy),
+                    Ok(other) => {
+                        return Err(Error::Internal(format!(
+                            "lockout reservation answered {other}"
+                        )));
+                    }
+                    Err(err) if attempt < DEADLOCK_ATTEMPTS && is_retryable(&err) => {
                         tracing::debug!(attempt, "authcore-sql: lockout reservation retried");
                         tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5)).await;
                         attempt += 1;
@@ -270,34 +248,28 @@ impl LockoutStore for SqlStore {
         policy: &LockoutPolicy,
     ) -> Result<Option<LockoutState>> {
         self.timed("settle", async move {
-            let now = to_micros(now);
-            let uid = reservation.uid.as_str();
+            let code = match outcome {
+                AttemptOutcome::Failure => OUTCOME_FAILURE,
+                AttemptOutcome::Success => OUTCOME_SUCCESS,
+                AttemptOutcome::Released => OUTCOME_RELEASED,
+            };
+            let v = Values::new(reservation, code, now, policy)?;
             let mut attempt = 1;
             loop {
-                let result: std::result::Result<Option<LockoutState>, sqlx::Error> =
+                let result: std::result::Result<LockoutRow, sqlx::Error> =
                     on_engine!(self, |pool, e| {
                         async {
-                            let mut tx = e::begin(pool).await?;
-                            let before = lock_lockout_row!(tx, e, uid, now);
-                            let done = sqlx::query(e::L.delete_reservation)
-                                .bind(reservation.id.as_str())
-                                .bind(uid)
-                                .execute(&mut *tx)
+                            let st = e::settle();
+                            let row = bind_values!(sqlx::query(st.sql.as_str()), st, v, 0, e)
+                                .fetch_one(pool)
                                 .await?;
-                            let was_in_flight = done.rows_affected() > 0;
-                            let after =
-                                policy.settled(before.as_ref(), outcome, was_in_flight, now);
-                            if after != before {
-                                write_lockout_state!(tx, e, uid, after, now);
-                            }
-                            tx.commit().await?;
-                            Ok(after)
+                            Ok(lockout_row!(row, e))
                         }
                         .await
                     });
                 match result {
-                    Ok(state) => return Ok(state),
-                    Err(err) if attempt < DEADLOCK_ATTEMPTS && retry_lockout_tx(&err) => {
+                    Ok(row) => return row.into_state(),
+                    Err(err) if attempt < DEADLOCK_ATTEMPTS && is_retryable(&err) => {
                         tracing::debug!(attempt, "authcore-sql: lockout settle retried");
                         tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 5)).await;
                         attempt += 1;
@@ -316,7 +288,7 @@ impl LockoutStore for SqlStore {
     async fn clear(&self, uid: &UserId) -> Result<()> {
         self.timed("clear", async move {
             on_engine!(self, |pool, e| {
-                sqlx::query(e::L.clear_state)
+                sqlx::query(e::Q.clear_state)
                     .bind(uid.as_str())
                     .execute(pool)
                     .await
@@ -326,10 +298,4 @@ impl LockoutStore for SqlStore {
         })
         .await
     }
-}
-
-/// Whether a reserve/settle transaction is worth running again: a deadlock victim, or the
-/// lockout row deleted (user deleted) between its insertion and its lock.
-fn retry_lockout_tx(err: &sqlx::Error) -> bool {
-    is_retryable(err) || matches!(err, sqlx::Error::RowNotFound)
 }
