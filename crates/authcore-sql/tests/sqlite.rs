@@ -151,6 +151,24 @@ async fn debug_masks_nothing_secret_on_sqlite_and_shows_the_engine() {
 }
 
 #[tokio::test]
+async fn reservations_follow_the_reference() {
+    let dir = TempDir::new();
+    let store = SqlStore::connect(&dir.sqlite_url("reference.db"))
+        .await
+        .unwrap();
+    common::reservations::reservations_follow_the_reference(&store).await;
+}
+
+#[tokio::test]
+async fn reservations_migration_keeps_attempts_in_flight() {
+    let dir = TempDir::new();
+    common::reservations::reservations_migration_keeps_attempts_in_flight(
+        &dir.sqlite_url("reservations.db"),
+    )
+    .await;
+}
+
+#[tokio::test]
 async fn sessions_migration_keeps_the_data() {
     let dir = TempDir::new();
     common::sessions_migration_keeps_the_data(&dir.sqlite_url("upgrade.db")).await;

@@ -98,8 +98,16 @@ async fn check(url: &str, seen: &Statements) {
         .unwrap();
     assert_eq!(state.failures, 1);
     let sent = seen.take();
-    assert_eq!(verbs(&sent), ["INSERT authcore_lockout"], "{engine}: {sent:#?}");
-    assert_eq!(sent_count(&sent), 1, "{engine}: no transaction control: {sent:#?}");
+    assert_eq!(
+        verbs(&sent),
+        ["INSERT authcore_lockout"],
+        "{engine}: {sent:#?}"
+    );
+    assert_eq!(
+        sent_count(&sent),
+        1,
+        "{engine}: no transaction control: {sent:#?}"
+    );
 
     // The fresh check (README: "one round trip"): the user, its epoch and the session's
     // revocation in one statement.
@@ -133,7 +141,11 @@ async fn check(url: &str, seen: &Statements) {
         .unwrap();
     assert_eq!(granted, Reserve::Granted);
     let sent = seen.take();
-    assert_eq!(verbs(&sent), ["INSERT authcore_lockout"], "{engine}: {sent:#?}");
+    assert_eq!(
+        verbs(&sent),
+        ["INSERT authcore_lockout"],
+        "{engine}: {sent:#?}"
+    );
     assert_eq!(sent_count(&sent), 1, "{engine}: {sent:#?}");
     assert!(sent[0].contains("RETURNING"), "{engine}: {sent:#?}");
     let settled = store
@@ -147,7 +159,11 @@ async fn check(url: &str, seen: &Statements) {
         .unwrap();
     assert_eq!(settled.map(|s| s.failures), Some(2));
     let sent = seen.take();
-    assert_eq!(verbs(&sent), ["INSERT authcore_lockout"], "{engine}: {sent:#?}");
+    assert_eq!(
+        verbs(&sent),
+        ["INSERT authcore_lockout"],
+        "{engine}: {sent:#?}"
+    );
     assert_eq!(sent_count(&sent), 1, "{engine}: {sent:#?}");
 
     // The same for a success, and for a busy and a locked answer.
@@ -202,7 +218,11 @@ async fn check(url: &str, seen: &Statements) {
         .unwrap();
     assert_eq!(locked, Reserve::Locked);
     let sent = seen.take();
-    assert_eq!(verbs(&sent), ["INSERT authcore_lockout"; 4], "{engine}: {sent:#?}");
+    assert_eq!(
+        verbs(&sent),
+        ["INSERT authcore_lockout"; 4],
+        "{engine}: {sent:#?}"
+    );
     assert_eq!(sent_count(&sent), 4, "{engine}: {sent:#?}");
 }
 

@@ -13,8 +13,8 @@
 //!
 //! `reserve` at `now`, from the row before (`LockoutPolicy::expire_stale`, then `decide`):
 //! - `k` = the attempts in flight that started before `stale_before` (their process died):
-//!   they are dropped and count as `k` failures at `now` (`next_state` applied `k` times: the
-//!   count carried on, or restarted, then `+ k`; a lock when it reaches the threshold);
+//!   they are dropped and count as `k` failures at `now` (`next_state` applied `k` times, in
+//!   closed form: see `Syntax::failures_plus`; a lock when the count reaches the threshold);
 //! - the answer, on that state: locked -> `Locked`; else granted while `live failures +
 //!   (in flight - k) < threshold` (always, with lockout off), and the new attempt is appended;
 //!   else `Busy`. It is returned as 0 (granted: the id is in the new row), 1 (locked), 2 (busy).
@@ -105,7 +105,6 @@ const MAX_FAILURES: &str = "4294967295";
 
 /// The columns `settle` returns (the lockout columns of every engine's `lockout_state`).
 const LOCKOUT_COLUMNS: &str = "failures, last_failure_at, locked_until, locked_by_admin";
-
 
 /// A statement and the parameters it binds, in order.
 pub(crate) struct Statement {
@@ -295,14 +294,30 @@ impl Syntax {
         )
     }
 
-    /// The count after `k` (> 0) more failures, by the row before.
-    fn failures_plus(&self, params: &[Param], k: &str) -> String {
+    /// The count after one more failure, by the row before (`next_state`).
+    fn failures_plus_one(&self, params: &[Param]) -> String {
         format!(
-            "(CASE WHEN {carried} THEN {least}({f} + {k}, {MAX_FAILURES}) \
-             ELSE {least}({k}, {MAX_FAILURES}) END)",
+            "(CASE WHEN {carried} THEN {least}({f} + 1, {MAX_FAILURES}) ELSE 1 END)",
             carried = self.carried(params),
             least = self.least,
             f = self.col("failures"),
+        )
+    }
+
+    /// The count after `k` (> 0) more failures at `now`, by the row before: `next_state`
+    /// applied `k` times. The first gives `v1`; each later one carries the count on while the
+    /// row is locked (before, or by the first) or while the counter reset is not zero (the
+    /// last failure is then `now`, after the cutoff); otherwise it starts again at 1.
+    fn failures_plus(&self, params: &[Param], k: &str) -> String {
+        let v1 = self.failures_plus_one(params);
+        format!(
+            "(CASE WHEN {k} = 1 OR {locked0} OR {v1} >= {lock_at} OR {now} > {cutoff} \
+             THEN {least}({v1} + {k} - 1, {MAX_FAILURES}) ELSE 1 END)",
+            locked0 = self.locked(params),
+            lock_at = self.p(params, Param::LockAt),
+            now = self.p(params, Param::Now),
+            cutoff = self.p(params, Param::Cutoff),
+            least = self.least,
         )
     }
 
@@ -446,7 +461,7 @@ fn settle(s: &Syntax, sequential: bool) -> Statement {
         s.holds(&old, &p(Param::Id))
     );
     let cleared = format!("({outcome} = {OUTCOME_SUCCESS} AND NOT {locked0})");
-    let f1 = s.failures_plus(ps, "1");
+    let f1 = s.failures_plus_one(ps);
     let (f, last) = (s.col("failures"), s.col("last_failure_at"));
     let (until, admin) = (s.col("locked_until"), s.col("locked_by_admin"));
     let lock_sql = if sequential {
@@ -489,8 +504,7 @@ fn settle(s: &Syntax, sequential: bool) -> Statement {
 pub(crate) static POSTGRES_RESERVE: LazyLock<Statement> =
     LazyLock::new(|| reserve(&POSTGRES, false));
 /// PostgreSQL's `settle`.
-pub(crate) static POSTGRES_SETTLE: LazyLock<Statement> =
-    LazyLock::new(|| settle(&POSTGRES, false));
+pub(crate) static POSTGRES_SETTLE: LazyLock<Statement> = LazyLock::new(|| settle(&POSTGRES, false));
 /// SQLite's `reserve`.
 pub(crate) static SQLITE_RESERVE: LazyLock<Statement> = LazyLock::new(|| reserve(&SQLITE, false));
 /// SQLite's `settle`.

@@ -209,7 +209,12 @@ impl LockoutStore for SqlStore {
         reservations: &ReservationPolicy,
     ) -> Result<Reserve> {
         self.timed("reserve", async move {
-            let v = Values::new(reservation, OUTCOME_RELEASED, reservation.started_at, policy)?;
+            let v = Values::new(
+                reservation,
+                OUTCOME_RELEASED,
+                reservation.started_at,
+                policy,
+            )?;
             let stale_us = unix_micros(to_micros(reservations.stale_before(v.f.now)));
             let mut attempt = 1;
             loop {

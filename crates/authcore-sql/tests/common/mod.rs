@@ -16,6 +16,7 @@ use sqlx::{AssertSqlSafe, Connection, Executor};
 use time::OffsetDateTime;
 
 pub mod names;
+pub mod reservations;
 
 pub const POSTGRES_URL: &str = "AUTHCORE_TEST_POSTGRES_URL";
 pub const PG_CTL: &str = "AUTHCORE_TEST_PG_CTL";
@@ -686,6 +687,34 @@ pub async fn hung_server_times_out(url: &str) {
 
 /// The first migration of the sessions schema: tests of the upgrade apply those before it.
 pub const SESSIONS_MIGRATION: i64 = 20_261_128_000_002;
+
+/// Runs one raw statement on the database of `url` (on its own connection).
+pub async fn try_execute(url: &str, sql: &str) -> Result<(), sqlx::Error> {
+    let sql = AssertSqlSafe(sql.to_owned());
+    match authcore_sql::Engine::from_url(url).unwrap() {
+        authcore_sql::Engine::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(url).await?;
+            conn.execute(sql).await?;
+        }
+        authcore_sql::Engine::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(url).await?;
+            conn.execute(sql).await?;
+        }
+        authcore_sql::Engine::MySql => {
+            let mut conn = sqlx::MySqlConnection::connect(url).await?;
+            conn.execute(sql).await?;
+        }
+        other => panic!("no raw connection for {other:?}"),
+    }
+    Ok(())
+}
+
+/// [`try_execute`], which must succeed.
+pub async fn execute(url: &str, sql: &str) {
+    try_execute(url, sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+}
 
 /// Applies the engine's migrations older than `version` only (the previous schema).
 pub async fn migrate_before(url: &str, version: i64) {

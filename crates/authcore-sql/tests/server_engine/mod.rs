@@ -101,6 +101,22 @@ macro_rules! server_engine_tests {
 
         #[tokio::test]
         #[ignore = $needs]
+        async fn reservations_follow_the_reference() {
+            let store = SqlStore::connect(&$fresh_url().await).await.unwrap();
+            common::reservations::reservations_follow_the_reference(&store).await;
+        }
+
+        #[tokio::test]
+        #[ignore = $needs]
+        async fn reservations_migration_keeps_attempts_in_flight() {
+            common::reservations::reservations_migration_keeps_attempts_in_flight(
+                &$fresh_url().await,
+            )
+            .await;
+        }
+
+        #[tokio::test]
+        #[ignore = $needs]
         async fn sessions_migration_keeps_the_data() {
             common::sessions_migration_keeps_the_data(&$fresh_url().await).await;
         }
