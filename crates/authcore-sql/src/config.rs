@@ -14,7 +14,7 @@ pub enum Engine {
     Sqlite,
     /// `postgres://` or `postgresql://`.
     Postgres,
-    /// `mysql://` (MySQL 8 or MariaDB 10.5+).
+    /// `mysql://` (MariaDB 10.6+; MySQL has no `INSERT ... RETURNING` and is refused at connect).
     MySql,
 }
 

@@ -66,6 +66,26 @@ pub(crate) use reservations::{
     OUTCOME_SUCCESS, Param,
 };
 
+/// Checks that a `mysql://` server is MariaDB 10.6 or later, from its `VERSION()`: the
+/// lockout statements need `INSERT ... RETURNING` (MariaDB 10.5; MySQL has none) and
+/// `JSON_TABLE` (MariaDB 10.6).
+pub(crate) fn check_mariadb_version(version: &str) -> Result<(), String> {
+    let numbers: Vec<u32> = version
+        .split(|c: char| !c.is_ascii_digit())
+        .take(2)
+        .map_while(|n| n.parse().ok())
+        .collect();
+    let supported = version.contains("MariaDB") && numbers.as_slice() >= [10, 6].as_slice();
+    if supported {
+        Ok(())
+    } else {
+        Err(format!(
+            "mysql:// needs MariaDB 10.6 or later (the lockout statements use INSERT ... \
+             RETURNING and JSON_TABLE); the server reports version {version:?}"
+        ))
+    }
+}
+
 /// The parameters of `record_failure`, bound in this order (13 binds):
 /// `uid, now, first_locked_until, first_locked_by_admin, now, cutoff, now, lock_at,
 /// lock_until, now, lock_at, lock_by_admin, now`.
@@ -406,5 +426,22 @@ pub(crate) mod sqlite {
         pool: &SqlitePool,
     ) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_mariadb_10_6_and_later_is_accepted() {
+        for ok in [
+            "10.6.0-MariaDB",
+            "10.11.14-MariaDB-0+deb12u2",
+            "11.4.2-MariaDB-log",
+        ] {
+            assert_eq!(super::check_mariadb_version(ok), Ok(()), "{ok}");
+        }
+        for refused in ["10.5.23-MariaDB", "8.0.36", "8.4.0", "9.1.0", "", "MariaDB"] {
+            assert!(super::check_mariadb_version(refused).is_err(), "{refused}");
+        }
     }
 }

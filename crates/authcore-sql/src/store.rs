@@ -254,8 +254,16 @@ impl SqlStore {
         // sqlx sets the session time zone to UTC and the character set to utf8mb4.
         let options = sqlx::mysql::MySqlConnectOptions::from_str(config.url())
             .map_err(|e| config_err(Engine::MySql, &e))?;
-        let pool = pool_options::<sqlx::MySql>(config);
-        Ok(Backend::MySql(pool.connect_with(options).await.db()?))
+        let pool = pool_options::<sqlx::MySql>(config)
+            .connect_with(options)
+            .await
+            .db()?;
+        let version: String = sqlx::query_scalar("SELECT VERSION()")
+            .fetch_one(&pool)
+            .await
+            .db()?;
+        crate::dialect::check_mariadb_version(&version).map_err(Error::Configuration)?;
+        Ok(Backend::MySql(pool))
     }
 
     #[cfg(not(feature = "mysql"))]
