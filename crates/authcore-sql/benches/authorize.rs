@@ -1,31 +1,42 @@
 //! The store's share of one sign-in, as `Authenticator::authorize` makes it: the user lookup,
 //! the lockout reservation and its settlement, with 1,000 and 1,000,000 users, on SQLite (a
-//! file) and, when `AUTHCORE_TEST_POSTGRES_URL` is set, on PostgreSQL (a fresh database on
-//! that server). Each case runs twice in the same run: with the pool's ping before every
-//! operation (`SqlConfig::test_before_acquire(true)`, the setting before issue #10 item 4)
-//! and without it (the default now), suffixes `ping` and `noping`.
+//! file, WAL, `synchronous=NORMAL`) and, when `AUTHCORE_TEST_POSTGRES_URL` is set, on
+//! PostgreSQL (a fresh database on that server). Each case runs twice in the same run, on the
+//! same database and data, with the default pool (no ping before an operation):
 //!
+//! - `new`: the store as it is: `reserve` and `settle` are one upsert each;
+//! - `old`: the reservation and settlement of the store before issue #10 item 4 (commit
+//!   7602502): a transaction of four statements each (upsert of a placeholder lockout row, a
+//!   locking read of it, a read of the reservations in flight and the reservation's insert;
+//!   the placeholder upsert, the locking read, the reservation's delete and the state's
+//!   write), replayed here with that commit's SQL on a re-created
+//!   `authcore_lockout_reservations` table. The decision's arithmetic is reduced to the
+//!   failure count (no lock is ever reached here); the statements and round trips are those
+//!   of that commit.
+//!
+//! The cases:
 //! - `ok`: `find_by_username` + `reserve` + `settle(Success)` + the session epoch (a right
 //!   password);
 //! - `fail`: `find_by_username` + `reserve` + `settle(Failure)` (a wrong password).
 //!
 //! Users are picked pseudo-randomly among all of them. Password hashing is left out: it is the
-//! hashing pool's cost, not the store's. `AUTHCORE_BENCH_SIZES=1000` limits the sizes.
+//! hashing pool's cost, not the store's. `AUTHCORE_BENCH_SIZES=100000` chooses the sizes.
 //!
 //! ```sh
-//! cargo bench -p authcore-sql
+//! cargo bench -p authcore-sql --bench authorize
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use std::str::FromStr;
 use std::time::{Duration, Instant};
 
 use authcore_core::{
     AttemptOutcome, LockoutPolicy, LockoutStore, Reservation, ReservationPolicy, SessionStore,
     UserStore,
 };
-use authcore_sql::{SqlConfig, SqlStore};
+use authcore_sql::SqlStore;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use sqlx::{AssertSqlSafe, Connection, Executor};
+use sqlx::{AssertSqlSafe, Connection, Executor, Row};
 use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 
@@ -99,21 +110,18 @@ async fn fresh_postgres(base: &str, n: u64) -> String {
     format!("{prefix}/{db}")
 }
 
+/// The old path's raw pool on the same database.
+enum OldPool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
 struct Target {
     engine: &'static str,
     n: u64,
-    /// With the ping before each operation, and without.
-    stores: [(&'static str, SqlStore); 2],
+    store: SqlStore,
+    old: OldPool,
     _dir: Option<TempDir>,
-}
-
-async fn both(url: &str) -> [(&'static str, SqlStore); 2] {
-    let connect =
-        |ping: bool| SqlStore::connect_with(SqlConfig::new(url).test_before_acquire(ping));
-    [
-        ("ping", connect(true).await.unwrap()),
-        ("noping", connect(false).await.unwrap()),
-    ]
 }
 
 struct TempDir(std::path::PathBuf);
@@ -124,31 +132,229 @@ impl Drop for TempDir {
     }
 }
 
+/// The reservations table of commit 7602502 (its migration `20261128000001`), re-created
+/// for the old path.
+const OLD_TABLE_SQLITE: &str = "CREATE TABLE authcore_lockout_reservations (\
+    id TEXT PRIMARY KEY, uid TEXT NOT NULL, started_at TEXT NOT NULL); \
+    CREATE INDEX authcore_lockout_reservations_uid ON authcore_lockout_reservations (uid)";
+const OLD_TABLE_POSTGRES: &str = "CREATE TABLE authcore_lockout_reservations (\
+    id TEXT PRIMARY KEY, uid TEXT NOT NULL, started_at TIMESTAMPTZ NOT NULL); \
+    CREATE INDEX authcore_lockout_reservations_uid ON authcore_lockout_reservations (uid)";
+
 async fn targets(n: u64) -> Vec<Target> {
     let mut out = Vec::new();
     let dir = std::env::temp_dir().join(format!("authcore-bench-{}-{n}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-    SqlStore::connect(&url).await.unwrap();
+    let store = SqlStore::connect(&url).await.unwrap();
     seed(&url, n).await;
+    // The store's own settings (WAL, synchronous=NORMAL, secure_delete, busy timeout).
+    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+        .unwrap()
+        .foreign_keys(true)
+        .pragma("secure_delete", "ON")
+        .busy_timeout(Duration::from_secs(5))
+        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
+    let old = sqlx::SqlitePool::connect_with(options).await.unwrap();
+    sqlx::raw_sql(OLD_TABLE_SQLITE).execute(&old).await.unwrap();
     out.push(Target {
         engine: "sqlite",
         n,
-        stores: both(&url).await,
+        store,
+        old: OldPool::Sqlite(old),
         _dir: Some(TempDir(dir)),
     });
     if let Ok(base) = std::env::var("AUTHCORE_TEST_POSTGRES_URL") {
         let url = fresh_postgres(&base, n).await;
-        SqlStore::connect(&url).await.unwrap();
+        let store = SqlStore::connect(&url).await.unwrap();
         seed(&url, n).await;
+        let old = sqlx::PgPool::connect(&url).await.unwrap();
+        sqlx::raw_sql(OLD_TABLE_POSTGRES)
+            .execute(&old)
+            .await
+            .unwrap();
         out.push(Target {
             engine: "postgres",
             n,
-            stores: both(&url).await,
+            store,
+            old: OldPool::Postgres(old),
             _dir: None,
         });
     }
     out
+}
+
+/// The statements of commit 7602502's reservation and settlement (`LockoutQueries`).
+mod old_sql {
+    pub mod sqlite {
+        pub const INSERT_LOCK_ROW: &str = "INSERT INTO authcore_lockout \
+            (uid, failures, last_failure_at, locked_until, locked_by_admin) \
+            VALUES (?1, 0, ?2, NULL, FALSE) ON CONFLICT (uid) DO NOTHING";
+        pub const LOCK_ROW: &str = "SELECT failures, last_failure_at, locked_until, \
+            locked_by_admin FROM authcore_lockout WHERE uid = ?1";
+        pub const IN_FLIGHT: &str =
+            "SELECT started_at FROM authcore_lockout_reservations WHERE uid = ?1";
+        pub const INSERT_RESERVATION: &str = "INSERT INTO authcore_lockout_reservations \
+            (id, uid, started_at) VALUES (?1, ?2, ?3)";
+        pub const DELETE_RESERVATION: &str =
+            "DELETE FROM authcore_lockout_reservations WHERE id = ?1 AND uid = ?2";
+        pub const WRITE_STATE: &str = "UPDATE authcore_lockout SET failures = ?1, \
+            last_failure_at = ?2, locked_until = ?3, locked_by_admin = ?4 WHERE uid = ?5";
+    }
+    pub mod postgres {
+        pub const INSERT_LOCK_ROW: &str = "INSERT INTO authcore_lockout \
+            (uid, failures, last_failure_at, locked_until, locked_by_admin) \
+            VALUES ($1, 0, $2, NULL, FALSE) ON CONFLICT (uid) DO NOTHING";
+        pub const LOCK_ROW: &str = "SELECT failures, last_failure_at, locked_until, \
+            locked_by_admin FROM authcore_lockout WHERE uid = $1 FOR UPDATE";
+        pub const IN_FLIGHT: &str =
+            "SELECT started_at FROM authcore_lockout_reservations WHERE uid = $1";
+        pub const INSERT_RESERVATION: &str = "INSERT INTO authcore_lockout_reservations \
+            (id, uid, started_at) VALUES ($1, $2, $3)";
+        pub const DELETE_RESERVATION: &str =
+            "DELETE FROM authcore_lockout_reservations WHERE id = $1 AND uid = $2";
+        pub const WRITE_STATE: &str = "UPDATE authcore_lockout SET failures = $1, \
+            last_failure_at = $2, locked_until = $3, locked_by_admin = $4 WHERE uid = $5";
+    }
+}
+
+/// SQLite's timestamp text (`2026-01-31T23:59:59.123456Z`).
+fn sqlite_ts(t: OffsetDateTime) -> String {
+    let f = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:6]Z"
+    );
+    t.format(f).unwrap()
+}
+
+/// The old reservation: `(BEGIN IMMEDIATE |BEGIN)`, placeholder upsert, locking read,
+/// reservations read, insert, `COMMIT`.
+macro_rules! old_reserve {
+    ($pool:expr, $begin:expr, $q:ident, $r:expr, $ts:expr, $threshold:expr) => {{
+        let mut tx = $begin.await.unwrap();
+        sqlx::query($q::INSERT_LOCK_ROW)
+            .bind($r.uid.as_str())
+            .bind($ts($r.started_at))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let row = sqlx::query($q::LOCK_ROW)
+            .bind($r.uid.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        let failures: i64 = row.get(0);
+        let in_flight = sqlx::query($q::IN_FLIGHT)
+            .bind($r.uid.as_str())
+            .fetch_all(&mut *tx)
+            .await
+            .unwrap();
+        let granted = failures + i64::try_from(in_flight.len()).unwrap() < $threshold;
+        if granted {
+            sqlx::query($q::INSERT_RESERVATION)
+                .bind($r.id.as_str())
+                .bind($r.uid.as_str())
+                .bind($ts($r.started_at))
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        assert!(granted);
+    }};
+}
+
+/// The old settlement: placeholder upsert, locking read, delete, the state's write when it
+/// changes (a failure; a success clearing failures), `COMMIT`.
+macro_rules! old_settle {
+    ($pool:expr, $begin:expr, $q:ident, $r:expr, $failed:expr, $now:expr, $ts:expr) => {{
+        let mut tx = $begin.await.unwrap();
+        sqlx::query($q::INSERT_LOCK_ROW)
+            .bind($r.uid.as_str())
+            .bind($ts($now))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let row = sqlx::query($q::LOCK_ROW)
+            .bind($r.uid.as_str())
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        let failures: i64 = row.get(0);
+        sqlx::query($q::DELETE_RESERVATION)
+            .bind($r.id.as_str())
+            .bind($r.uid.as_str())
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let after = if $failed { failures + 1 } else { 0 };
+        if after != failures {
+            sqlx::query($q::WRITE_STATE)
+                .bind(after)
+                .bind($ts($now))
+                .bind(None::<String>.map(|_: String| $ts($now)))
+                .bind(false)
+                .bind($r.uid.as_str())
+                .execute(&mut *tx)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }};
+}
+
+/// One sign-in's reservation and settlement, the old way.
+async fn old_round(t: &Target, r: &Reservation, failed: bool, threshold: i64) {
+    let now = OffsetDateTime::now_utc();
+    match &t.old {
+        OldPool::Sqlite(pool) => {
+            use old_sql::sqlite as q;
+            old_reserve!(
+                pool,
+                pool.begin_with("BEGIN IMMEDIATE"),
+                q,
+                r,
+                sqlite_ts,
+                threshold
+            );
+            old_settle!(
+                pool,
+                pool.begin_with("BEGIN IMMEDIATE"),
+                q,
+                r,
+                failed,
+                now,
+                sqlite_ts
+            );
+        }
+        OldPool::Postgres(pool) => {
+            use old_sql::postgres as q;
+            let ts = |t: OffsetDateTime| t;
+            old_reserve!(pool, pool.begin(), q, r, ts, threshold);
+            old_settle!(pool, pool.begin(), q, r, failed, now, ts);
+        }
+    }
+}
+
+/// One sign-in's reservation and settlement, as the store makes them now.
+async fn new_round(
+    t: &Target,
+    r: &Reservation,
+    failed: bool,
+    policy: &LockoutPolicy,
+    reservations: &ReservationPolicy,
+) {
+    let granted = t.store.reserve(r, policy, reservations).await.unwrap();
+    assert_eq!(granted, authcore_core::Reserve::Granted);
+    let outcome = if failed {
+        AttemptOutcome::Failure
+    } else {
+        AttemptOutcome::Success
+    };
+    t.store
+        .settle(r, outcome, OffsetDateTime::now_utc(), policy)
+        .await
+        .unwrap();
 }
 
 /// A cheap pseudo-random user index in `1..=n`.
@@ -166,8 +372,9 @@ impl Pick {
 fn bench(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     // Lockout never reached: every reservation is granted (1M picks over n users).
+    let threshold = 1_000_000;
     let policy = LockoutPolicy {
-        threshold: 1_000_000,
+        threshold,
         ..LockoutPolicy::DEFAULT
     };
     let reservations = ReservationPolicy::default();
@@ -179,49 +386,36 @@ fn bench(c: &mut Criterion) {
     for n in sizes() {
         let targets = rt.block_on(targets(n));
         for t in &targets {
-            for (ping, store) in &t.stores {
-                let label = format!("{}/{}/{ping}", t.engine, t.n);
-                let mut pick = Pick(0x9e37_79b9_7f4a_7c15);
-                group.bench_function(BenchmarkId::new("ok", &label), |b| {
-                    b.to_async(&rt).iter(|| {
-                        let username = format!("user{}@example.test", pick.next(t.n));
-                        async move {
-                            let user = store.find_by_username(&username).await.unwrap().unwrap();
-                            let r = Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
-                            store.reserve(&r, &policy, &reservations).await.unwrap();
-                            store
-                                .settle(
-                                    &r,
-                                    AttemptOutcome::Success,
-                                    OffsetDateTime::now_utc(),
-                                    &policy,
-                                )
-                                .await
-                                .unwrap();
-                            store.epoch(&user.uid).await.unwrap();
-                        }
+            for (case, failed) in [("ok", false), ("fail", true)] {
+                for path in ["old", "new"] {
+                    let label = format!("{}/{}/{path}", t.engine, t.n);
+                    let mut pick = Pick(if failed {
+                        0x2545_f491_4f6c_dd1d
+                    } else {
+                        0x9e37_79b9_7f4a_7c15
                     });
-                });
-                let mut pick = Pick(0x2545_f491_4f6c_dd1d);
-                group.bench_function(BenchmarkId::new("fail", &label), |b| {
-                    b.to_async(&rt).iter(|| {
-                        let username = format!("user{}@example.test", pick.next(t.n));
-                        async move {
-                            let user = store.find_by_username(&username).await.unwrap().unwrap();
-                            let r = Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
-                            store.reserve(&r, &policy, &reservations).await.unwrap();
-                            store
-                                .settle(
-                                    &r,
-                                    AttemptOutcome::Failure,
-                                    OffsetDateTime::now_utc(),
-                                    &policy,
-                                )
-                                .await
-                                .unwrap();
-                        }
+                    let (policy, reservations) = (&policy, &reservations);
+                    group.bench_function(BenchmarkId::new(case, &label), |b| {
+                        b.to_async(&rt).iter(|| {
+                            let username = format!("user{}@example.test", pick.next(t.n));
+                            async move {
+                                let store = &t.store;
+                                let user =
+                                    store.find_by_username(&username).await.unwrap().unwrap();
+                                let r =
+                                    Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
+                                if path == "old" {
+                                    old_round(t, &r, failed, i64::from(threshold)).await;
+                                } else {
+                                    new_round(t, &r, failed, policy, reservations).await;
+                                }
+                                if !failed {
+                                    store.epoch(&user.uid).await.unwrap();
+                                }
+                            }
+                        });
                     });
-                });
+                }
             }
         }
         drop(targets);
