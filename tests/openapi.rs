@@ -374,6 +374,179 @@ async fn mapping_fields_have_redis_types() {
     }
 }
 
+/// The `ldap` object's schema is generated from the type `PUT /v1/cluster/ldap` parses into:
+/// every property it lists is parsed with a value of its type and refused (400
+/// `invalid_request`) with a value of another type, and a property it does not list is
+/// refused. Without a directory control a parsed body is 400 `unsupported_operation`, which
+/// tells the parse's verdict apart from the directory's.
+#[tokio::test]
+async fn the_ldap_schema_is_what_put_parses() {
+    let auth = server(true, true).await;
+    let admin = token(&auth, ADMIN, ADMIN_PW).await;
+    let doc = document(&auth);
+    let ldap = schema(&doc, "Ldap");
+    assert_eq!(ldap["additionalProperties"], false);
+    assert_eq!(ldap["required"], json!(["uris"]));
+    assert_eq!(ldap["properties"]["uris"]["minItems"], 1);
+    assert_eq!(
+        ldap["properties"]["uris"]["items"]["pattern"],
+        authcore::settings::LDAP_URI_PATTERN
+    );
+    assert_eq!(ldap["properties"]["directory_timeout_s"]["minimum"], 5);
+    assert_eq!(ldap["properties"]["directory_timeout_s"]["maximum"], 60);
+    let query = schema(&doc, "LdapQuery");
+    assert_eq!(query["additionalProperties"], false);
+    assert_eq!(
+        schema(&doc, "LdapScope")["enum"],
+        json!(authcore::settings::LdapScope::NAMES)
+    );
+    let props = ldap["properties"].as_object().unwrap();
+    let mut names: Vec<&str> = props.keys().map(String::as_str).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        [
+            "bind_dn",
+            "bind_pass",
+            "ca_cert",
+            "cache_ttl",
+            "control_plane",
+            "data_plane",
+            "directory_timeout_s",
+            "dn_group_attr",
+            "dn_group_query",
+            "starttls",
+            "uris",
+            "user_dn_query",
+            "user_dn_template"
+        ]
+    );
+    let put = |body: Value| {
+        let auth = auth.clone();
+        let admin = admin.clone();
+        async move {
+            let body = serde_json::to_vec(&body).unwrap();
+            let res = dispatch(
+                &auth,
+                "PUT",
+                "/v1/cluster/ldap",
+                body_parts(Some(&admin), &body),
+            )
+            .await;
+            let code: Value = serde_json::from_slice(&res.body).unwrap();
+            (
+                res.status,
+                code["error_code"].as_str().unwrap_or("").to_owned(),
+            )
+        }
+    };
+    let parsed = (400, "unsupported_operation".to_owned());
+    let refused = (400, "invalid_request".to_owned());
+    for (name, prop) in props {
+        let kind = prop["type"]
+            .as_str()
+            .or_else(|| prop["$ref"].as_str().map(|_| "object"))
+            .or_else(|| prop["anyOf"][0]["$ref"].as_str().map(|_| "object"))
+            .unwrap_or_else(|| panic!("{name}: {prop}"));
+        let (good, bad) = match kind {
+            "array" => (json!(["ldap://h"]), json!("ldap://h")),
+            "string" => (json!("cn=x"), json!(1)),
+            "boolean" => (json!(true), json!("true")),
+            "integer" => (json!(5), json!(-5)),
+            "object" => (
+                json!({"base": "dc=x", "filter": "(uid=%u)", "scope": "one"}),
+                json!([]),
+            ),
+            other => panic!("{name}: {other}"),
+        };
+        let mut body = json!({"uris": ["ldap://h"]});
+        body[name] = good;
+        assert_eq!(put(body.clone()).await, parsed, "{name}: {body}");
+        body[name] = bad;
+        assert_eq!(put(body.clone()).await, refused, "{name}: {body}");
+        if kind != "array" {
+            body[name] = Value::Null;
+            assert_eq!(put(body.clone()).await, parsed, "{name}: null");
+        }
+    }
+    for refused_body in [
+        json!({"uris": ["ldap://h"], "ldap_mappings": []}),
+        json!({"uris": ["ldap://h"], "nope": 1}),
+        json!({"uris": ["ldap://h"], "user_dn_query": {"base": "dc=x", "nope": 1}}),
+        json!({"uris": ["ldap://h"], "user_dn_query": {"scope": "everything"}}),
+        json!({"bind_dn": "cn=x"}),
+    ] {
+        assert_eq!(put(refused_body.clone()).await, refused, "{refused_body}");
+    }
+    for scope in authcore::settings::LdapScope::NAMES {
+        let body = json!({"uris": ["ldap://h"], "dn_group_query": {"scope": scope}});
+        assert_eq!(put(body).await, parsed, "{scope}");
+    }
+}
+
+/// The mapping schemas are generated from the body types: `dn` needs an `=` (a DN without
+/// one is 400 `invalid_dn_param`, as the field's description says of any DN that does not
+/// parse), `role_uids` is not a property (400 `invalid_role_uids_param`).
+#[tokio::test]
+async fn mapping_schemas_describe_the_dn_refusal() {
+    let auth = server(true, true).await;
+    let admin = token(&auth, ADMIN, ADMIN_PW).await;
+    let doc = document(&auth);
+    for name in ["LdapMappingInput", "LdapMappingUpdate"] {
+        let body = schema(&doc, name);
+        assert_eq!(body["additionalProperties"], false, "{name}");
+        let dn = &body["properties"]["dn"];
+        assert_eq!(dn["pattern"], authcore::http::MAPPING_DN_PATTERN, "{name}");
+        assert!(
+            dn["description"]
+                .as_str()
+                .unwrap()
+                .contains("`invalid_dn_param`"),
+            "{name}"
+        );
+        assert!(body["properties"].get("role_uids").is_none(), "{name}");
+    }
+    assert_eq!(
+        schema(&doc, "LdapMappingInput")["required"],
+        json!(["name", "dn", "role"])
+    );
+    assert_eq!(
+        schema(&doc, "LdapMapping")["required"],
+        json!(["uid", "name", "dn", "role", "email_alerts"])
+    );
+    for (body, code) in [
+        (
+            json!({"name": "a", "dn": "no equals sign", "role": "db_viewer"}),
+            "invalid_dn_param",
+        ),
+        (
+            json!({"name": "a", "dn": null, "role": "db_viewer"}),
+            "invalid_dn_param",
+        ),
+        (
+            json!({"name": 7, "dn": "cn=a", "role": "db_viewer"}),
+            "invalid_name_param",
+        ),
+        (json!({"dn": "cn=a", "role": "db_viewer"}), "missing_field"),
+        (
+            json!({"name": "a", "dn": "cn=a", "role": "db_viewer", "role_uids": [1]}),
+            "invalid_role_uids_param",
+        ),
+    ] {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        let res = dispatch(
+            &auth,
+            "POST",
+            "/v1/ldap_mappings",
+            body_parts(Some(&admin), &bytes),
+        )
+        .await;
+        assert_eq!(res.status, 400, "{body}");
+        let got: Value = serde_json::from_slice(&res.body).unwrap();
+        assert_eq!(got["error_code"], code, "{body}");
+    }
+}
+
 /// An endpoint cannot answer a status and code its route does not declare: every route,
 /// with no credentials, a malformed header, a non-admin's and an admin's token, Basic
 /// credentials, and bodies from empty to wrong to valid, is answered 200 or with one of

@@ -18,6 +18,13 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::user::Role;
 
+mod ldap;
+
+pub use ldap::{
+    DEFAULT_CACHE_TTL_S, DEFAULT_DIRECTORY_TIMEOUT_S, LDAP_URI_PATTERN, LdapQuerySettings,
+    LdapScope, LdapSettings, MAX_DIRECTORY_TIMEOUT_S, MIN_DIRECTORY_TIMEOUT_S,
+};
+
 /// The setting that holds the `ldap` object (`null` once deleted).
 pub const LDAP_SETTING: &str = "ldap";
 
@@ -156,8 +163,8 @@ impl fmt::Debug for SettingsSnapshot {
 }
 
 /// An LDAP group to role mapping (Redis's `ldap_mapping` object, with a management role name
-/// in `role` instead of `role_uids`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// in `role` instead of `role_uids`), as `/v1/ldap_mappings` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct LdapMapping {
     /// Assigned by the store, never reused.
     pub uid: u64,
@@ -166,6 +173,7 @@ pub struct LdapMapping {
     /// The group's distinguished name.
     pub dn: String,
     /// The role members of the group get.
+    #[schemars(with = "String")]
     pub role: Role,
     /// Where alerts would go (kept for Redis clients; authcore sends none).
     pub email: Option<String>,
@@ -322,7 +330,7 @@ pub trait DirectoryControl: Send + Sync + fmt::Debug {
     /// # Errors
     /// [`crate::Error::IllegalFieldsCombination`] for exclusive fields given together or a
     /// required one missing; [`crate::Error::InvalidRequest`] for anything else invalid.
-    fn check(&self, ldap: &Value) -> Result<Value>;
+    fn check(&self, ldap: &LdapSettings) -> Result<LdapSettings>;
 
     /// Whether `dn` is a distinguished name (a mapping's `dn`).
     fn is_dn(&self, dn: &str) -> bool;
@@ -333,7 +341,7 @@ pub trait DirectoryControl: Send + Sync + fmt::Debug {
     /// # Errors
     /// [`crate::Error::Configuration`] when the stored object cannot be used (the previous
     /// directory then stays in force).
-    fn apply(&self, ldap: Option<&Value>, mappings: &[LdapMapping]) -> Result<()>;
+    fn apply(&self, ldap: Option<&LdapSettings>, mappings: &[LdapMapping]) -> Result<()>;
 }
 
 /// Checks a mapping's name.

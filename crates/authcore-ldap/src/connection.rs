@@ -12,7 +12,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tokio::sync::Semaphore;
 use tokio::time::timeout;
 
-use crate::config::LdapScope;
+use crate::config::{LdapScope, ldap3_scope};
 use crate::error::DirectoryError;
 
 /// Idle service connections kept, and concurrent service operations allowed.
@@ -165,7 +165,7 @@ impl Directory {
             async move {
                 ldap.with_search_options(SearchOptions::new().sizelimit(sizelimit).timelimit(secs));
                 let SearchResult(entries, result) = ldap
-                    .search(&base, scope.to_ldap3(), &filter, attrs)
+                    .search(&base, ldap3_scope(scope), &filter, attrs)
                     .await
                     .map_err(|source| DirectoryError::Operation {
                         op: "search",

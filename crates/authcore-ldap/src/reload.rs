@@ -4,13 +4,14 @@
 use std::sync::{Arc, PoisonError, RwLock};
 
 use async_trait::async_trait;
+use authcore_core::settings::LdapSettings;
 use authcore_core::{
     DirectoryControl, Error, LdapMapping as SettingsMapping, NewLdapMapping, Password, Result,
     User, UserId, UserStore,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
-use crate::config::LdapConfig;
+use crate::config::{LdapConfig, LdapMapping};
 use crate::error::LdapConfigError;
 use crate::escape::Dn;
 use crate::store::LdapStore;
@@ -105,42 +106,33 @@ fn to_core(e: LdapConfigError) -> Error {
     }
 }
 
-/// `ldap` with `mappings` as its `ldap_mappings`, parsed and validated.
-fn config_with(ldap: &Value, mappings: &[SettingsMapping]) -> Result<LdapConfig, LdapConfigError> {
-    let mut full = ldap.clone();
-    if let Value::Object(map) = &mut full {
-        let list: Vec<Value> = mappings
-            .iter()
-            .map(|m| json!({"dn": m.dn, "role": m.role, "name": m.name}))
-            .collect();
-        map.insert("ldap_mappings".to_owned(), Value::Array(list));
-    }
-    LdapConfig::from_json_str(&full.to_string())
+/// `ldap` with `mappings` as its `ldap_mappings`, validated.
+fn config_with(
+    ldap: &LdapSettings,
+    mappings: &[SettingsMapping],
+) -> Result<LdapConfig, LdapConfigError> {
+    let list = mappings
+        .iter()
+        .map(|m| LdapMapping {
+            dn: m.dn.clone(),
+            role: m.role.clone(),
+            name: Some(m.name.clone()),
+        })
+        .collect();
+    let config = LdapConfig::from_settings(ldap, list);
+    config.validate()?;
+    Ok(config)
 }
 
 impl DirectoryControl for ReloadableLdapStore {
-    fn check(&self, ldap: &Value) -> Result<Value> {
-        if !ldap.is_object() {
-            return Err(Error::InvalidRequest(
-                "the ldap object must be a JSON object".into(),
-            ));
-        }
+    fn check(&self, ldap: &LdapSettings) -> Result<LdapSettings> {
         let config = config_with(ldap, &[]).map_err(to_core)?;
         let mut stored = ldap.clone();
-        if let Value::Object(map) = &mut stored {
-            map.remove("ldap_mappings");
-            let mut fill = |name: &str, value: Value| {
-                if map.get(name).is_none_or(Value::is_null) {
-                    map.insert(name.to_owned(), value);
-                }
-            };
-            fill("starttls", Value::Bool(config.starttls));
-            fill("cache_ttl", Value::from(config.cache_ttl));
-            fill(
-                "directory_timeout_s",
-                Value::from(config.directory_timeout_s),
-            );
-        }
+        stored.starttls.get_or_insert(config.starttls);
+        stored.cache_ttl.get_or_insert(config.cache_ttl);
+        stored
+            .directory_timeout_s
+            .get_or_insert(config.directory_timeout_s);
         Ok(stored)
     }
 
@@ -148,7 +140,7 @@ impl DirectoryControl for ReloadableLdapStore {
         Dn::parse(dn).is_some_and(|d| !d.0.is_empty())
     }
 
-    fn apply(&self, ldap: Option<&Value>, mappings: &[SettingsMapping]) -> Result<()> {
+    fn apply(&self, ldap: Option<&LdapSettings>, mappings: &[SettingsMapping]) -> Result<()> {
         let Some(ldap) = ldap else {
             self.replace(None);
             tracing::info!("LDAP directory removed");
@@ -191,32 +183,52 @@ mod tests {
 
     use super::*;
     use authcore_core::Role;
+    use serde_json::json;
 
     const BASE: &str =
         r#"{"uris": ["ldap://127.0.0.1:1"], "user_dn_template": "uid=%u,dc=example,dc=org"}"#;
+
+    fn ldap(v: Value) -> LdapSettings {
+        serde_json::from_value(v).unwrap()
+    }
 
     #[test]
     fn check_fills_defaults_and_maps_errors() {
         let r = ReloadableLdapStore::new();
         let stored = r.check(&serde_json::from_str(BASE).unwrap()).unwrap();
-        assert_eq!(stored["cache_ttl"], 300);
-        assert_eq!(stored["directory_timeout_s"], 5);
-        assert_eq!(stored["starttls"], false);
-        let both = json!({"uris": ["ldap://h"], "user_dn_template": "uid=%u,dc=x",
-            "user_dn_query": {"base": "dc=x", "filter": "(uid=%u)"}});
+        assert_eq!(stored.cache_ttl, Some(300));
+        assert_eq!(stored.directory_timeout_s, Some(5));
+        assert_eq!(stored.starttls, Some(false));
+        let given = r
+            .check(&ldap(
+                json!({"uris": ["ldap://h"], "user_dn_template": "uid=%u,dc=x",
+                "cache_ttl": 0, "starttls": true, "directory_timeout_s": 60}),
+            ))
+            .unwrap();
+        assert_eq!(
+            (given.cache_ttl, given.starttls, given.directory_timeout_s),
+            (Some(0), Some(true), Some(60))
+        );
+        let both = ldap(
+            json!({"uris": ["ldap://h"], "user_dn_template": "uid=%u,dc=x",
+            "user_dn_query": {"base": "dc=x", "filter": "(uid=%u)"}}),
+        );
         assert_eq!(
             r.check(&both).unwrap_err().error_code(),
             "illegal_fields_combination"
         );
-        let unknown = json!({"uris": ["ldap://h"], "user_dn_template": "uid=%u,dc=x", "nope": 1});
-        assert_eq!(
-            r.check(&unknown).unwrap_err().error_code(),
-            "invalid_request"
-        );
-        assert_eq!(
-            r.check(&json!([1])).unwrap_err().error_code(),
-            "invalid_request"
-        );
+        for invalid in [
+            json!({"uris": ["http://h"], "user_dn_template": "uid=%u,dc=x"}),
+            json!({"uris": [], "user_dn_template": "uid=%u,dc=x"}),
+            json!({"uris": ["ldap://h"], "user_dn_template": "uid=%u,dc=x", "directory_timeout_s": 4}),
+            json!({"uris": ["ldap://h"], "user_dn_template": "uid=x,dc=x"}),
+        ] {
+            assert_eq!(
+                r.check(&ldap(invalid.clone())).unwrap_err().error_code(),
+                "invalid_request",
+                "{invalid}"
+            );
+        }
         assert!(r.is_dn("cn=admins,ou=groups,dc=example,dc=org"));
         assert!(!r.is_dn("not a dn"));
         assert!(!r.is_dn(""));

@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{Authenticator, Inner};
@@ -17,7 +18,7 @@ use crate::error::{Error, Result};
 use crate::policy::AuthPolicy;
 use crate::settings::{
     CLUSTER_FIELDS, DirectoryControl, IGNORED_CLUSTER_FIELDS, IGNORED_POLICY_FIELDS, LDAP_SETTING,
-    LdapMapping, LdapMappingUpdate, MAX_MAPPING_DN_LEN, NewLdapMapping, SettingsSeed,
+    LdapMapping, LdapMappingUpdate, LdapSettings, MAX_MAPPING_DN_LEN, NewLdapMapping, SettingsSeed,
     SettingsSnapshot, SettingsStore, check_mapping_name,
 };
 
@@ -60,7 +61,7 @@ pub(super) struct RuntimeSettings {
 #[derive(Default)]
 struct Applied {
     version: Option<u64>,
-    directory: Option<(Option<Value>, Vec<LdapMapping>)>,
+    directory: Option<(Option<LdapSettings>, Vec<LdapMapping>)>,
 }
 
 impl RuntimeSettings {
@@ -111,8 +112,20 @@ fn compose(base: &AuthPolicy, values: &BTreeMap<String, Value>) -> Result<AuthPo
     Ok(policy)
 }
 
-fn stored_ldap(snapshot: &SettingsSnapshot) -> Option<&Value> {
-    snapshot.values.get(LDAP_SETTING).filter(|v| !v.is_null())
+/// The stored `ldap` object, if a directory is configured.
+fn stored_ldap(snapshot: &SettingsSnapshot) -> Result<Option<LdapSettings>> {
+    match snapshot.values.get(LDAP_SETTING).filter(|v| !v.is_null()) {
+        None => Ok(None),
+        Some(value) => LdapSettings::deserialize(value).map(Some).map_err(|e| {
+            Error::Configuration(format!("the stored ldap object cannot be read: {e}"))
+        }),
+    }
+}
+
+/// Stores `ldap` as the settings store keeps it: a JSON object.
+fn ldap_value(ldap: &LdapSettings) -> Result<Value> {
+    serde_json::to_value(ldap)
+        .map_err(|e| Error::Internal(format!("cannot serialize the ldap object: {e}")))
 }
 
 impl Authenticator {
@@ -147,7 +160,10 @@ impl Authenticator {
         let mut values: Vec<(String, Value)> =
             policy_map(&self.inner.settings.base)?.into_iter().collect();
         if let Some(ldap) = ldap {
-            values.push((LDAP_SETTING.to_owned(), self.directory()?.check(&ldap)?));
+            let ldap = LdapSettings::deserialize(&ldap)
+                .map_err(|e| Error::InvalidRequest(format!("the ldap object: {e}")))?;
+            let checked = self.directory()?.check(&ldap)?;
+            values.push((LDAP_SETTING.to_owned(), ldap_value(&checked)?));
         }
         for m in &mappings {
             self.check_new_mapping(m)?;
@@ -203,7 +219,7 @@ impl Authenticator {
         let policy = compose(&self.inner.settings.base, &snapshot.values)?;
         if let Some(directory) = &self.inner.settings.directory {
             let mappings = store.list_mappings().await?;
-            let wanted = (stored_ldap(&snapshot).cloned(), mappings);
+            let wanted = (stored_ldap(&snapshot)?, mappings);
             if applied.directory.as_ref() != Some(&wanted) {
                 directory.apply(wanted.0.as_ref(), &wanted.1)?;
                 applied.directory = Some(wanted);
@@ -347,9 +363,9 @@ impl Authenticator {
     ///
     /// # Errors
     /// [`Error::Unsupported`] without a settings store; store failures.
-    pub async fn ldap_settings(&self) -> Result<Option<Value>> {
+    pub async fn ldap_settings(&self) -> Result<Option<LdapSettings>> {
         let snapshot = self.settings_store()?.load().await?;
-        Ok(stored_ldap(&snapshot).map(mask_bind_pass))
+        Ok(stored_ldap(&snapshot)?.map(|l| l.masked(MASKED_BIND_PASS)))
     }
 
     /// Replaces the `ldap` object (a `bind_pass` of `"***"` keeps the stored password),
@@ -358,36 +374,19 @@ impl Authenticator {
     /// # Errors
     /// The [`DirectoryControl::check`] errors; [`Error::Unsupported`] without a settings
     /// store or a directory control; store failures.
-    pub async fn set_ldap_settings(&self, mut ldap: Value) -> Result<Value> {
+    pub async fn set_ldap_settings(&self, mut ldap: LdapSettings) -> Result<LdapSettings> {
         let store = self.settings_store()?;
         let directory = self.directory()?;
-        let Value::Object(map) = &mut ldap else {
-            return Err(Error::InvalidRequest(
-                "the ldap object must be a JSON object".into(),
-            ));
-        };
-        if map.contains_key("ldap_mappings") {
-            return Err(Error::InvalidRequest(
-                "unknown field `ldap_mappings`: mappings are managed at /v1/ldap_mappings".into(),
-            ));
-        }
-        if map.get("bind_pass").and_then(Value::as_str) == Some(MASKED_BIND_PASS) {
+        if ldap.bind_pass.as_deref() == Some(MASKED_BIND_PASS) {
             let snapshot = store.load().await?;
-            match stored_ldap(&snapshot).and_then(|l| l.get("bind_pass")) {
-                Some(stored) => {
-                    map.insert("bind_pass".to_owned(), stored.clone());
-                }
-                None => {
-                    map.remove("bind_pass");
-                }
-            }
+            ldap.bind_pass = stored_ldap(&snapshot)?.and_then(|l| l.bind_pass);
         }
         let checked = directory.check(&ldap)?;
         store
-            .write(vec![(LDAP_SETTING.to_owned(), checked.clone())])
+            .write(vec![(LDAP_SETTING.to_owned(), ldap_value(&checked)?)])
             .await?;
         self.refresh_settings().await?;
-        Ok(mask_bind_pass(&checked))
+        Ok(checked.masked(MASKED_BIND_PASS))
     }
 
     /// Removes the LDAP configuration (stored as `null`, so a later start does not seed it
@@ -503,17 +502,6 @@ impl Authenticator {
     }
 }
 
-/// `ldap` with a non-empty `bind_pass` replaced by `"***"`.
-fn mask_bind_pass(ldap: &Value) -> Value {
-    let mut masked = ldap.clone();
-    if let Some(pass) = masked.get_mut("bind_pass")
-        && pass.as_str().is_some_and(|p| !p.is_empty())
-    {
-        *pass = Value::String(MASKED_BIND_PASS.to_owned());
-    }
-    masked
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -564,13 +552,5 @@ mod tests {
             compose(&base, &too_long).unwrap_err().error_code(),
             "invalid_request"
         );
-    }
-
-    #[test]
-    fn bind_pass_is_masked() {
-        let ldap = serde_json::json!({"uris": ["ldap://x"], "bind_pass": "s3cret"});
-        assert_eq!(mask_bind_pass(&ldap)["bind_pass"], "***");
-        let none = serde_json::json!({"uris": ["ldap://x"]});
-        assert!(mask_bind_pass(&none).get("bind_pass").is_none());
     }
 }

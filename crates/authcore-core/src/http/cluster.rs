@@ -5,36 +5,15 @@
 //! The dispatch has already decided on the caller (each route names its permission); these
 //! functions parse, call the [`Authenticator`] and answer.
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::endpoints::{RequestParts, into_response, json_body};
+use super::mapping_body::{LdapMappingBody, NewLdapMappingBody};
 use super::response::ApiResponse;
 use super::routes::RoutedRequest;
 use crate::authenticator::{Authenticator, PolicySection};
 use crate::error::{Error, Result};
-use crate::settings::{LdapMappingUpdate, NewLdapMapping};
-use crate::user::Role;
-
-/// `/v1/cluster/ldap` when no directory is configured.
-fn unconfigured_ldap() -> Value {
-    json!({"uris": []})
-}
-
-/// Whether `value` has Redis's documented type for one of the other `ldap_mapping` fields
-/// (accepted and ignored; `null` too): `None` for a field that is not one of them.
-fn ignored_mapping_field(name: &str, value: &Value) -> Option<bool> {
-    let ok = value.is_null()
-        || match name {
-            "uid" | "account_id" => value.is_i64() || value.is_u64(),
-            "action_uid" => value.is_string(),
-            "bdbs_email_alerts" => value
-                .as_array()
-                .is_some_and(|items| items.iter().all(Value::is_string)),
-            "cluster_email_alerts" => value.is_boolean(),
-            _ => return None,
-        };
-    Some(ok)
-}
+use crate::settings::LdapSettings;
 
 fn object_body(parts: &RequestParts<'_>) -> Result<Map<String, Value>> {
     match json_body::<Value>(parts, None)? {
@@ -77,12 +56,13 @@ pub(super) async fn put_policy(
     )
 }
 
-/// `GET /v1/cluster/ldap`: `bind_pass` masked.
+/// `GET /v1/cluster/ldap`: `bind_pass` masked; `{"uris": []}` when no directory is
+/// configured.
 pub(super) async fn get_ldap(auth: &Authenticator) -> ApiResponse {
     into_response(
         auth.ldap_settings()
             .await
-            .map(|ldap| ApiResponse::json(200, &ldap.unwrap_or_else(unconfigured_ldap))),
+            .map(|ldap| ApiResponse::json(200, &ldap.unwrap_or_default())),
     )
 }
 
@@ -91,7 +71,15 @@ pub(super) async fn put_ldap(auth: &Authenticator, req: &RoutedRequest<'_>) -> A
     into_response(
         async {
             let body = object_body(&req.parts)?;
-            let stored = auth.set_ldap_settings(Value::Object(body)).await?;
+            if body.contains_key("ldap_mappings") {
+                return Err(Error::InvalidRequest(
+                    "unknown field `ldap_mappings`: mappings are managed at /v1/ldap_mappings"
+                        .into(),
+                ));
+            }
+            let ldap: LdapSettings = serde_json::from_value(Value::Object(body))
+                .map_err(|e| Error::InvalidRequest(format!("the ldap object: {e}")))?;
+            let stored = auth.set_ldap_settings(ldap).await?;
             Ok(ApiResponse::json(200, &stored))
         }
         .await,
@@ -134,65 +122,14 @@ pub(super) async fn get_mapping(auth: &Authenticator, req: &RoutedRequest<'_>) -
     )
 }
 
-/// The fields of a mapping body, checked one by one with Redis's error codes.
-fn mapping_fields(body: Map<String, Value>) -> Result<LdapMappingUpdate> {
-    let mut update = LdapMappingUpdate::default();
-    for (name, value) in body {
-        match name.as_str() {
-            "name" => match value {
-                Value::String(s) => update.name = Some(s),
-                _ => return Err(Error::InvalidNameParam("must be a string".into())),
-            },
-            "dn" => match value {
-                Value::String(s) => update.dn = Some(s.trim().to_owned()),
-                _ => return Err(Error::InvalidDnParam("must be a string".into())),
-            },
-            "role" => match value {
-                Value::String(s) => update.role = Some(Role::new(s)),
-                _ => return Err(Error::InvalidRequest("role: must be a string".into())),
-            },
-            "email" => match value {
-                Value::String(s) if s.is_empty() => update.email = Some(None),
-                Value::String(s) => update.email = Some(Some(s)),
-                Value::Null => update.email = Some(None),
-                _ => return Err(Error::InvalidRequest("email: must be a string".into())),
-            },
-            "email_alerts" => match value {
-                Value::Bool(b) => update.email_alerts = Some(b),
-                _ => {
-                    return Err(Error::InvalidRequest(
-                        "email_alerts: must be a boolean".into(),
-                    ));
-                }
-            },
-            "role_uids" => return Err(Error::InvalidRoleUidsParam),
-            other => match ignored_mapping_field(other, &value) {
-                Some(true) => {}
-                Some(false) => {
-                    return Err(Error::InvalidRequest(format!(
-                        "{other}: not of Redis's type for it"
-                    )));
-                }
-                None => return Err(Error::InvalidRequest(format!("unknown field `{other}`"))),
-            },
-        }
-    }
-    Ok(update)
-}
-
 /// `POST /v1/ldap_mappings`: `name`, `dn` and `role` required.
 pub(super) async fn create_mapping(auth: &Authenticator, req: &RoutedRequest<'_>) -> ApiResponse {
     into_response(
         async {
-            let fields = mapping_fields(object_body(&req.parts)?)?;
-            let new = NewLdapMapping {
-                name: fields.name.ok_or(Error::MissingField("name"))?,
-                dn: fields.dn.ok_or(Error::MissingField("dn"))?,
-                role: fields.role.ok_or(Error::MissingField("role"))?,
-                email: fields.email.flatten(),
-                email_alerts: fields.email_alerts.unwrap_or(true),
-            };
-            let created = auth.create_ldap_mapping(new).await?;
+            let body = LdapMappingBody::parse(object_body(&req.parts)?)?;
+            let created = auth
+                .create_ldap_mapping(NewLdapMappingBody(body).into_new()?)
+                .await?;
             Ok(ApiResponse::json(200, &created))
         }
         .await,
@@ -204,7 +141,7 @@ pub(super) async fn update_mapping(auth: &Authenticator, req: &RoutedRequest<'_>
     into_response(
         async {
             let uid = mapping_uid(req)?;
-            let update = mapping_fields(object_body(&req.parts)?)?;
+            let update = LdapMappingBody::parse(object_body(&req.parts)?)?.into_update();
             let updated = auth.update_ldap_mapping(uid, update).await?;
             Ok(ApiResponse::json(200, &updated))
         }

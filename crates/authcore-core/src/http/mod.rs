@@ -23,6 +23,7 @@ mod body;
 mod cluster;
 mod endpoints;
 mod header;
+mod mapping_body;
 pub mod openapi;
 mod ops;
 mod path;
@@ -41,6 +42,7 @@ pub use endpoints::{
     jwks, logout, password, refresh_jwt,
 };
 pub use header::{Authorization, parse_authorization};
+pub use mapping_body::{LdapMappingBody, MAPPING_DN_PATTERN, NewLdapMappingBody};
 pub use openapi::{BodyDoc, Link, OkDoc, OperationDoc, SchemaFn, document, openapi, schema};
 pub use ops::{CheckResult, Operations, ReadinessCheck, livez, metrics, readyz};
 pub use query::DRY_RUN_PARAM;

@@ -5,11 +5,18 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use authcore_core::Role;
+pub use authcore_core::settings::LdapScope;
+use authcore_core::settings::{
+    DEFAULT_CACHE_TTL_S, DEFAULT_DIRECTORY_TIMEOUT_S, LdapQuerySettings, LdapSettings,
+    MAX_DIRECTORY_TIMEOUT_S, MIN_DIRECTORY_TIMEOUT_S,
+};
 use rustls::ClientConfig;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use secrecy::{ExposeSecret, SecretString};
+use serde::de::Error as _;
 use serde::{Deserialize, Deserializer};
+use serde_json::{Map, Value};
 
 use crate::error::LdapConfigError;
 use crate::escape::{Dn, normalize_dn};
@@ -18,65 +25,55 @@ use crate::mapping::{DnTemplate, Groups, ResolvedQuery, UserDn, is_attribute_des
 /// The LDAP configuration: Redis Enterprise's `ldap` object (`GET /v1/cluster/ldap`, with the
 /// real `bind_pass`) plus `ldap_mappings`.
 ///
-/// Deserialize it from JSON ([`LdapConfig::from_json_str`], [`LdapConfig::from_json_file`]),
-/// which also [validates](LdapConfig::validate) it. Unknown fields are refused; Redis's
-/// `control_plane` and `data_plane` are accepted and ignored (the application decides where
-/// the store is used). Empty strings, `null` and empty query objects count as absent, as Redis
-/// prints unset fields that way.
+/// The `ldap` object's fields are [`authcore_core::settings::LdapSettings`]'s, the type the
+/// users API parses `PUT /v1/cluster/ldap` into and derives its OpenAPI schema from: a
+/// configuration file is that object plus `ldap_mappings`. Deserialize it from JSON
+/// ([`LdapConfig::from_json_str`], [`LdapConfig::from_json_file`], which also
+/// [validate](LdapConfig::validate) it) or build it from the object
+/// ([`LdapConfig::from_settings`]). Unknown fields are refused; Redis's `control_plane` and
+/// `data_plane` are accepted and ignored (the application decides where the store is used).
+/// Empty strings, `null` and empty query objects count as absent, as Redis prints unset
+/// fields that way.
 ///
 /// `Debug` never prints `bind_pass`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct LdapConfig {
     /// Directory URIs, `ldap://host:port` or `ldaps://host:port`, tried in order.
     pub uris: Vec<String>,
     /// DN of the service account used for searches; anonymous when absent.
-    #[serde(default, deserialize_with = "non_empty")]
     pub bind_dn: Option<String>,
     /// The service account's password.
-    #[serde(default, deserialize_with = "non_empty_secret")]
     pub bind_pass: Option<SecretString>,
     /// PEM CA bundle that the directory's certificate must chain to (`ldaps://` and
     /// StartTLS). Absent: the system's trust store.
-    #[serde(default, deserialize_with = "non_empty")]
     pub ca_cert: Option<String>,
     /// Upgrade `ldap://` connections with StartTLS (a failed upgrade is a failed connection,
     /// never a fallback to clear text).
-    #[serde(default, deserialize_with = "null_as_default")]
     pub starttls: bool,
     /// How long DN lookups and group memberships are cached, in seconds (`0`: no cache).
     /// Passwords and bind results are never cached.
-    #[serde(default = "default_cache_ttl", deserialize_with = "null_as_cache_ttl")]
     pub cache_ttl: u64,
     /// Timeout of each directory connection and operation, in seconds
     /// ([`LdapConfig::MIN_TIMEOUT_S`]..=[`LdapConfig::MAX_TIMEOUT_S`]).
-    #[serde(default = "default_timeout", deserialize_with = "null_as_timeout")]
     pub directory_timeout_s: u64,
     /// Username to DN by template: `%u` is replaced by the username, escaped for a DN
     /// (RFC 4514). Exactly one of this and `user_dn_query`.
-    #[serde(default, deserialize_with = "non_empty")]
     pub user_dn_template: Option<String>,
     /// Username to DN by search: `%u` in the filter is replaced by the username, escaped for
     /// a filter (RFC 4515). The search must find exactly one entry.
-    #[serde(default, deserialize_with = "non_empty_query")]
     pub user_dn_query: Option<LdapQuery>,
     /// Attribute of the user's entry that lists the DNs of their groups (e.g. `memberOf`).
     /// At most one of this and `dn_group_query`.
-    #[serde(default, deserialize_with = "non_empty")]
     pub dn_group_attr: Option<String>,
     /// Search for the user's groups: `%D` in the filter is the user's DN (`%u` the
     /// username), escaped for a filter; each entry found is a group.
-    #[serde(default, deserialize_with = "non_empty_query")]
     pub dn_group_query: Option<LdapQuery>,
     /// Group DN to role mappings (Redis `ldap_mappings`).
-    #[serde(default, deserialize_with = "null_as_default")]
     pub ldap_mappings: Vec<LdapMapping>,
     /// Redis's switch for control-plane LDAP: accepted, ignored.
-    #[serde(default)]
     pub control_plane: Option<bool>,
     /// Redis's switch for data-plane LDAP: accepted, ignored.
-    #[serde(default)]
     pub data_plane: Option<bool>,
 }
 
@@ -96,28 +93,12 @@ pub struct LdapQuery {
     pub scope: LdapScope,
 }
 
-/// A search scope.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-pub enum LdapScope {
-    /// Only the base entry (`base`, also `baseObject`).
-    #[serde(rename = "base", alias = "baseObject")]
-    Base,
-    /// The entries right below the base (`one`, also `singleLevel`).
-    #[serde(rename = "one", alias = "singleLevel", alias = "onelevel")]
-    One,
-    /// The base and everything below it (`subtree`, also `wholeSubtree`).
-    #[default]
-    #[serde(rename = "subtree", alias = "wholeSubtree", alias = "sub")]
-    Subtree,
-}
-
-impl LdapScope {
-    pub(crate) fn to_ldap3(self) -> ldap3::Scope {
-        match self {
-            Self::Base => ldap3::Scope::Base,
-            Self::One => ldap3::Scope::OneLevel,
-            Self::Subtree => ldap3::Scope::Subtree,
-        }
+/// ldap3's scope for `scope`.
+pub(crate) fn ldap3_scope(scope: LdapScope) -> ldap3::Scope {
+    match scope {
+        LdapScope::Base => ldap3::Scope::Base,
+        LdapScope::One => ldap3::Scope::OneLevel,
+        LdapScope::Subtree => ldap3::Scope::Subtree,
     }
 }
 
@@ -134,52 +115,71 @@ pub struct LdapMapping {
     pub name: Option<String>,
 }
 
-fn default_cache_ttl() -> u64 {
-    LdapConfig::DEFAULT_CACHE_TTL_S
+/// A configuration file: the `ldap` object's fields ([`LdapSettings`]) and `ldap_mappings`.
+impl<'de> Deserialize<'de> for LdapConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let mut object = Map::<String, Value>::deserialize(d)?;
+        let mappings = match object.remove("ldap_mappings") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(list) => Vec::<LdapMapping>::deserialize(list).map_err(D::Error::custom)?,
+        };
+        let ldap = LdapSettings::deserialize(Value::Object(object)).map_err(D::Error::custom)?;
+        Ok(Self::from_settings(&ldap, mappings))
+    }
 }
 
-fn default_timeout() -> u64 {
-    LdapConfig::DEFAULT_TIMEOUT_S
+/// `s` unless it is empty or blank.
+fn non_empty(s: Option<&String>) -> Option<String> {
+    s.filter(|s| !s.trim().is_empty()).cloned()
 }
 
-fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Default + Deserialize<'de>,
-{
-    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
-}
-
-fn null_as_cache_ttl<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    Ok(Option::<u64>::deserialize(d)?.unwrap_or(LdapConfig::DEFAULT_CACHE_TTL_S))
-}
-
-fn null_as_timeout<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
-    Ok(Option::<u64>::deserialize(d)?.unwrap_or(LdapConfig::DEFAULT_TIMEOUT_S))
-}
-
-fn non_empty<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(Option::<String>::deserialize(d)?.filter(|s| !s.trim().is_empty()))
-}
-
-fn non_empty_secret<'de, D: Deserializer<'de>>(d: D) -> Result<Option<SecretString>, D::Error> {
-    Ok(Option::<SecretString>::deserialize(d)?.filter(|s| !s.expose_secret().is_empty()))
-}
-
-fn non_empty_query<'de, D: Deserializer<'de>>(d: D) -> Result<Option<LdapQuery>, D::Error> {
-    Ok(Option::<LdapQuery>::deserialize(d)?
-        .filter(|q| !(q.base.trim().is_empty() && q.filter.trim().is_empty())))
+/// The query unless both its base and its filter are empty or blank.
+fn non_empty_query(q: Option<&LdapQuerySettings>) -> Option<LdapQuery> {
+    let q = q?;
+    let query = LdapQuery {
+        base: q.base.clone().unwrap_or_default(),
+        filter: q.filter.clone().unwrap_or_default(),
+        scope: q.scope.unwrap_or_default(),
+    };
+    (!(query.base.trim().is_empty() && query.filter.trim().is_empty())).then_some(query)
 }
 
 impl LdapConfig {
     /// Default `cache_ttl` (Redis: 300 s).
-    pub const DEFAULT_CACHE_TTL_S: u64 = 300;
+    pub const DEFAULT_CACHE_TTL_S: u64 = DEFAULT_CACHE_TTL_S;
     /// Default `directory_timeout_s` (Redis: 5 s).
-    pub const DEFAULT_TIMEOUT_S: u64 = 5;
+    pub const DEFAULT_TIMEOUT_S: u64 = DEFAULT_DIRECTORY_TIMEOUT_S;
     /// Smallest `directory_timeout_s` (Redis: 5).
-    pub const MIN_TIMEOUT_S: u64 = 5;
+    pub const MIN_TIMEOUT_S: u64 = MIN_DIRECTORY_TIMEOUT_S;
     /// Largest `directory_timeout_s` (Redis: 60).
-    pub const MAX_TIMEOUT_S: u64 = 60;
+    pub const MAX_TIMEOUT_S: u64 = MAX_DIRECTORY_TIMEOUT_S;
+
+    /// The configuration of an `ldap` object (as `PUT /v1/cluster/ldap` parses it) with
+    /// `ldap_mappings`: empty strings and empty query objects are absent, absent fields take
+    /// their defaults. Not validated: see [`LdapConfig::validate`].
+    #[must_use]
+    pub fn from_settings(ldap: &LdapSettings, ldap_mappings: Vec<LdapMapping>) -> Self {
+        Self {
+            uris: ldap.uris.clone(),
+            bind_dn: non_empty(ldap.bind_dn.as_ref()),
+            bind_pass: ldap
+                .bind_pass
+                .as_ref()
+                .filter(|p| !p.is_empty())
+                .map(|p| SecretString::from(p.clone())),
+            ca_cert: non_empty(ldap.ca_cert.as_ref()),
+            starttls: ldap.starttls.unwrap_or(false),
+            cache_ttl: ldap.cache_ttl.unwrap_or(Self::DEFAULT_CACHE_TTL_S),
+            directory_timeout_s: ldap.directory_timeout_s.unwrap_or(Self::DEFAULT_TIMEOUT_S),
+            user_dn_template: non_empty(ldap.user_dn_template.as_ref()),
+            user_dn_query: non_empty_query(ldap.user_dn_query.as_ref()),
+            dn_group_attr: non_empty(ldap.dn_group_attr.as_ref()),
+            dn_group_query: non_empty_query(ldap.dn_group_query.as_ref()),
+            ldap_mappings,
+            control_plane: ldap.control_plane,
+            data_plane: ldap.data_plane,
+        }
+    }
 
     /// One warning per URI reached without TLS (`ldap://` without `starttls`), saying what
     /// travels in cleartext; empty when every URI is protected. [`crate::LdapStore::new`]

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use authcore_core::http::{CheckResult, Operations, ReadinessCheck};
+use authcore_core::settings::LdapSettings;
 use authcore_core::{
     AuthPolicy, Authenticator, CreateUser, DirectoryControl, Error, Key, KeyRing, LdapMapping,
     LockoutStore, Result, Role, SettingsStore, Ttl, UserStore,
 };
-use serde_json::Value;
 
 use crate::ManualClock;
 use crate::fixtures::{fast_hashing, password};
@@ -113,17 +113,17 @@ impl Operations for SuiteOperations {
 }
 
 /// Run-time LDAP settings without a directory behind them (the adapter is under test, not
-/// the directory): an object with a `uris` array is stored as given, a DN is anything with a
-/// `=`, and applying does nothing.
+/// the directory): an object with at least one URI is stored as given, a DN is anything with
+/// a `=`, and applying does nothing.
 #[derive(Debug)]
 struct SuiteDirectory;
 
 impl DirectoryControl for SuiteDirectory {
-    fn check(&self, ldap: &Value) -> Result<Value> {
-        if ldap.get("uris").is_some_and(Value::is_array) {
-            Ok(ldap.clone())
+    fn check(&self, ldap: &LdapSettings) -> Result<LdapSettings> {
+        if ldap.uris.is_empty() {
+            Err(Error::InvalidRequest("uris: at least one URI".into()))
         } else {
-            Err(Error::InvalidRequest("uris: must be an array".into()))
+            Ok(ldap.clone())
         }
     }
 
@@ -131,7 +131,7 @@ impl DirectoryControl for SuiteDirectory {
         dn.contains('=')
     }
 
-    fn apply(&self, _ldap: Option<&Value>, _mappings: &[LdapMapping]) -> Result<()> {
+    fn apply(&self, _ldap: Option<&LdapSettings>, _mappings: &[LdapMapping]) -> Result<()> {
         Ok(())
     }
 }

@@ -11,7 +11,9 @@ use crate::http::body::{
     AuthorizeBody, CreateUserBody, LogoutBody, PasswordChangeBody, PasswordRemoveBody,
     TokenResponse, TtlBody, UpdateUserBody,
 };
+use crate::http::mapping_body::{LdapMappingBody, NewLdapMappingBody};
 use crate::http::view::UserView;
+use crate::settings::{LdapMapping, LdapSettings};
 
 /// Makes a schema with the document's generator (a `$ref` for a named type).
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
@@ -421,7 +423,7 @@ pub const GET_LDAP: OperationDoc = OperationDoc {
     summary: "The LDAP configuration",
     description: "`bind_pass` reads as `\"***\"`. With no directory configured: `{\"uris\": []}`.",
     ok_description: "The ldap object",
-    ok: OkDoc::Json(|_| component("Ldap")),
+    ok: OkDoc::Json(schema::<LdapSettings>),
     ..BASE
 };
 
@@ -435,11 +437,11 @@ pub const PUT_LDAP: OperationDoc = OperationDoc {
         every server process on the database within a second. Mappings are managed at \
         /v1/ldap_mappings (`ldap_mappings` here is refused).",
     body: Some(BodyDoc {
-        schema: |_| component("Ldap"),
+        schema: schema::<LdapSettings>,
         required: true,
     }),
     ok_description: "The stored object, bind_pass masked",
-    ok: OkDoc::Json(|_| component("Ldap")),
+    ok: OkDoc::Json(schema::<LdapSettings>),
     ..BASE
 };
 
@@ -467,8 +469,9 @@ const MAPPING_LINKS: &[Link] = &[
     },
 ];
 
-fn mappings(_: &mut SchemaGenerator) -> Schema {
-    object_schema(&json!({"type": "array", "items": {"$ref": "#/components/schemas/LdapMapping"}}))
+fn mappings(generator: &mut SchemaGenerator) -> Schema {
+    let item = generator.subschema_for::<LdapMapping>();
+    object_schema(&json!({"type": "array", "items": item}))
 }
 
 /// `GET /v1/ldap_mappings`.
@@ -489,11 +492,11 @@ pub const CREATE_MAPPING: OperationDoc = OperationDoc {
     description: "`name`, `dn` and `role` are required. Works whether or not a directory is \
         configured.",
     body: Some(BodyDoc {
-        schema: |_| component("LdapMappingInput"),
+        schema: schema::<NewLdapMappingBody>,
         required: true,
     }),
     ok_description: "The new mapping",
-    ok: OkDoc::Json(|_| component("LdapMapping")),
+    ok: OkDoc::Json(schema::<LdapMapping>),
     links: MAPPING_LINKS,
     ..BASE
 };
@@ -505,7 +508,7 @@ pub const GET_MAPPING: OperationDoc = OperationDoc {
     summary: "One LDAP mapping",
     uid: MAPPING_UID,
     ok_description: "The mapping",
-    ok: OkDoc::Json(|_| component("LdapMapping")),
+    ok: OkDoc::Json(schema::<LdapMapping>),
     ..BASE
 };
 
@@ -516,11 +519,11 @@ pub const UPDATE_MAPPING: OperationDoc = OperationDoc {
     summary: "Change an LDAP mapping: the fields given change",
     uid: MAPPING_UID,
     body: Some(BodyDoc {
-        schema: |_| component("LdapMappingUpdate"),
+        schema: schema::<LdapMappingBody>,
         required: true,
     }),
     ok_description: "The mapping",
-    ok: OkDoc::Json(|_| component("LdapMapping")),
+    ok: OkDoc::Json(schema::<LdapMapping>),
     ..BASE
 };
 
