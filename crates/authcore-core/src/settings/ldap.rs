@@ -48,8 +48,10 @@ pub const DEFAULT_CACHE_TTL_S: u64 = 300;
         `invalid_request`. Mappings are managed at /v1/ldap_mappings."
 )]
 pub struct LdapSettings {
-    /// Directory URIs, `ldap://host[:port]` or `ldaps://host[:port]`, tried in order.
-    #[schemars(length(min = 1), inner(pattern(LDAP_URI_PATTERN)))]
+    /// Directory URIs, `ldap://host[:port]` or `ldaps://host[:port]`, tried in order: at least
+    /// one on `PUT` (`[]` is 400 `invalid_request`); `GET` shows `[]` when no directory is
+    /// configured.
+    #[schemars(inner(pattern(LDAP_URI_PATTERN)))]
     pub uris: Vec<String>,
     /// DN of the service account that searches; anonymous without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
