@@ -258,7 +258,7 @@ impl Judge<'_> {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
     #[test]
@@ -308,12 +308,7 @@ mod tests {
         };
         let mut shared_bug = ApiResponse::not_found();
         shared_bug.status = 400;
-        let mut got = Response::new(Bytes::from(shared_bug.body.clone()));
-        *got.status_mut() = http::StatusCode::BAD_REQUEST;
-        for (name, value) in &shared_bug.headers {
-            got.headers_mut()
-                .append(*name, http::HeaderValue::from_str(value).unwrap());
-        }
+        let got = as_http(&shared_bug);
         let mut judge = Judge {
             reference: &mut reference,
             tested: &mut tested,
@@ -330,15 +325,21 @@ mod tests {
         );
         // And the faithful answer passes.
         let right = ApiResponse::not_found();
-        let mut got = Response::new(Bytes::from(right.body.clone()));
-        *got.status_mut() = http::StatusCode::NOT_FOUND;
-        for (name, value) in &right.headers {
-            got.headers_mut()
-                .append(*name, http::HeaderValue::from_str(value).unwrap());
-        }
+        let got = as_http(&right);
         assert_eq!(
             judge.problems(&case, "case", &right, &got),
             Vec::<String>::new()
         );
+    }
+
+    /// `res` as an adapter that copies it faithfully answers it.
+    pub(in crate::adapters) fn as_http(res: &ApiResponse) -> Response<Bytes> {
+        let mut got = Response::new(Bytes::from(res.body.clone()));
+        *got.status_mut() = http::StatusCode::from_u16(res.status).unwrap();
+        for (name, value) in &res.headers {
+            got.headers_mut()
+                .append(*name, http::HeaderValue::from_str(value).unwrap());
+        }
+        got
     }
 }

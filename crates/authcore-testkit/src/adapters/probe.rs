@@ -73,11 +73,11 @@ mod tests {
     use std::sync::Arc;
 
     use authcore_core::http::{ROUTE_TABLE, RequestParts};
-    use bytes::Bytes;
 
     use super::*;
     use crate::ManualClock;
     use crate::adapters::compare::Judge;
+    use crate::adapters::compare::tests::as_http;
     use crate::adapters::world::World;
 
     /// The probe machinery on every route of today's table (all of which have cases, so a run
@@ -105,13 +105,7 @@ mod tests {
                 route.path
             );
             probe.status = want.status;
-            let got_res = answer(&tested, &probe).await;
-            let mut got = http::Response::new(Bytes::from(got_res.body.clone()));
-            *got.status_mut() = http::StatusCode::from_u16(got_res.status).unwrap();
-            for (name, value) in &got_res.headers {
-                got.headers_mut()
-                    .append(*name, http::HeaderValue::from_str(value).unwrap());
-            }
+            let got = as_http(&answer(&tested, &probe).await);
             let mut judge = Judge {
                 reference: &mut reference,
                 tested: &mut tested,
