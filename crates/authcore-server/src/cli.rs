@@ -91,7 +91,7 @@ pub enum Command {
     /// of it is written; the others are imported. Exit status 1 when a row failed. A server
     /// may run on the same database. Example:
     ///
-    ///   authcore import users.jsonl --database-url sqlite://authcore.db --on-conflict skip
+    ///   authcore import users.jsonl --database-url 'sqlite://authcore.db?mode=rwc' --on-conflict skip
     Import(import::ImportArgs),
 }
 

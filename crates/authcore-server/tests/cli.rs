@@ -635,3 +635,30 @@ async fn the_password_prompt_does_not_echo_and_stdin_loses_one_newline() {
         200
     );
 }
+
+/// The example in `authcore import --help`, run as printed in an empty directory, works (it
+/// named a SQLite URL without `?mode=rwc`, which cannot create the file).
+#[test]
+fn the_import_help_example_works_as_printed() {
+    let dir = TempDir::new();
+    let help = ok(&run(authcore(&dir, &["import", "--help"])));
+    let example = help
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("authcore import "))
+        .unwrap_or_else(|| panic!("no example in:\n{help}"));
+    let args: Vec<String> = example
+        .split_whitespace()
+        .skip(1)
+        .map(|w| w.trim_matches('\'').to_owned())
+        .collect();
+    let file = &args[1];
+    std::fs::write(
+        dir.path().join(file),
+        "{\"email\":\"imported@example.org\",\"password\":\"Imported-Pass-1\",\"role\":\"admin\"}\n",
+    )
+    .unwrap();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    ok(&run(authcore(&dir, &args)));
+    assert!(dir.path().join("authcore.db").exists());
+}
