@@ -14,7 +14,9 @@
 //!   failure count (no lock is ever reached here); the statements and round trips are those
 //!   of that commit.
 //!
-//! The cases:
+//! First an interleaved pass per case (400 rounds, each one sign-in on each path, the order
+//! alternating; medians and 90th percentiles printed, with the ratio new/old of the medians:
+//! robust to a load that moves during the run), then criterion per case. The cases:
 //! - `ok`: `find_by_username` + `reserve` + `settle(Success)` + the session epoch (a right
 //!   password);
 //! - `fail`: `find_by_username` + `reserve` + `settle(Failure)` (a wrong password).
@@ -50,8 +52,9 @@ fn sizes() -> Vec<u64> {
         .unwrap_or_else(|| vec![1_000, 1_000_000])
 }
 
-/// Bulk-inserts `n` users `user<i>@example.test` with one password each, in one statement
-/// per table.
+/// Bulk-inserts `n` users `user<i>@example.test` with one password each and a lockout row
+/// without failures (a returning user's: both paths then update a row that exists, whichever
+/// runs first), in one statement per table.
 async fn seed(store_url: &str, n: u64) {
     let started = Instant::now();
     if store_url.starts_with("sqlite") {
@@ -71,6 +74,13 @@ async fn seed(store_url: &str, n: u64) {
         )))
         .await
         .unwrap();
+        conn.execute(
+            "INSERT INTO authcore_lockout \
+             (uid, failures, last_failure_at, locked_until, locked_by_admin) \
+             SELECT CAST(uid AS TEXT), 0, created_at, NULL, 0 FROM authcore_users",
+        )
+        .await
+        .unwrap();
         conn.execute("ANALYZE").await.unwrap();
     } else {
         let mut conn = sqlx::PgConnection::connect(store_url).await.unwrap();
@@ -87,6 +97,13 @@ async fn seed(store_url: &str, n: u64) {
             "INSERT INTO authcore_passwords (uid, phc, issued_at) \
              SELECT uid, '{PHC}', created_at FROM authcore_users"
         )))
+        .await
+        .unwrap();
+        conn.execute(
+            "INSERT INTO authcore_lockout \
+             (uid, failures, last_failure_at, locked_until, locked_by_admin) \
+             SELECT uid::text, 0, created_at, NULL, FALSE FROM authcore_users",
+        )
         .await
         .unwrap();
         conn.execute("VACUUM ANALYZE").await.unwrap();
@@ -369,6 +386,66 @@ impl Pick {
     }
 }
 
+/// One sign-in's store work on `path` ("old" or "new") for user number `i`.
+async fn sign_in(
+    t: &Target,
+    i: u64,
+    path: &str,
+    failed: bool,
+    policy: &LockoutPolicy,
+    reservations: &ReservationPolicy,
+) {
+    let username = format!("user{i}@example.test");
+    let store = &t.store;
+    let user = store.find_by_username(&username).await.unwrap().unwrap();
+    let r = Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
+    if path == "old" {
+        old_round(t, &r, failed, i64::from(policy.threshold)).await;
+    } else {
+        new_round(t, &r, failed, policy, reservations).await;
+    }
+    if !failed {
+        store.epoch(&user.uid).await.unwrap();
+    }
+}
+
+/// The interleaved pass: `ROUNDS` rounds, each one sign-in on each path (the order
+/// alternating), so that a machine whose load moves slows both alike; prints the median and
+/// 90th percentile per path and the ratio of the medians.
+fn interleaved(rt: &Runtime, targets: &[Target], policy: &LockoutPolicy, rp: &ReservationPolicy) {
+    const ROUNDS: usize = 400;
+    for t in targets {
+        for (case, failed) in [("ok", false), ("fail", true)] {
+            let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+            let mut pick = Pick(0x5851_f42d_4c95_7f2d);
+            rt.block_on(async {
+                for round in 0..ROUNDS {
+                    let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+                    for i in order {
+                        let path = ["old", "new"][i];
+                        let started = Instant::now();
+                        sign_in(t, pick.next(t.n), path, failed, policy, rp).await;
+                        times[i].push(started.elapsed());
+                    }
+                }
+            });
+            let stats = |v: &mut Vec<Duration>| {
+                v.sort();
+                (v[v.len() / 2], v[v.len() * 9 / 10])
+            };
+            let (old_p50, old_p90) = stats(&mut times[0]);
+            let (new_p50, new_p90) = stats(&mut times[1]);
+            eprintln!(
+                "interleaved {case}/{}/{}: old p50 {old_p50:.2?} p90 {old_p90:.2?} | new p50 \
+                 {new_p50:.2?} p90 {new_p90:.2?} | new/old p50 {:.2}",
+                t.engine,
+                t.n,
+                new_p50.as_secs_f64() / old_p50.as_secs_f64()
+            );
+        }
+    }
+}
+
 fn bench(c: &mut Criterion) {
     let rt = Runtime::new().unwrap();
     // Lockout never reached: every reservation is granted (1M picks over n users).
@@ -385,6 +462,7 @@ fn bench(c: &mut Criterion) {
         .measurement_time(Duration::from_secs(4));
     for n in sizes() {
         let targets = rt.block_on(targets(n));
+        interleaved(&rt, &targets, &policy, &reservations);
         for t in &targets {
             for (case, failed) in [("ok", false), ("fail", true)] {
                 for path in ["old", "new"] {
@@ -397,22 +475,7 @@ fn bench(c: &mut Criterion) {
                     let (policy, reservations) = (&policy, &reservations);
                     group.bench_function(BenchmarkId::new(case, &label), |b| {
                         b.to_async(&rt).iter(|| {
-                            let username = format!("user{}@example.test", pick.next(t.n));
-                            async move {
-                                let store = &t.store;
-                                let user =
-                                    store.find_by_username(&username).await.unwrap().unwrap();
-                                let r =
-                                    Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
-                                if path == "old" {
-                                    old_round(t, &r, failed, i64::from(threshold)).await;
-                                } else {
-                                    new_round(t, &r, failed, policy, reservations).await;
-                                }
-                                if !failed {
-                                    store.epoch(&user.uid).await.unwrap();
-                                }
-                            }
+                            sign_in(t, pick.next(t.n), path, failed, policy, reservations)
                         });
                     });
                 }
