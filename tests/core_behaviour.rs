@@ -210,6 +210,52 @@ async fn refused(
     (err, spent)
 }
 
+/// A directory user's wrong password (a refused bind) costs one argon2 evaluation at the
+/// current parameters on top of the directory's answer, as an unknown user and a local user's
+/// wrong password do, with the same refusal: its timing does not tell the name exists in the
+/// directory. A right one costs none.
+#[tokio::test]
+async fn a_directory_users_wrong_password_costs_the_same_work() {
+    let local = Arc::new(MemoryStore::new());
+    let dir: Arc<dyn UserStore> = Arc::new(Directory {
+        email: "dir@example.org",
+        password: "dir-pass",
+    });
+    let auth = Authenticator::builder()
+        .store(local.clone())
+        .store(dir)
+        .lockout_store(local.clone())
+        .hashing(HashingConfig {
+            params: CURRENT,
+            ..fast_hashing()
+        })
+        .keys(test_keys().unwrap())
+        .build()
+        .unwrap();
+    add_user(&auth, "ann@example.org", "ann-pass", Role::ADMIN).await;
+    let (wrong, for_wrong) = refused(&auth, "ann@example.org", "x").await;
+    let (unknown, for_unknown) = refused(&auth, "ghost@example.org", "x").await;
+    let (directory, for_directory) = refused(&auth, "dir@example.org", "x").await;
+    assert_eq!(for_wrong, BTreeMap::from([(CURRENT, 1)]));
+    assert_eq!(for_unknown, for_wrong);
+    assert_eq!(
+        for_directory, for_wrong,
+        "a refused bind costs one evaluation"
+    );
+    assert_eq!(seen(&directory), seen(&wrong));
+    assert_eq!(seen(&unknown), seen(&wrong));
+
+    let before = auth.hashing().evaluations();
+    auth.authorize("dir@example.org", &password("dir-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap();
+    assert_eq!(
+        auth.hashing().evaluations(),
+        before,
+        "a bind that succeeds costs none"
+    );
+}
+
 /// The refusal as a client sees it: status, error code and message.
 fn seen(err: &Error) -> (u16, &'static str, String) {
     (err.http_status(), err.error_code(), err.client_message())

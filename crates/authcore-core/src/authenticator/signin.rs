@@ -264,10 +264,26 @@ impl Authenticator {
                     .map(|i| (found.user.clone(), Some(i), outcome.needs_rehash))
             }
             (Credentials::External, _) => {
+                // The hashing slot is not held while the directory answers.
                 drop(admission);
                 // An outage is a 503 and never counts towards lockout.
                 match found.store.verify_external(&found.user, password).await {
-                    Ok(user) => user.map(|u| (u, None, false)),
+                    Ok(Some(user)) => Some((user, None, false)),
+                    Ok(None) => {
+                        // A refused bind costs what a wrong local password costs (one argon2
+                        // evaluation on top of the directory's answer), so that its timing
+                        // does not tell that the name exists in the directory (issue #8).
+                        // The failure counts whatever becomes of that evaluation.
+                        let dummy = match self.inner.hashing.admit() {
+                            Ok(a) => a.verify_dummy(password).await,
+                            Err(e) => Err(e),
+                        };
+                        if let Err(e) = dummy {
+                            held.settle(AttemptOutcome::Failure).await?;
+                            return Err(e);
+                        }
+                        None
+                    }
                     Err(e) => {
                         held.settle(AttemptOutcome::Released).await?;
                         return Err(e);
