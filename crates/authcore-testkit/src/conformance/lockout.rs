@@ -17,6 +17,7 @@ pub async fn run_lockout_suite(store: Arc<dyn LockoutStore>) {
     lockout_keys_are_independent(&*store).await;
     concurrent_failures_count_exactly(Arc::clone(&store), 200).await;
     super::run_reservation_suite(Arc::clone(&store)).await;
+    super::reservations_follow_the_reference(&*store).await;
 }
 
 fn lockout_key(tag: &str) -> UserId {

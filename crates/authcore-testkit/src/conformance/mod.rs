@@ -18,7 +18,8 @@
 //! # }
 //! ```
 //!
-//! One file per suite: `users` ([`run_user_admin_suite`]), `lockout` ([`run_lockout_suite`]),
+//! One file per suite: `users` ([`run_user_admin_suite`]), `lockout` ([`run_lockout_suite`],
+//! with `reservations` and the random walk of `reservation_walk`),
 //! `authenticator` ([`run_authenticator_suite`]), `read_only` ([`run_read_only_suite`]) and
 //! `sessions` ([`run_session_suite`]), `admin` ([`run_admin_invariant_suite`]: the admin
 //! invariant; unlike the others it needs a fresh store of its own) and `settings`
@@ -36,6 +37,7 @@ mod concurrency;
 mod lockout;
 mod names;
 mod read_only;
+mod reservation_walk;
 mod reservations;
 mod session_hashes;
 mod session_races;
@@ -50,6 +52,7 @@ pub use concurrency::*;
 pub use lockout::*;
 pub use names::*;
 pub use read_only::*;
+pub use reservation_walk::*;
 pub use reservations::*;
 pub use session_hashes::*;
 pub use session_races::*;
