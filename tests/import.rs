@@ -192,14 +192,14 @@ async fn bad_rows_write_nothing() {
 async fn the_last_admin_is_not_demoted_by_an_update() {
     let (store, auth) = setup();
     let admin = ImportUser {
-        role: Some(Role::new(Role::ADMIN)),
+        role: Some(Role::ADMIN),
         ..row("root@example.org", BCRYPT)
     };
     auth.import_user(admin, OnConflict::Skip, false)
         .await
         .unwrap();
     let demote = ImportUser {
-        role: Some(Role::new(Role::DB_VIEWER)),
+        role: Some(Role::DB_VIEWER),
         ..row("root@example.org", SHA256_CRYPT)
     };
     let err = auth

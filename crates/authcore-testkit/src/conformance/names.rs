@@ -95,7 +95,7 @@ pub async fn users_without_a_name_have_none(store: &dyn UserAdmin) {
             &second.uid,
             UserUpdate {
                 email: Some(new_email.clone()),
-                role: Some(Role::new(Role::DB_MEMBER)),
+                role: Some(Role::DB_MEMBER),
                 ..UserUpdate::default()
             },
         )

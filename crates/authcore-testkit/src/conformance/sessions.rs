@@ -340,7 +340,7 @@ pub async fn admin_changes_and_deletion_end_sessions(
     // Demotion: the token still says admin, the fresh check says the current role.
     let t = sign_in(&auth, &email, PW).await;
     let demote = UpdateUser {
-        role: Some(Role::new(Role::DB_VIEWER)),
+        role: Some(Role::DB_VIEWER),
         ..UpdateUser::default()
     };
     auth.update_user(&admin, &uid, demote).await.unwrap();

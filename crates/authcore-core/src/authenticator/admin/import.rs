@@ -137,10 +137,7 @@ impl Authenticator {
             let new = NewUser {
                 email: row.email.clone(),
                 name: row.name.clone(),
-                role: row
-                    .role
-                    .clone()
-                    .unwrap_or_else(|| Role::new(Role::DB_VIEWER)),
+                role: row.role.clone().unwrap_or(Role::DB_VIEWER),
                 status: row.status.unwrap_or_default(),
                 passwords: vec![self.import_stored(&row.password).await?],
             };
@@ -161,7 +158,7 @@ impl Authenticator {
         if let Some(role) = &user.role {
             self.validate_role(role)?;
         } else {
-            self.validate_role(&Role::new(Role::DB_VIEWER))?;
+            self.validate_role(&Role::DB_VIEWER)?;
         }
         match &user.password {
             ImportPassword::Plain(p) => {
