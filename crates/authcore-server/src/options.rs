@@ -383,6 +383,21 @@ pub struct HashArgs {
     /// argon2id lanes.
     #[arg(long, env = "AUTHCORE_ARGON2_PARALLELISM", default_value_t = Argon2Params::DEFAULT.p_cost, global = true)]
     pub argon2_parallelism: u32,
+
+    /// argon2 worker threads (default: one per core).
+    #[arg(long, env = "AUTHCORE_HASHING_WORKERS", global = true, value_parser = clap::value_parser!(u16).range(1..=1024))]
+    pub hashing_workers: Option<u16>,
+
+    /// The hashing queue's deadline, in milliseconds: a sign-in is admitted while the expected
+    /// wait of the jobs queued before it (queued x t_verify / workers) stays within it; beyond
+    /// it the answer is 503 with `Retry-After` = that wait, before any store I/O.
+    #[arg(
+        long,
+        env = "AUTHCORE_HASHING_MAX_WAIT_MS",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub hashing_max_wait_ms: u64,
 }
 
 impl HashArgs {
@@ -416,9 +431,14 @@ impl HashArgs {
             )
             .into());
         }
+        let default = HashingConfig::default();
         Ok(HashingConfig {
             params,
-            ..HashingConfig::default()
+            concurrency: self
+                .hashing_workers
+                .map_or(default.concurrency, usize::from),
+            max_wait: std::time::Duration::from_millis(self.hashing_max_wait_ms),
+            ..default
         })
     }
 }
