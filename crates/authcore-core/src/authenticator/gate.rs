@@ -22,11 +22,16 @@ pub struct SignInLimits {
     /// they hold the whole lockout budget (default 3 s). An attempt whose wait runs out is
     /// refused with the generic 401 and never judged.
     pub busy_wait: Duration,
-    /// How many attempts may wait on one account in this process (default 64); one more is
-    /// refused at once with the generic 401.
+    /// How many attempts may wait on one account in this process (default 512: more than
+    /// the hashing engine admits in its 2 s deadline on a few cores, so that a burst of
+    /// clients signing in to one service account waits its turn); one more is refused at once
+    /// with the generic 401. A waiter is a parked task: it costs no store I/O until it is
+    /// woken or polls.
     pub max_waiters_per_account: usize,
-    /// How often a waiting attempt asks the store again, for settlements made by other
-    /// processes (default 25 ms; settlements in this process wake it at once).
+    /// How often a waiting attempt first asks the store again, for settlements made by other
+    /// processes (default 25 ms, doubling after each unsuccessful ask up to 8 times that);
+    /// a settlement in this process wakes one waiter at once, and a waiter that gets a
+    /// reservation wakes the next.
     pub poll_interval: Duration,
     /// Unsettled reservations: when they count as failures.
     pub reservations: ReservationPolicy,
@@ -36,7 +41,7 @@ impl Default for SignInLimits {
     fn default() -> Self {
         Self {
             busy_wait: Duration::from_secs(3),
-            max_waiters_per_account: 64,
+            max_waiters_per_account: 512,
             poll_interval: Duration::from_millis(25),
             reservations: ReservationPolicy::default(),
         }
@@ -47,10 +52,26 @@ impl Default for SignInLimits {
 /// with the names tried.
 pub(super) const DECOYS: u64 = 64;
 
-/// Per-account wakeups and waiter counts of this process.
+/// The longest pause between two asks of a waiting attempt, in poll intervals.
+const MAX_POLL_BACKOFF: u32 = 8;
+
+/// At most one log line a second reports the attempts refused because their account was busy.
+const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Per-account wakeups and waiter counts of this process, and the busy refusals not yet
+/// reported.
 #[derive(Debug, Default)]
 pub(super) struct Waiters {
     map: Mutex<HashMap<UserId, (Arc<Notify>, usize)>>,
+    refusals: Mutex<Refusals>,
+}
+
+/// Busy refusals counted since the last report.
+#[derive(Debug, Default)]
+struct Refusals {
+    total: u64,
+    unreported: u64,
+    last_report: Option<std::time::Instant>,
 }
 
 impl Waiters {
@@ -77,12 +98,43 @@ impl Waiters {
         }
     }
 
+    /// Wakes one attempt waiting on `key` (a settlement frees one place in the budget; a
+    /// waiter that gets it wakes the next, so a budget freed by more than one place is
+    /// handed on without waking every waiter at each settlement).
     fn wake(&self, key: &UserId) {
         if let Ok(map) = self.map.lock()
             && let Some((notify, _)) = map.get(key)
         {
-            notify.notify_waiters();
+            notify.notify_one();
         }
+    }
+
+    /// Counts an attempt refused because its account was busy, and reports the count in
+    /// aggregate: at most one line a second (a flood on one account is not a flood of logs).
+    pub(super) fn refused(&self) {
+        let Ok(mut r) = self.refusals.lock() else {
+            return;
+        };
+        r.total = r.total.saturating_add(1);
+        r.unreported = r.unreported.saturating_add(1);
+        let now = std::time::Instant::now();
+        if r.last_report
+            .is_none_or(|last| now.duration_since(last) >= REFUSAL_LOG_INTERVAL)
+        {
+            tracing::info!(
+                target: super::AUDIT_TARGET,
+                refused = r.unreported,
+                refused_total = r.total,
+                "sign-in attempts refused unjudged: too many attempts in flight for their account (at most one report a second)"
+            );
+            r.unreported = 0;
+            r.last_report = Some(now);
+        }
+    }
+
+    /// Busy refusals since this authenticator started.
+    pub(super) fn refused_total(&self) -> u64 {
+        self.refusals.lock().map_or(0, |r| r.total)
     }
 }
 
@@ -144,6 +196,14 @@ impl Drop for Held {
 }
 
 impl Authenticator {
+    /// Sign-in attempts refused unjudged since this authenticator started because their
+    /// account had too many attempts in flight and waiting ([`SignInLimits`]): each answered
+    /// the generic 401, and they are logged in aggregate, at most one line a second.
+    #[must_use]
+    pub fn busy_refusals(&self) -> u64 {
+        self.inner.waiters.refused_total()
+    }
+
     /// The lockout key of a name no store knows: one of [`DECOYS`] keys, chosen by a keyed
     /// hash (the key is random per process), so unknown names cost the same writes as known
     /// ones without storage that grows with the names tried.
@@ -158,6 +218,7 @@ impl Authenticator {
         let limits = self.inner.limits;
         let policy = self.policy().lockout;
         let mut waiting = None;
+        let mut poll = limits.poll_interval;
         let deadline = tokio::time::Instant::now() + limits.busy_wait;
         loop {
             let notified = waiting
@@ -172,6 +233,10 @@ impl Authenticator {
                 .await?
             {
                 Reserve::Granted => {
+                    if waiting.is_some() {
+                        // The budget may hold more places: hand the wake-up on.
+                        self.inner.waiters.wake(key);
+                    }
                     return Ok(Gate::Granted(Held {
                         auth: self.clone(),
                         reservation: Some(reservation),
@@ -198,13 +263,14 @@ impl Authenticator {
             if now >= deadline {
                 return Ok(Gate::Refused);
             }
-            let pause = limits.poll_interval.min(deadline - now);
+            let pause = poll.min(deadline - now);
             match notified_fut {
                 Some(fut) => {
                     let _ = tokio::time::timeout(pause, fut).await;
                 }
                 None => tokio::time::sleep(pause).await,
             }
+            poll = (poll * 2).min(limits.poll_interval * MAX_POLL_BACKOFF);
         }
     }
 

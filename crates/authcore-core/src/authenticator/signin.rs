@@ -237,7 +237,8 @@ impl Authenticator {
             }
             Gate::Refused => {
                 drop(admission);
-                tracing::info!(target: AUDIT_TARGET, uid = %key, "sign-in refused: too many attempts in flight for this account");
+                tracing::debug!(target: AUDIT_TARGET, uid = %key, "sign-in refused: too many attempts in flight for this account");
+                self.inner.waiters.refused();
                 return Err(Error::Unauthorized);
             }
         };
