@@ -67,7 +67,13 @@ pub fn install_recorder() -> Result<PrometheusHandle, BoxError> {
     );
     metrics::describe_counter!(
         "authcore_hashing_rejections_total",
-        "argon2 jobs refused because the queue was full (503)"
+        "argon2 jobs refused (503) because their expected wait in the queue was over the deadline \
+         (--hashing-max-wait-ms)"
+    );
+    metrics::describe_counter!(
+        "authcore_sign_in_busy_refusals_total",
+        "sign-in attempts refused unjudged (401) because their account already had the most \
+         attempts in flight and waiting"
     );
     metrics::describe_counter!("authcore_hashing_jobs_total", "argon2 jobs run");
     // Present from the start, at zero.
@@ -207,6 +213,7 @@ fn render_metrics(ops: &Ops, auth: &Authenticator) -> String {
     metrics::gauge!("authcore_hashing_queue_depth").set((in_flight - busy) as f64);
     metrics::counter!("authcore_hashing_rejections_total").absolute(hashing.jobs_rejected());
     metrics::counter!("authcore_hashing_jobs_total").absolute(hashing.jobs_run());
+    metrics::counter!("authcore_sign_in_busy_refusals_total").absolute(auth.busy_refusals());
     ops.metrics.render()
 }
 

@@ -64,6 +64,7 @@ async fn metrics_count_sign_ins_by_outcome_and_requests_by_route() {
         "authcore_hashing_busy ",
         "authcore_hashing_queue_depth ",
         "authcore_hashing_rejections_total ",
+        "authcore_sign_in_busy_refusals_total 0",
         r#"authcore_store_errors_total{store="sql"} 0"#,
     ] {
         assert!(before.contains(line), "no {line:?} in\n{before}");
