@@ -151,15 +151,6 @@ async fn debug_masks_nothing_secret_on_sqlite_and_shows_the_engine() {
 }
 
 #[tokio::test]
-async fn reservations_follow_the_reference() {
-    let dir = TempDir::new();
-    let store = SqlStore::connect(&dir.sqlite_url("reference.db"))
-        .await
-        .unwrap();
-    common::reservations::reservations_follow_the_reference(&store).await;
-}
-
-#[tokio::test]
 async fn reservations_migration_keeps_attempts_in_flight() {
     let dir = TempDir::new();
     common::reservations::reservations_migration_keeps_attempts_in_flight(

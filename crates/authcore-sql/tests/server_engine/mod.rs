@@ -101,13 +101,6 @@ macro_rules! server_engine_tests {
 
         #[tokio::test]
         #[ignore = $needs]
-        async fn reservations_follow_the_reference() {
-            let store = SqlStore::connect(&$fresh_url().await).await.unwrap();
-            common::reservations::reservations_follow_the_reference(&store).await;
-        }
-
-        #[tokio::test]
-        #[ignore = $needs]
         async fn reservations_migration_keeps_attempts_in_flight() {
             common::reservations::reservations_migration_keeps_attempts_in_flight(
                 &$fresh_url().await,
