@@ -16,16 +16,6 @@ const PW2: &str = "Event-Passw0rd-2!";
 const PW3: &str = "Event-Passw0rd-3!";
 const PW4: &str = "Event-Passw0rd-4!";
 
-async fn sign_in(s: &Server, email: &str, password: &str) -> String {
-    s.post("/v1/users/authorize")
-        .json(json!({"username": email, "password": password, "ttl": 3600}))
-        .status(200)
-        .await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// `refresh_jwt` and `GET /v1/users/{uid}` (the user's own record) with `token`, under both
 /// schemes: the four statuses.
 async fn use_token(s: &Server, token: &str, uid: u64) -> Vec<u16> {
@@ -57,7 +47,7 @@ async fn admin_put(s: &Server, admin: &str, uid: u64, body: Value) {
 
 pub(crate) async fn each_event_ends_exactly_its_sessions(backend: Backend) {
     let s = start(&backend, &["--login-lockout-threshold", "2"]).await;
-    let admin = format!("JWT {}", sign_in(&s, ADMIN, ADMIN_PW).await);
+    let admin = format!("JWT {}", s.long_token(ADMIN, ADMIN_PW).await);
     let email = "events@example.test";
     let created = s
         .post("/v1/users")
@@ -68,13 +58,13 @@ pub(crate) async fn each_event_ends_exactly_its_sessions(backend: Backend) {
     let uid = created["uid"].as_u64().unwrap();
 
     // The owner replaces the passwords: the old token ends, a sign-in right after works.
-    let before = sign_in(&s, email, PW1).await;
+    let before = s.long_token(email, PW1).await;
     assert_live(&s, &before, uid, "before any change").await;
     s.put("/v1/users/password")
         .json(json!({"username": email, "old_password": PW1, "new_password": PW2}))
         .status(200)
         .await;
-    let after = sign_in(&s, email, PW2).await;
+    let after = s.long_token(email, PW2).await;
     assert_ended(&s, &before, uid, "after PUT /v1/users/password").await;
     assert_live(&s, &after, uid, "minted right after PUT /v1/users/password").await;
     assert!(
@@ -88,7 +78,7 @@ pub(crate) async fn each_event_ends_exactly_its_sessions(backend: Backend) {
         .status(200)
         .await;
     assert_live(&s, &after, uid, "after POST /v1/users/password").await;
-    let with3 = sign_in(&s, email, PW3).await;
+    let with3 = s.long_token(email, PW3).await;
     assert_ne!(decode_hs256(&with3)["pwd"], decode_hs256(&after)["pwd"]);
     assert_eq!(decode_hs256(&with3)["gen"], decode_hs256(&after)["gen"]);
     s.delete("/v1/users/password")
@@ -100,7 +90,7 @@ pub(crate) async fn each_event_ends_exactly_its_sessions(backend: Backend) {
 
     // An admin's reset: the same as the owner's change.
     admin_put(&s, &admin, uid, json!({"password": PW4})).await;
-    let reset = sign_in(&s, email, PW4).await;
+    let reset = s.long_token(email, PW4).await;
     assert_ended(&s, &with3, uid, "after the admin's reset").await;
     assert_live(&s, &reset, uid, "minted right after the admin's reset").await;
 
@@ -118,14 +108,14 @@ pub(crate) async fn each_event_ends_exactly_its_sessions(backend: Backend) {
     // A role change ends every session; so does a status change, even when undone.
     admin_put(&s, &admin, uid, json!({"role": "db_member"})).await;
     assert_ended(&s, &reset, uid, "after a role change").await;
-    let member = sign_in(&s, email, PW4).await;
+    let member = s.long_token(email, PW4).await;
     assert_eq!(decode_hs256(&member)["role"], "db_member");
     admin_put(&s, &admin, uid, json!({"status": "disabled"})).await;
     admin_put(&s, &admin, uid, json!({"status": "active"})).await;
     assert_ended(&s, &member, uid, "after disabled and active again").await;
 
     // A lockout stops sign-ins, not the live session.
-    let live = sign_in(&s, email, PW4).await;
+    let live = s.long_token(email, PW4).await;
     for _ in 0..2 {
         let (st, _) = s.authorize(email, "wrong").await;
         assert_eq!(st, 401);

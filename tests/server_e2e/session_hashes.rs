@@ -13,20 +13,9 @@ use crate::{ADMIN, ADMIN_PW, base_args, decode_hs256, start};
 const CLUSTER: &str = "e2e.example";
 const REHASHED: &str = "password re-hashed with current parameters";
 
-/// A sign-in with a ttl long enough for the whole test; the token.
-async fn sign_in(s: &Server, email: &str, password: &str) -> String {
-    s.post("/v1/users/authorize")
-        .json(json!({"username": email, "password": password, "ttl": 3600}))
-        .status(200)
-        .await["access_token"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
 /// The user's `password_issue_date`, read by the admin.
 async fn issue_date(s: &Server, uid: u64) -> Value {
-    let admin = format!("JWT {}", sign_in(s, ADMIN, ADMIN_PW).await);
+    let admin = format!("JWT {}", s.long_token(ADMIN, ADMIN_PW).await);
     let user = s.get(&user_path(uid)).auth(&admin).status(200).await;
     assert!(user["password_issue_date"].is_string(), "{user}");
     user["password_issue_date"].clone()
@@ -66,7 +55,7 @@ pub(crate) async fn rehash_and_legacy_upgrade_end_no_session(backend: Backend) {
     let mut args = vec!["--cluster-name", CLUSTER];
     args.extend(weak);
     let s = start(&backend, &args).await;
-    let admin = format!("JWT {}", sign_in(&s, ADMIN, ADMIN_PW).await);
+    let admin = format!("JWT {}", s.long_token(ADMIN, ADMIN_PW).await);
 
     // A legacy pre-hash: SHA-256 of username:cluster:password, upgraded at the first sign-in.
     let (legacy, legacy_pw) = ("legacy@example.test", "Legacy-Passw0rd-1!");
@@ -82,13 +71,13 @@ pub(crate) async fn rehash_and_legacy_upgrade_end_no_session(backend: Backend) {
         .await;
     let legacy_uid = created["uid"].as_u64().unwrap();
     let date = issue_date(&s, legacy_uid).await;
-    let first = sign_in(&s, legacy, legacy_pw).await;
+    let first = s.long_token(legacy, legacy_pw).await;
     assert_eq!(
         rehashes(&s, legacy_uid),
         1,
         "the first sign-in upgrades the hash"
     );
-    let second = sign_in(&s, legacy, legacy_pw).await;
+    let second = s.long_token(legacy, legacy_pw).await;
     assert_eq!(rehashes(&s, legacy_uid), 1, "once");
     same_session_state(&first, &second, "across the legacy upgrade");
     assert_live(&s, &first, legacy_uid, "the token of the upgrading sign-in").await;
@@ -104,13 +93,13 @@ pub(crate) async fn rehash_and_legacy_upgrade_end_no_session(backend: Backend) {
         .status(200)
         .await;
     let uid = created["uid"].as_u64().unwrap();
-    let before = sign_in(&s, user, user_pw).await;
+    let before = s.long_token(user, user_pw).await;
     let date = issue_date(&s, uid).await;
     let mut strong = base_args();
     strong.extend(["--cluster-name".to_owned(), CLUSTER.to_owned()]);
     let s = s.restart(&strong).await;
     assert_eq!(rehashes(&s, uid), 0);
-    let after = sign_in(&s, user, user_pw).await;
+    let after = s.long_token(user, user_pw).await;
     assert_eq!(
         rehashes(&s, uid),
         1,

@@ -390,6 +390,19 @@ impl Server {
         body["access_token"].as_str().unwrap().to_owned()
     }
 
+    /// A token valid for an hour, for tests that may outlast the default 300 s ttl on a
+    /// loaded machine.
+    pub async fn long_token(&self, username: &str, password: &str) -> String {
+        let (st, body) = self
+            .post_json(
+                "/v1/users/authorize",
+                serde_json::json!({"username": username, "password": password, "ttl": 3600}),
+            )
+            .await;
+        assert_eq!(st, 200, "sign-in of {username}: {body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
     /// Runs a SQL statement on the server's database (to age passwords or break the store).
     pub async fn sql(&self, statement: &str) {
         macro_rules! run_on {
