@@ -1,6 +1,7 @@
 //! Per-client rate limit on password checks (`POST /v1/users/authorize`, the
-//! `/v1/users/password` operations, and any request to the users API or the settings routes
-//! that carries HTTP Basic credentials, since those are checked like a sign-in): a token
+//! `/v1/users/password` operations, and any request to a route that names a permission (the
+//! users API, the settings routes) with HTTP Basic credentials, since those are checked like
+//! a sign-in; the route table decides, `authcore_core::http::checks_password`): a token
 //! bucket per client address (governor).
 //!
 //! What it does not stop: an attacker with many addresses (a botnet, a large IPv6 range
@@ -18,7 +19,6 @@ use std::time::Duration;
 use authcore_core::Error;
 use authcore_core::http::ApiResponse;
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
-use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use clap::Args;
@@ -177,38 +177,6 @@ fn bucket(addr: IpAddr) -> IpAddr {
     }
 }
 
-/// Whether a request checks a password: a sign-in, a password operation, or HTTP Basic
-/// credentials on a route that honours them (every one under `/v1/users`, `/v1/cluster` and
-/// `/v1/ldap_mappings`: each is an argon2 check of the password, a guess like any other).
-fn checks_password(method: &Method, route: &str, headers: &axum::http::HeaderMap) -> bool {
-    let sign_in = match route {
-        "/v1/users/authorize" => method == Method::POST,
-        "/v1/users/password" => {
-            method == Method::PUT || method == Method::POST || method == Method::DELETE
-        }
-        _ => false,
-    };
-    let basic_route = ["/v1/users", "/v1/cluster", "/v1/ldap_mappings"]
-        .iter()
-        .any(|prefix| {
-            route == *prefix
-                || route
-                    .strip_prefix(prefix)
-                    .is_some_and(|rest| rest.starts_with('/'))
-        });
-    let basic = || {
-        headers
-            .get(axum::http::header::AUTHORIZATION)
-            .is_some_and(|v| {
-                matches!(
-                    authcore_core::http::parse_authorization(v.as_bytes()),
-                    Ok(authcore_core::http::Authorization::Basic { .. })
-                )
-            })
-    };
-    sign_in || (basic_route && basic())
-}
-
 /// The middleware: answers 429 `too_many_requests` with `Retry-After` when the client's
 /// bucket is empty.
 pub async fn limit(
@@ -216,11 +184,17 @@ pub async fn limit(
     req: Request,
     next: Next,
 ) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(MatchedPath::as_str);
-    if !route.is_some_and(|r| checks_password(req.method(), r, req.headers())) {
+    // The route table decides which requests check a password (`checks_password`).
+    let checks = req.extensions().get::<MatchedPath>().is_some_and(|route| {
+        authcore_core::http::checks_password(
+            req.method().as_str(),
+            route.as_str(),
+            req.headers()
+                .get(axum::http::header::AUTHORIZATION)
+                .map(axum::http::HeaderValue::as_bytes),
+        )
+    });
+    if !checks {
         return next.run(req).await;
     }
     let Some(ConnectInfo(peer)) = req.extensions().get::<ConnectInfo<SocketAddr>>().copied() else {

@@ -48,7 +48,8 @@ pub use ops::{CheckResult, Operations, ReadinessCheck, livez, metrics, readyz};
 pub use query::DRY_RUN_PARAM;
 pub use response::{ApiResponse, ErrorBody};
 pub use routes::{
-    EndpointFuture, Handler, Matched, ROUTE_TABLE, Route, RoutedRequest, dispatch, find_route,
+    EndpointFuture, Handler, Matched, ROUTE_TABLE, Route, RoutedRequest, checks_password, dispatch,
+    find_route,
 };
 pub use view::{CreateUser, UidValue, UpdateUser, UserView};
 

@@ -21,6 +21,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use super::endpoints::{RequestParts, authenticate, into_response};
+use super::header::{Authorization, parse_authorization};
 use super::openapi::OperationDoc;
 use super::path::{match_template, percent_decode, specificity};
 use super::response::ApiResponse;
@@ -71,6 +72,10 @@ pub struct Route {
     /// (token or Basic) and decides ([`Authenticator::decide`], on the current role, with
     /// `{uid}` as the self-service target) before the body is read and the endpoint runs.
     pub access: Access,
+    /// Whether the endpoint itself checks a password from the request, whatever the caller
+    /// (the sign-in and the password operations). With HTTP Basic credentials, a route whose
+    /// access needs a caller checks one too: see [`Route::checks_password_with`].
+    pub checks_password: bool,
     /// Whether the endpoint reads the body (the adapter reads it, within its limit, only
     /// then).
     pub reads_body: bool,
@@ -107,6 +112,20 @@ const CALLER_ERRORS: &[Error] = &[
 ];
 
 impl Route {
+    /// Whether a request to this route with this `Authorization` header value checks a
+    /// password (an argon2 evaluation, a guess like any other, which an embedding server's
+    /// per-client limit counts): always for [`Route::checks_password`], and for a route
+    /// whose [`Route::access`] needs a caller when the header holds HTTP Basic credentials
+    /// (the dispatch signs them in). A token checks no password.
+    #[must_use]
+    pub fn checks_password_with(&self, authorization: Option<&[u8]>) -> bool {
+        self.checks_password
+            || (self.access.needs_caller()
+                && authorization.is_some_and(|value| {
+                    matches!(parse_authorization(value), Ok(Authorization::Basic { .. }))
+                }))
+    }
+
     /// Every error status and code this route can answer: its [`Route::errors`], those of
     /// the caller decision when it names a permission, `invalid_request` and the adapter's
     /// 413 `payload_too_large` when it reads a body, 405 `method_not_allowed` for another
@@ -144,6 +163,7 @@ impl std::fmt::Debug for Route {
             .field("method", &self.method)
             .field("path", &self.path)
             .field("access", &self.access)
+            .field("checks_password", &self.checks_password)
             .field("reads_body", &self.reads_body)
             .field("no_store", &self.no_store)
             .field("errors", &self.errors)
@@ -176,6 +196,12 @@ impl Matched {
     #[must_use]
     pub fn access(&self) -> Access {
         self.route.access
+    }
+
+    /// Whether the request checks a password ([`Route::checks_password_with`]).
+    #[must_use]
+    pub fn checks_password(&self, authorization: Option<&[u8]>) -> bool {
+        self.route.checks_password_with(authorization)
     }
 
     /// Decides on the caller when the route names a permission (401 or 403 answered here,
@@ -268,6 +294,19 @@ pub fn find_route(auth: &Authenticator, method: &str, path: &str) -> Result<Matc
     Ok(Matched { route, params })
 }
 
+/// Whether a request checks a password ([`Route::checks_password_with`]), for a middleware
+/// that knows the method and the route template the request matched (axum's `MatchedPath`)
+/// but not the path: the route of [`ROUTE_TABLE`] with that method (`HEAD` as `GET`) and
+/// template. `false` when there is none (a 404 or a 405 checks nothing).
+#[must_use]
+pub fn checks_password(method: &str, template: &str, authorization: Option<&[u8]>) -> bool {
+    let method = if method == "HEAD" { "GET" } else { method };
+    ROUTE_TABLE
+        .iter()
+        .find(|r| r.method == method && r.path == template)
+        .is_some_and(|r| r.checks_password_with(authorization))
+}
+
 /// Routes and answers one request: [`find_route`], then the endpoint.
 pub async fn dispatch(
     auth: &Authenticator,
@@ -292,5 +331,50 @@ mod tests {
                 assert!((a.method, a.path) != (b.method, b.path), "{a:?}");
             }
         }
+    }
+
+    /// Every route, against what it does: the sign-in and the password operations check the
+    /// password in the request whatever the caller; a route whose access needs a caller signs
+    /// in HTTP Basic credentials (a password check) but only verifies a token; nothing else
+    /// checks a password. The rate limit of the `authcore` server counts exactly these.
+    #[test]
+    fn every_route_says_whether_it_checks_a_password() {
+        use super::super::{AUTHORIZE_PATH, PASSWORD_PATH};
+        let basic: &[u8] = b"Basic YW5uQGV4YW1wbGUub3JnOnMzY3JldA==";
+        let token: &[u8] = b"JWT eyJ.x.y";
+        let malformed: &[u8] = b"Basic !!!";
+        for route in ROUTE_TABLE {
+            let sign_in = (route.method, route.path) == ("POST", AUTHORIZE_PATH)
+                || route.path == PASSWORD_PATH;
+            let signs_in_basic = sign_in || route.access.needs_caller();
+            assert_eq!(route.checks_password, sign_in, "{route:?}");
+            assert_eq!(
+                route.checks_password_with(Some(basic)),
+                signs_in_basic,
+                "{route:?}"
+            );
+            for other in [None, Some(token), Some(malformed)] {
+                assert_eq!(route.checks_password_with(other), sign_in, "{route:?}");
+            }
+            // The lookup by method and template is the route's own answer.
+            for auth in [None, Some(token), Some(basic)] {
+                assert_eq!(
+                    checks_password(route.method, route.path, auth),
+                    route.checks_password_with(auth),
+                    "{route:?}"
+                );
+            }
+            // A route that can count documents the 429 of the limit, and only such a route.
+            let documents_429 = route.answers().contains(&(429, "too_many_requests"));
+            assert_eq!(documents_429, signs_in_basic, "{route:?}");
+        }
+        // HEAD is GET; a method or a template the table lacks (a 405, a 404) checks nothing.
+        assert!(checks_password("HEAD", "/v1/users", Some(basic)));
+        assert!(!checks_password("PATCH", "/v1/users/{uid}", Some(basic)));
+        assert!(!checks_password(
+            "POST",
+            "/v1/users/authorize/x",
+            Some(basic)
+        ));
     }
 }
