@@ -57,11 +57,11 @@ pub async fn handle(
         match Limited::new(body, http::DEFAULT_BODY_LIMIT).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) if e.is::<LengthLimitError>() => {
-                return Ok(into_hyper(ApiResponse::payload_too_large(
-                    http::DEFAULT_BODY_LIMIT,
-                )));
+                return Ok(into_hyper(
+                    matched.payload_too_large(http::DEFAULT_BODY_LIMIT),
+                ));
             }
-            Err(_) => return Ok(into_hyper(ApiResponse::unreadable_body())),
+            Err(_) => return Ok(into_hyper(matched.unreadable_body())),
         }
     } else {
         Bytes::new()

@@ -514,7 +514,7 @@ pub async fn dispatch(
         Err(res) => return res,
     };
     if matched.reads_body() && body.len() > http::DEFAULT_BODY_LIMIT {
-        return ApiResponse::payload_too_large(http::DEFAULT_BODY_LIMIT);
+        return matched.payload_too_large(http::DEFAULT_BODY_LIMIT);
     }
     let header = |name: &str| {
         headers

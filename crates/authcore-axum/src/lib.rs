@@ -201,7 +201,11 @@ async fn shuttle(State(state): State<ApiState>, req: Request) -> Reply {
     let (parts, body) = req.into_parts();
     let body = if matched.reads_body() {
         let req = Request::from_parts(parts.clone(), body);
-        match body_or_reply(Bytes::from_request(req, &state).await, state.body_limit) {
+        match body_or_reply(
+            &matched,
+            Bytes::from_request(req, &state).await,
+            state.body_limit,
+        ) {
             Ok(body) => body,
             Err(reply) => return reply,
         }
@@ -265,13 +269,17 @@ async fn trace_request(req: Request, next: Next) -> Response {
     .await
 }
 
-/// The raw body, or the JSON error for a body over the limit or unreadable.
-fn body_or_reply(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, Reply> {
+/// The raw body, or the route's JSON error for a body over the limit or unreadable.
+fn body_or_reply(
+    matched: &core_http::Matched,
+    body: Result<Bytes, BytesRejection>,
+    limit: usize,
+) -> Result<Bytes, Reply> {
     body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Reply(ApiResponse::payload_too_large(limit))
+            Reply(matched.payload_too_large(limit))
         } else {
-            Reply(ApiResponse::unreadable_body())
+            Reply(matched.unreadable_body())
         }
     })
 }

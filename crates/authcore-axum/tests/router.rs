@@ -152,6 +152,105 @@ async fn framework_rejections_are_json() {
     );
 }
 
+/// A request body whose transport fails after the headers (a reset connection).
+struct BrokenBody;
+
+impl hyper::body::Body for BrokenBody {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Ready(Some(Err(std::io::Error::from(
+            std::io::ErrorKind::ConnectionReset,
+        ))))
+    }
+}
+
+/// Every answer on a users-API path carries `Cache-Control: no-store` and `Pragma: no-cache`
+/// (the route's `no_store`), also those the adapter builds itself or the routing refuses: a
+/// body over the limit, a body it could not read, a wrong content type, another method, a
+/// `{uid}` that is not UTF-8. The documents' answers are not marked.
+#[tokio::test]
+async fn refusals_on_users_api_paths_are_not_cached() {
+    let (_, app) = setup().await;
+    let call = |method: &'static str, path: &'static str, ct: &'static str, body: Body| {
+        let app = app.clone();
+        async move {
+            let req = Request::builder()
+                .method(method)
+                .uri(path)
+                .header("content-type", ct)
+                .body(body)
+                .unwrap();
+            let res = app.oneshot(req).await.unwrap();
+            let header = |name| {
+                res.headers()
+                    .get(name)
+                    .map(|v: &axum::http::HeaderValue| v.to_str().unwrap().to_owned())
+            };
+            (res.status(), header("cache-control"), header("pragma"))
+        }
+    };
+    let json = "application/json";
+    let cases = [
+        (
+            "body over the limit",
+            call(
+                "POST",
+                "/v1/users/authorize",
+                json,
+                Body::from(vec![b' '; 2048]),
+            )
+            .await,
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "unreadable body",
+            call("POST", "/v1/users/authorize", json, Body::new(BrokenBody)).await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "unreadable body, route with a permission",
+            call("POST", "/v1/users", json, Body::new(BrokenBody)).await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "content type",
+            call(
+                "POST",
+                "/v1/users/authorize",
+                "text/plain",
+                Body::from("{}"),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "method not allowed",
+            call("PATCH", "/v1/users/password", json, Body::empty()).await,
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "uid not UTF-8",
+            call("GET", "/v1/users/%FF", json, Body::empty()).await,
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (what, got, status) in cases {
+        let want = (
+            status,
+            Some("no-store".to_owned()),
+            Some("no-cache".to_owned()),
+        );
+        assert_eq!(got, want, "{what}");
+    }
+    let doc = call("POST", "/v1/openapi.json", json, Body::empty()).await;
+    assert_eq!(doc, (StatusCode::METHOD_NOT_ALLOWED, None, None));
+}
+
 #[tokio::test]
 async fn tokens_extractors_and_role_guard() {
     let (_, app) = setup().await;

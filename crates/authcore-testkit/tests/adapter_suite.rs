@@ -41,7 +41,7 @@ async fn shuttle(auth: &Authenticator, fault: Fault, req: Request<Bytes>) -> Res
             let limit = core_http::DEFAULT_BODY_LIMIT;
             let reads_body = route.reads_body() || fault == Fault::LimitsEveryBody;
             if reads_body && req.body().len() > limit && fault != Fault::NoBodyLimit {
-                ApiResponse::payload_too_large(limit)
+                route.payload_too_large(limit)
             } else {
                 let header = |name| req.headers().get(name).map(HeaderValue::as_bytes);
                 let authorization = if fault == Fault::DropsAuthorization {

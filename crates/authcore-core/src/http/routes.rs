@@ -172,7 +172,9 @@ impl std::fmt::Debug for Route {
 }
 
 /// The route a method and path resolved to, with its parameters: ask it whether to read the
-/// body, then [`Matched::respond`].
+/// body, then [`Matched::respond`] (or, for a body the adapter refuses,
+/// [`Matched::payload_too_large`] or [`Matched::unreadable_body`]: every answer of a route
+/// carries its headers).
 #[derive(Debug, Clone)]
 pub struct Matched {
     route: &'static Route,
@@ -196,6 +198,21 @@ impl Matched {
     #[must_use]
     pub fn access(&self) -> Access {
         self.route.access
+    }
+
+    /// `413 payload_too_large` for a body over `limit` bytes, as the route answers it
+    /// (`Cache-Control: no-store` on the users API): for an adapter that refuses the body
+    /// itself.
+    #[must_use]
+    pub fn payload_too_large(&self, limit: usize) -> ApiResponse {
+        finish(self.route, ApiResponse::payload_too_large(limit))
+    }
+
+    /// `400 invalid_request` for a body the transport could not read, as the route answers
+    /// it (`Cache-Control: no-store` on the users API).
+    #[must_use]
+    pub fn unreadable_body(&self) -> ApiResponse {
+        finish(self.route, ApiResponse::unreadable_body())
     }
 
     /// Whether the request checks a password ([`Route::checks_password_with`]).
@@ -260,7 +277,8 @@ async fn decide(
 /// # Errors
 /// The response to send instead: 404 `not_found` for an unknown path, 405
 /// `method_not_allowed` with `Allow`, 400 `invalid_request` for a parameter that is not UTF-8
-/// once percent-decoded.
+/// once percent-decoded (the last two `Cache-Control: no-store` on a users-API path, as the
+/// route's [`Route::no_store`] says).
 pub fn find_route(auth: &Authenticator, method: &str, path: &str) -> Result<Matched, ApiResponse> {
     let method = if method == "HEAD" { "GET" } else { method };
     // The most specific template wins, as in axum: a literal segment beats a parameter
@@ -280,14 +298,22 @@ pub fn find_route(auth: &Authenticator, method: &str, path: &str) -> Result<Matc
     };
     let Some(route) = candidates().find(|r| r.method == method) else {
         let allowed: Vec<&str> = candidates().map(|r| r.method).collect();
-        return Err(ApiResponse::method_not_allowed(&allowed));
+        let mut res = ApiResponse::method_not_allowed(&allowed);
+        // The path's answers are not cached, whatever the method.
+        if candidates().any(|r| r.no_store) {
+            res.forbid_caching();
+        }
+        return Err(res);
     };
     let mut params = Vec::new();
     for (name, value) in match_template(route.path, path).unwrap_or_default() {
         let decoded = percent_decode(value).ok_or_else(|| {
-            ApiResponse::error(&Error::InvalidRequest(format!(
-                "the {name} in the path is not valid UTF-8"
-            )))
+            finish(
+                route,
+                ApiResponse::error(&Error::InvalidRequest(format!(
+                    "the {name} in the path is not valid UTF-8"
+                ))),
+            )
         })?;
         params.push((name, decoded));
     }

@@ -44,7 +44,7 @@
 //! ```
 //! use std::sync::Arc;
 //! use authcore_core::Authenticator;
-//! use authcore_core::http::{self, ApiResponse, RequestParts};
+//! use authcore_core::http::{self, RequestParts};
 //! use authcore_testkit::adapters::AdapterSuite;
 //! use bytes::Bytes;
 //!
@@ -52,7 +52,7 @@
 //!     let res = match http::find_route(auth, req.method().as_str(), req.uri().path()) {
 //!         Err(res) => res,
 //!         Ok(route) if route.reads_body() && req.body().len() > http::DEFAULT_BODY_LIMIT => {
-//!             ApiResponse::payload_too_large(http::DEFAULT_BODY_LIMIT)
+//!             route.payload_too_large(http::DEFAULT_BODY_LIMIT)
 //!         }
 //!         Ok(route) => {
 //!             let header = |name| req.headers().get(name).map(|v: &::http::HeaderValue| v.as_bytes());
@@ -371,7 +371,7 @@ where
         };
         let body: &[u8] = if matched.reads_body() {
             if body.len() > self.body_limit {
-                return ApiResponse::payload_too_large(self.body_limit);
+                return matched.payload_too_large(self.body_limit);
             }
             &body
         } else {
