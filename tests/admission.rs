@@ -11,9 +11,9 @@ use async_trait::async_trait;
 use authcore::http::{RequestParts, authorize as http_authorize};
 use authcore::memory::MemoryStore;
 use authcore::{
-    AttemptOutcome, Authenticator, CostEstimate, CreateUser, Error, HashingConfig, LockoutPolicy,
-    LockoutState, LockoutStore, Password, Reservation, ReservationPolicy, Reserve, Result, Role,
-    Ttl, User, UserId, UserStore,
+    Admission, AttemptOutcome, Authenticator, CostEstimate, CreateUser, Credentials, Error,
+    HashingConfig, HashingPool, LockoutPolicy, LockoutState, LockoutStore, Password, Reservation,
+    ReservationPolicy, Reserve, Result, Role, Ttl, User, UserId, UserStatus, UserStore,
 };
 use authcore_testkit::fixtures::{fast_hashing, password, test_keys};
 use time::OffsetDateTime;
@@ -239,4 +239,110 @@ async fn refused_sign_ins_do_not_count_as_failures() {
         assert!(matches!(err, Error::Overloaded { .. }));
     }
     assert_eq!(lockout.calls(), 0, "no failure recorded, no lockout");
+}
+
+/// A directory that refuses every bind and, while it answers, takes the hashing engine's last
+/// place (what a flood of other sign-ins does in the meantime).
+#[derive(Debug, Default)]
+struct CrowdedDirectory {
+    hashing: std::sync::OnceLock<HashingPool>,
+    crowd: std::sync::Mutex<Vec<Admission>>,
+    binds: AtomicU64,
+}
+
+impl CrowdedDirectory {
+    fn user() -> User {
+        User {
+            uid: UserId::new("dir:1"),
+            email: "dir@example.org".into(),
+            name: None,
+            role: Role::CLUSTER_VIEWER,
+            status: UserStatus::Active,
+            credentials: Credentials::External,
+        }
+    }
+}
+
+#[async_trait]
+impl UserStore for CrowdedDirectory {
+    async fn find_by_username(&self, username: &str) -> Result<Option<User>> {
+        Ok((username == "dir@example.org").then(Self::user))
+    }
+    async fn find_by_uid(&self, uid: &UserId) -> Result<Option<User>> {
+        Ok((uid.as_str() == "dir:1").then(Self::user))
+    }
+    async fn verify_external(&self, _: &User, _: &Password) -> Result<Option<User>> {
+        self.binds.fetch_add(1, Ordering::SeqCst);
+        let hashing = self.hashing.get().expect("set after the build");
+        self.crowd.lock().unwrap().push(hashing.admit()?);
+        Ok(None)
+    }
+}
+
+/// A refused directory bind costs one dummy evaluation (issue #8). When the engine refuses
+/// that evaluation, the answer is 503 with `Retry-After`, and the refused bind still counts as
+/// a failure towards lockout: an overload is no way around the lockout.
+#[tokio::test]
+async fn a_refused_bind_counts_when_its_dummy_evaluation_is_refused() {
+    let directory = Arc::new(CrowdedDirectory::default());
+    let lockout = Arc::new(MemoryStore::new());
+    let auth = Authenticator::builder()
+        .store(directory.clone())
+        .lockout_store(lockout.clone())
+        // One place: the sign-in's own, given back while the directory answers.
+        .hashing(HashingConfig {
+            max_queued: 1,
+            ..fast_hashing()
+        })
+        .keys(test_keys().unwrap())
+        .build()
+        .unwrap();
+    directory.hashing.set(auth.hashing().clone()).unwrap();
+    let uid = UserId::new("dir:1");
+    let failures = || async { lockout.state(&uid).await.unwrap().map_or(0, |s| s.failures) };
+    assert_eq!(failures().await, 0);
+
+    let body = br#"{"username":"dir@example.org","password":"a guess"}"#;
+    let res = http_authorize(
+        &auth,
+        &RequestParts {
+            authorization: None,
+            content_type: Some(b"application/json"),
+            body,
+            query: None,
+        },
+    )
+    .await;
+    assert_eq!(res.status, 503);
+    assert_eq!(
+        serde_json::from_slice::<serde_json::Value>(&res.body).unwrap()["error_code"],
+        "service_unavailable"
+    );
+    assert!(res.header("retry-after").is_some());
+    assert_eq!(directory.binds.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        auth.hashing().jobs_rejected(),
+        1,
+        "the dummy evaluation was refused"
+    );
+    assert_eq!(failures().await, 1, "the refused bind counted");
+
+    // The same through the library: Overloaded, and one more failure.
+    let err = auth
+        .authorize("dir@example.org", &password("another guess"), Ttl::DEFAULT)
+        .await;
+    // The crowd still holds the only place: refused before any store I/O this time.
+    assert!(matches!(err, Err(Error::Overloaded { .. })), "{err:?}");
+    assert_eq!(
+        failures().await,
+        1,
+        "refused at admission: nothing to count"
+    );
+    directory.crowd.lock().unwrap().clear();
+    let err = auth
+        .authorize("dir@example.org", &password("another guess"), Ttl::DEFAULT)
+        .await;
+    assert!(matches!(err, Err(Error::Overloaded { .. })), "{err:?}");
+    assert_eq!(directory.binds.load(Ordering::SeqCst), 2);
+    assert_eq!(failures().await, 2, "the second refused bind counted");
 }
