@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use authcore::http::{RequestParts, authorize as http_authorize};
+use authcore::http::{ApiResponse, RequestParts, authorize as http_authorize};
 use authcore::memory::MemoryStore;
 use authcore::{
     Admission, AttemptOutcome, Authenticator, CostEstimate, CreateUser, Credentials, Error,
@@ -136,6 +136,17 @@ async fn setup(max_wait: Duration) -> (Authenticator, Arc<Counting>, Arc<Countin
     (auth, users, lockout)
 }
 
+/// `POST /v1/users/authorize` with credentials in a JSON body, through the HTTP layer.
+async fn sign_in_json(auth: &Authenticator, body: &[u8]) -> ApiResponse {
+    let parts = RequestParts {
+        authorization: None,
+        content_type: Some(b"application/json"),
+        body,
+        query: None,
+    };
+    http_authorize(auth, &parts).await
+}
+
 #[tokio::test]
 async fn an_overloaded_sign_in_touches_no_store() {
     // One worker, 1 s a job, deadline 1 s: with 2 jobs in flight a new one would wait 2 s.
@@ -163,15 +174,9 @@ async fn an_overloaded_sign_in_touches_no_store() {
         assert_eq!(err.retry_after(), Some(Duration::from_secs(2)));
     }
     // Through the HTTP layer: 503, Retry-After = the expected wait.
-    let body = br#"{"username":"ann@example.org","password":"ann-pass"}"#;
-    let res = http_authorize(
+    let res = sign_in_json(
         &auth,
-        &RequestParts {
-            authorization: None,
-            content_type: Some(b"application/json"),
-            body,
-            query: None,
-        },
+        br#"{"username":"ann@example.org","password":"ann-pass"}"#,
     )
     .await;
     assert_eq!(res.status, 503);
@@ -302,15 +307,9 @@ async fn a_refused_bind_counts_when_its_dummy_evaluation_is_refused() {
     let failures = || async { lockout.state(&uid).await.unwrap().map_or(0, |s| s.failures) };
     assert_eq!(failures().await, 0);
 
-    let body = br#"{"username":"dir@example.org","password":"a guess"}"#;
-    let res = http_authorize(
+    let res = sign_in_json(
         &auth,
-        &RequestParts {
-            authorization: None,
-            content_type: Some(b"application/json"),
-            body,
-            query: None,
-        },
+        br#"{"username":"dir@example.org","password":"a guess"}"#,
     )
     .await;
     assert_eq!(res.status, 503);

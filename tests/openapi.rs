@@ -237,6 +237,30 @@ fn body_parts<'a>(authorization: Option<&'a str>, body: &'a [u8]) -> RequestPart
     }
 }
 
+/// For each `(field, bad, good)` of `cases`: `method path` with the body `body(i, field,
+/// value)` is refused (400) with the bad value and accepted (200) with the good one.
+async fn refuses_bad_accepts_good(
+    auth: &Authenticator,
+    caller: &str,
+    method: &str,
+    path: &str,
+    cases: &[(&str, Value, Value)],
+    body: impl Fn(usize, &str, &Value) -> Value,
+) {
+    for (i, (field, bad, good)) in cases.iter().enumerate() {
+        for (value, status) in [(bad, 400), (good, 200)] {
+            let body = serde_json::to_vec(&body(i, field, value)).unwrap();
+            let res = dispatch(auth, method, path, body_parts(Some(caller), &body)).await;
+            assert_eq!(
+                res.status,
+                status,
+                "{method} {path} {field} = {value}: {}",
+                String::from_utf8_lossy(&res.body)
+            );
+        }
+    }
+}
+
 /// Bodies outside the schema are refused: a JSON array is no object (serde reads structs
 /// from arrays), `username` is required without Basic credentials.
 #[tokio::test]
@@ -278,35 +302,55 @@ async fn bodies_outside_the_schema_are_refused() {
         let res = dispatch(&auth, "POST", "/v1/users/authorize", body_parts(None, body)).await;
         assert_eq!(res.status, 400, "{}", String::from_utf8_lossy(body));
     }
-    // Redis's documented types for the ignored user fields.
+    // Redis's documented types for the ignored user fields, on both user bodies; any other
+    // field is refused.
     let admin = token(&auth, ADMIN, ADMIN_PW).await;
-    for (field, bad, good) in [
+    let ignored = [
         ("email_alerts", json!("yes"), json!(true)),
+        ("bdbs_email_alerts", json!([1]), json!(["1", "all"])),
+        ("cluster_email_alerts", json!("no"), json!(null)),
         ("uid", json!("7"), json!(7)),
         ("account_id", json!(1.5), json!(1)),
-    ] {
-        let body = |v: &Value| {
-            serde_json::to_vec(&json!({"email": fixtures::unique_email("t"), "password": "Some-Passw0rd!", "role": "db_viewer", field: v})).unwrap()
-        };
-        let res = dispatch(
-            &auth,
-            "POST",
-            "/v1/users",
-            body_parts(Some(&admin), &body(&bad)),
-        )
-        .await;
-        assert_eq!(res.status, 400, "{field}");
-        let res = dispatch(
-            &auth,
-            "POST",
-            "/v1/users",
-            body_parts(Some(&admin), &body(&good)),
-        )
-        .await;
-        assert_eq!(res.status, 200, "{field}");
+        ("action_uid", json!(1), json!("a")),
+        ("auth_method", json!(false), json!("regular")),
+        (
+            "password_issue_date",
+            json!(0),
+            json!("2017-03-02T09:43:34Z"),
+        ),
+    ];
+    let doc = document(&auth);
+    for (name, (field, ..)) in ["CreateUserBody", "UpdateUserBody"]
+        .into_iter()
+        .flat_map(|name| ignored.iter().map(move |f| (name, f)))
+    {
+        let body = schema(&doc, name);
+        assert_eq!(body["additionalProperties"], false, "{name}");
+        assert!(body["properties"][field].is_object(), "{name}.{field}");
+    }
+    let new_user = |_: usize, field: &str, v: &Value| json!({"email": fixtures::unique_email("t"), "password": "Some-Passw0rd!", "role": "db_viewer", field: v});
+    refuses_bad_accepts_good(&auth, &admin, "POST", "/v1/users", &ignored, new_user).await;
+    let created = dispatch(
+        &auth,
+        "POST",
+        "/v1/users",
+        body_parts(
+            Some(&admin),
+            &serde_json::to_vec(&new_user(0, "uid", &json!(1))).unwrap(),
+        ),
+    )
+    .await;
+    let created: Value = serde_json::from_slice(&created.body).unwrap();
+    let path = format!("/v1/users/{}", created["uid"]);
+    let update = |_: usize, field: &str, v: &Value| json!({ field: v });
+    refuses_bad_accepts_good(&auth, &admin, "PUT", &path, &ignored, update).await;
+    for (method, path) in [("POST", "/v1/users"), ("PUT", path.as_str())] {
+        let body = serde_json::to_vec(&new_user(0, "email_alert", &json!(true))).unwrap();
+        let res = dispatch(&auth, method, path, body_parts(Some(&admin), &body)).await;
+        assert_eq!(res.status, 400, "{method} {path}");
+        assert!(String::from_utf8_lossy(&res.body).contains("email_alert"));
     }
     // Without a cluster name the document allows no pre-hash, and the parser refuses one.
-    let doc = document(&auth);
     assert_eq!(
         schema(&doc, "CreateUserBody")["properties"]["password_hash_method"]["enum"],
         json!([null])
@@ -337,41 +381,15 @@ async fn mapping_fields_have_redis_types() {
         input["properties"]["cluster_email_alerts"]["type"],
         "boolean"
     );
-    for (i, (field, bad, good)) in [
+    let fields = [
         ("uid", json!("1"), json!(1)),
         ("account_id", json!(true), json!(7)),
         ("action_uid", json!(1), json!("a")),
         ("bdbs_email_alerts", json!([1]), json!(["1", "all"])),
         ("cluster_email_alerts", json!("no"), json!(null)),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let body = |v: &Value| {
-            serde_json::to_vec(&json!({"name": format!("m{i}-{v}"), "dn": "cn=x,dc=example", "role": "db_viewer", field: v})).unwrap()
-        };
-        let res = dispatch(
-            &auth,
-            "POST",
-            "/v1/ldap_mappings",
-            body_parts(Some(&admin), &body(&bad)),
-        )
-        .await;
-        assert_eq!(res.status, 400, "{field}");
-        let res = dispatch(
-            &auth,
-            "POST",
-            "/v1/ldap_mappings",
-            body_parts(Some(&admin), &body(&good)),
-        )
-        .await;
-        assert_eq!(
-            res.status,
-            200,
-            "{field}: {}",
-            String::from_utf8_lossy(&res.body)
-        );
-    }
+    ];
+    let mapping = |i: usize, field: &str, v: &Value| json!({"name": format!("m{i}-{v}"), "dn": "cn=x,dc=example", "role": "db_viewer", field: v});
+    refuses_bad_accepts_good(&auth, &admin, "POST", "/v1/ldap_mappings", &fields, mapping).await;
 }
 
 /// The `ldap` object's schema is generated from the type `PUT /v1/cluster/ldap` parses into:

@@ -100,78 +100,84 @@ pub struct PasswordRemoveBody {
     pub old_password: Password,
 }
 
-/// `POST /v1/users` body.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct CreateUserBody {
-    /// E-mail: the login name (printable ASCII, Redis's pattern).
-    #[schemars(pattern(EMAIL_PATTERN), length(min = 1, max = MAX_USERNAME_LEN))]
-    pub email: String,
-    /// Initial password.
-    #[schemars(with = "String", length(max = MAX_PASSWORD_LEN))]
-    pub password: Password,
-    /// Display name; without one the user has none. ASCII without `&`, `<`, `>`, `"`.
-    #[schemars(pattern(NAME_PATTERN), length(min = 1, max = MAX_NAME_LEN))]
-    pub name: Option<String>,
-    /// Management role.
-    pub role: String,
-    /// `"1"`: `password` is Redis's pre-hash, the lowercase hex SHA-256 of
-    /// `username:clustername:password` (cluster name: the server's `--cluster-name`), stored
-    /// wrapped in argon2id; the user signs in with the plain password.
-    #[schemars(extend("enum" = ["1", null]))]
-    pub password_hash_method: Option<String>,
-    /// Redis's; accepted and ignored.
-    pub email_alerts: Option<bool>,
-    /// Redis's (database uids as strings, or `["all"]`); accepted and ignored.
-    pub bdbs_email_alerts: Option<Vec<String>>,
-    /// Redis's; accepted and ignored.
-    pub cluster_email_alerts: Option<bool>,
-    /// Redis's; accepted and ignored.
-    pub account_id: Option<i64>,
-    /// Redis's (read-only there); accepted and ignored.
-    pub action_uid: Option<String>,
-    /// Redis's (read-only there); accepted and ignored.
-    pub uid: Option<i64>,
-    /// Redis's (read-only there); accepted and ignored.
-    pub auth_method: Option<String>,
-    /// Redis's (read-only there); accepted and ignored.
-    pub password_issue_date: Option<String>,
+/// Declares a user body: the fields authcore implements, then Redis's other documented fields
+/// of the user object (with Redis's types), accepted and ignored: one list for
+/// `POST /v1/users` and `PUT /v1/users/{uid}` (serde's `flatten` cannot be combined with
+/// `deny_unknown_fields`, which refuses any other field with 400).
+macro_rules! user_body {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $ty,)*
+            /// Redis's; accepted and ignored.
+            pub email_alerts: Option<bool>,
+            /// Redis's (database uids as strings, or `["all"]`); accepted and ignored.
+            pub bdbs_email_alerts: Option<Vec<String>>,
+            /// Redis's; accepted and ignored.
+            pub cluster_email_alerts: Option<bool>,
+            /// Redis's; accepted and ignored.
+            pub account_id: Option<i64>,
+            /// Redis's (read-only there); accepted and ignored.
+            pub action_uid: Option<String>,
+            /// Redis's (read-only there); accepted and ignored.
+            pub uid: Option<i64>,
+            /// Redis's (read-only there); accepted and ignored.
+            pub auth_method: Option<String>,
+            /// Redis's (read-only there); accepted and ignored.
+            pub password_issue_date: Option<String>,
+        }
+    };
 }
 
-/// `PUT /v1/users/{uid}` body; absent fields stay unchanged.
-#[derive(Debug, Default, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateUserBody {
-    /// New e-mail (admin only).
-    #[schemars(pattern(EMAIL_PATTERN), length(min = 1, max = MAX_USERNAME_LEN))]
-    pub email: Option<String>,
-    /// New display name.
-    #[schemars(pattern(NAME_PATTERN), length(min = 1, max = MAX_NAME_LEN))]
-    pub name: Option<String>,
-    /// New role (admin only).
-    pub role: Option<String>,
-    /// New status (admin only): `active`, `locked` or `disabled`.
-    pub status: Option<UserStatus>,
-    /// New password, replacing all current ones; an admin reset unlocks the account.
-    #[schemars(with = "Option<String>", length(max = MAX_PASSWORD_LEN))]
-    pub password: Option<Password>,
-    /// `"1"`: `password` is Redis's pre-hash (see [`CreateUserBody::password_hash_method`]).
-    #[schemars(extend("enum" = ["1", null]))]
-    pub password_hash_method: Option<String>,
-    /// Redis's; accepted and ignored.
-    pub email_alerts: Option<bool>,
-    /// Redis's (database uids as strings, or `["all"]`); accepted and ignored.
-    pub bdbs_email_alerts: Option<Vec<String>>,
-    /// Redis's; accepted and ignored.
-    pub cluster_email_alerts: Option<bool>,
-    /// Redis's; accepted and ignored.
-    pub account_id: Option<i64>,
-    /// Redis's (read-only there); accepted and ignored.
-    pub action_uid: Option<String>,
-    /// Redis's (read-only there); accepted and ignored.
-    pub uid: Option<i64>,
-    /// Redis's (read-only there); accepted and ignored.
-    pub auth_method: Option<String>,
-    /// Redis's (read-only there); accepted and ignored.
-    pub password_issue_date: Option<String>,
+user_body! {
+    /// `POST /v1/users` body.
+    #[derive(Debug, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct CreateUserBody {
+        /// E-mail: the login name (printable ASCII, Redis's pattern).
+        #[schemars(pattern(EMAIL_PATTERN), length(min = 1, max = MAX_USERNAME_LEN))]
+        pub email: String,
+        /// Initial password.
+        #[schemars(with = "String", length(max = MAX_PASSWORD_LEN))]
+        pub password: Password,
+        /// Display name; without one the user has none. ASCII without `&`, `<`, `>`, `"`.
+        #[schemars(pattern(NAME_PATTERN), length(min = 1, max = MAX_NAME_LEN))]
+        pub name: Option<String>,
+        /// Management role.
+        pub role: String,
+        /// `"1"`: `password` is Redis's pre-hash, the lowercase hex SHA-256 of
+        /// `username:clustername:password` (cluster name: the server's `--cluster-name`), stored
+        /// wrapped in argon2id; the user signs in with the plain password.
+        #[schemars(extend("enum" = ["1", null]))]
+        pub password_hash_method: Option<String>,
+    }
+}
+
+user_body! {
+    /// `PUT /v1/users/{uid}` body; absent fields stay unchanged.
+    #[derive(Debug, Default, Deserialize, JsonSchema)]
+    #[serde(deny_unknown_fields)]
+    pub struct UpdateUserBody {
+        /// New e-mail (admin only).
+        #[schemars(pattern(EMAIL_PATTERN), length(min = 1, max = MAX_USERNAME_LEN))]
+        pub email: Option<String>,
+        /// New display name.
+        #[schemars(pattern(NAME_PATTERN), length(min = 1, max = MAX_NAME_LEN))]
+        pub name: Option<String>,
+        /// New role (admin only).
+        pub role: Option<String>,
+        /// New status (admin only): `active`, `locked` or `disabled`.
+        pub status: Option<UserStatus>,
+        /// New password, replacing all current ones; an admin reset unlocks the account.
+        #[schemars(with = "Option<String>", length(max = MAX_PASSWORD_LEN))]
+        pub password: Option<Password>,
+        /// `"1"`: `password` is Redis's pre-hash (see [`CreateUserBody::password_hash_method`]).
+        #[schemars(extend("enum" = ["1", null]))]
+        pub password_hash_method: Option<String>,
+    }
 }
