@@ -7,7 +7,7 @@ mod common;
 
 use common::{
     ADMIN, ADMIN_PW, Db, Server, TempDir, add_user, authcore, ok, run, run_with_stdin, stderr,
-    stdout,
+    stdout, user_add,
 };
 
 /// `authcore user ARGS --database-url DB`.
@@ -185,18 +185,7 @@ async fn passwords_follow_the_rules_and_are_never_arguments(engine: Db) {
     let dir = TempDir::new();
     let db = engine.fresh_url(&dir).await;
     // Complexity, as the API applies it.
-    let cmd = authcore(
-        &dir,
-        &[
-            "user",
-            "add",
-            ADMIN,
-            "--password-stdin",
-            "--password-complexity",
-            "--database-url",
-            &db,
-        ],
-    );
+    let cmd = user_add(&dir, &db, ADMIN, &["--password-complexity"]);
     let out = run_with_stdin(cmd, "simple\n");
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("complex"), "{}", stderr(&out));
@@ -241,17 +230,7 @@ async fn the_stored_policy_applies_to_user_commands(engine: Db) {
     let db = engine.fresh_url(&dir).await;
     add_user(&dir, &db, ADMIN, "admin", ADMIN_PW);
     let add = |email: &str| {
-        let cmd = authcore(
-            &dir,
-            &[
-                "user",
-                "add",
-                email,
-                "--password-stdin",
-                "--database-url",
-                &db,
-            ],
-        );
+        let cmd = user_add(&dir, &db, email, &[]);
         run_with_stdin(cmd, "simplepassword\n")
     };
     // Complexity is off by default: a long simple password is accepted.
@@ -504,16 +483,10 @@ fn hash_calibrate_prints_flags_that_serve_and_user_accept() {
     args.extend(words.iter().copied());
     let text = ok(&run(authcore(&dir, &args)));
     assert!(text.contains(&format!("m={m} KiB")), "{text}");
-    let mut args = vec![
-        "user",
-        "add",
-        ADMIN,
-        "--password-stdin",
-        "--database-url",
-        &db,
-    ];
-    args.extend(words.iter().copied());
-    ok(&run_with_stdin(authcore(&dir, &args), "Adm1n-Secret!\n"));
+    ok(&run_with_stdin(
+        user_add(&dir, &db, ADMIN, &words),
+        "Adm1n-Secret!\n",
+    ));
 
     for bad in [
         vec!["hash-calibrate", "--target-ms", "0"],
@@ -605,17 +578,7 @@ async fn the_password_prompt_does_not_echo_and_stdin_loses_one_newline() {
         ("two@example.org", "Ends-In-Newline-1\n\n"),
         ("crlf@example.org", "Crlf-Password-1\r\n"),
     ] {
-        let cmd = authcore(
-            &dir,
-            &[
-                "user",
-                "add",
-                email,
-                "--password-stdin",
-                "--database-url",
-                &db,
-            ],
-        );
+        let cmd = user_add(&dir, &db, email, &[]);
         ok(&run_with_stdin(cmd, input));
     }
     let server = Server::start(&dir, &["--database-url", &db], &[]);

@@ -6,9 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Server, TempDir};
-use serde_json::json;
-use tokio::sync::Barrier;
+use common::{Server, TempDir, sign_in_burst};
 
 fn metric(metrics: &str, name: &str) -> f64 {
     metrics
@@ -29,38 +27,15 @@ async fn the_workers_and_the_queue_deadline_are_configurable() {
     ));
     let (_, metrics) = server.get("/metrics").await;
     assert_eq!(metric(&metrics, "authcore_hashing_workers"), 1.0);
-    let n = 12;
-    let barrier = Arc::new(Barrier::new(n));
-    let mut tasks = Vec::new();
-    for _ in 0..n {
-        let (server, barrier) = (Arc::clone(&server), Arc::clone(&barrier));
-        tasks.push(tokio::spawn(async move {
-            barrier.wait().await;
-            let res = server
-                .client
-                .post(server.url("/v1/users/authorize"))
-                .json(&json!({"username": "nobody@example.org", "password": "guess"}))
-                .send()
-                .await
-                .unwrap();
-            let status = res.status().as_u16();
-            let retry = res
-                .headers()
-                .get("retry-after")
-                .map(|v| v.to_str().unwrap().to_owned());
-            let body: serde_json::Value = res.json().await.unwrap();
-            (status, retry, body)
-        }));
-    }
     let mut refused = 0;
-    for t in tasks {
-        let (status, retry, body) = t.await.unwrap();
-        if status == 503 {
+    for answer in sign_in_burst(&server, 12).await {
+        let body = &answer.body;
+        if answer.status == 503 {
             refused += 1;
             assert_eq!(body["error_code"], "service_unavailable", "{body}");
-            assert!(retry.is_some(), "503 without Retry-After");
+            assert!(answer.retry_after.is_some(), "503 without Retry-After");
         } else {
-            assert_eq!(status, 401, "{body}");
+            assert_eq!(answer.status, 401, "{body}");
         }
     }
     assert!(refused >= 1, "no sign-in refused with a 0 ms deadline");

@@ -4,8 +4,19 @@
 mod common;
 
 use base64::Engine as _;
-use common::{ADMIN, ADMIN_PW, Server, authcore, ok, run, with_admin};
+use common::{ADMIN, ADMIN_PW, Server, TempDir, authcore, ok, run, with_admin};
 use serde_json::Value;
+
+/// Two HS256 secrets, the first retired in favour of the second.
+const S1: &str = "first-secret-of-at-least-32-bytes-long";
+const S2: &str = "second-secret-of-at-least-32-bytes-long";
+
+/// `authcore keygen KIND --out FILE` in `dir`, for each `(KIND, FILE)`.
+fn keygen(dir: &TempDir, keys: &[(&str, &str)]) {
+    for (kind, file) in keys {
+        ok(&run(authcore(dir, &["keygen", kind, "--out", file])));
+    }
+}
 
 async fn token(server: &Server) -> String {
     server.token(ADMIN, ADMIN_PW).await
@@ -46,29 +57,16 @@ async fn jwks_kids(server: &Server) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_previous_secret_keeps_tokens_valid_across_a_rotation() {
-    let (dir, db) = with_admin();
-    let s1 = "first-secret-of-at-least-32-bytes-long";
-    let s2 = "second-secret-of-at-least-32-bytes-long";
+    let (dir, _) = with_admin();
     let t1 = {
-        let server = Server::start(&dir, &["--database-url", &db, "--jwt-secret", s1], &[]);
+        let server = Server::sqlite(&dir, &["--jwt-secret", S1]);
         token(&server).await
     };
     let k1 = kid(&t1);
     assert!(k1.starts_with("hs256-") && k1.len() > 6, "{k1}");
-    assert!(!k1.contains(s1));
+    assert!(!k1.contains(S1));
 
-    let server = Server::start(
-        &dir,
-        &[
-            "--database-url",
-            &db,
-            "--jwt-secret",
-            s2,
-            "--jwt-previous-secret",
-            s1,
-        ],
-        &[],
-    );
+    let server = Server::sqlite(&dir, &["--jwt-secret", S2, "--jwt-previous-secret", S1]);
     assert_eq!(
         refresh(&server, &t1).await,
         200,
@@ -78,7 +76,7 @@ async fn a_previous_secret_keeps_tokens_valid_across_a_rotation() {
     assert_ne!(kid(&t2), k1, "each secret has its own kid");
     drop(server);
 
-    let server = Server::start(&dir, &["--database-url", &db, "--jwt-secret", s2], &[]);
+    let server = Server::sqlite(&dir, &["--jwt-secret", S2]);
     assert_eq!(
         refresh(&server, &t1).await,
         401,
@@ -90,13 +88,9 @@ async fn a_previous_secret_keeps_tokens_valid_across_a_rotation() {
 #[tokio::test(flavor = "multi_thread")]
 async fn key_ids_are_thumbprints_or_names_and_previous_keys_stay_in_the_jwks() {
     let (dir, db) = with_admin();
-    ok(&run(authcore(
-        &dir,
-        &["keygen", "ed25519", "--out", "k1.pem"],
-    )));
-    ok(&run(authcore(&dir, &["keygen", "p256", "--out", "k2.pem"])));
+    keygen(&dir, &[("ed25519", "k1.pem"), ("p256", "k2.pem")]);
     let t1 = {
-        let server = Server::start(&dir, &["--database-url", &db, "--jwt-key", "k1.pem"], &[]);
+        let server = Server::sqlite(&dir, &["--jwt-key", "k1.pem"]);
         let kids = jwks_kids(&server).await;
         assert_eq!(kids.len(), 1);
         assert_eq!(
@@ -108,11 +102,9 @@ async fn key_ids_are_thumbprints_or_names_and_previous_keys_stay_in_the_jwks() {
         assert_eq!(kid(&t), kids[0]);
         t
     };
-    let server = Server::start(
+    let server = Server::sqlite(
         &dir,
         &[
-            "--database-url",
-            &db,
             "--jwt-key",
             "k2.pem",
             "--jwt-key-id",
@@ -120,7 +112,6 @@ async fn key_ids_are_thumbprints_or_names_and_previous_keys_stay_in_the_jwks() {
             "--jwt-previous-key",
             "k1.pem",
         ],
-        &[],
     );
     let kids = jwks_kids(&server).await;
     assert_eq!(kids, vec!["2026-11".to_owned(), kid(&t1)]);
@@ -149,10 +140,8 @@ async fn key_ids_are_thumbprints_or_names_and_previous_keys_stay_in_the_jwks() {
 async fn previous_keys_retire_at_the_given_instant() {
     use authcore_core::time::{Duration, OffsetDateTime, format_description::well_known::Rfc3339};
     let (dir, db) = with_admin();
-    let s1 = "first-secret-of-at-least-32-bytes-long";
-    let s2 = "second-secret-of-at-least-32-bytes-long";
     let t1 = {
-        let server = Server::start(&dir, &["--database-url", &db, "--jwt-secret", s1], &[]);
+        let server = Server::sqlite(&dir, &["--jwt-secret", S1]);
         token(&server).await
     };
     let at = |offset: Duration| {
@@ -161,19 +150,16 @@ async fn previous_keys_retire_at_the_given_instant() {
             .unwrap()
     };
     let start = |retire: &str| {
-        Server::start(
+        Server::sqlite(
             &dir,
             &[
-                "--database-url",
-                &db,
                 "--jwt-secret",
-                s2,
+                S2,
                 "--jwt-previous-secret",
-                s1,
+                S1,
                 "--jwt-previous-retire-at",
                 retire,
             ],
-            &[],
         )
     };
     let later = start(&at(Duration::hours(1)));
@@ -214,40 +200,12 @@ async fn previous_keys_retire_at_the_given_instant() {
 #[tokio::test(flavor = "multi_thread")]
 async fn named_keys_keep_their_name_when_retired() {
     let (dir, db) = with_admin();
-    ok(&run(authcore(
-        &dir,
-        &["keygen", "ed25519", "--out", "k1.pem"],
-    )));
-    ok(&run(authcore(&dir, &["keygen", "p256", "--out", "k2.pem"])));
-    let s1 = "first-secret-of-at-least-32-bytes-long";
-    let s2 = "second-secret-of-at-least-32-bytes-long";
+    keygen(&dir, &[("ed25519", "k1.pem"), ("p256", "k2.pem")]);
     let (t_key, t_secret) = {
-        let server = Server::start(
-            &dir,
-            &[
-                "--database-url",
-                &db,
-                "--jwt-key",
-                "k1.pem",
-                "--jwt-key-id",
-                "2026-10",
-            ],
-            &[],
-        );
+        let server = Server::sqlite(&dir, &["--jwt-key", "k1.pem", "--jwt-key-id", "2026-10"]);
         let t_key = token(&server).await;
         drop(server);
-        let server = Server::start(
-            &dir,
-            &[
-                "--database-url",
-                &db,
-                "--jwt-secret",
-                s1,
-                "--jwt-secret-id",
-                "s-2026-10",
-            ],
-            &[],
-        );
+        let server = Server::sqlite(&dir, &["--jwt-secret", S1, "--jwt-secret-id", "s-2026-10"]);
         (t_key, token(&server).await)
     };
     assert_eq!(
@@ -257,19 +215,16 @@ async fn named_keys_keep_their_name_when_retired() {
 
     // Retired without their names: their tokens are not recognised (what an operator would
     // see without the new flags).
-    let server = Server::start(
+    let server = Server::sqlite(
         &dir,
         &[
-            "--database-url",
-            &db,
             "--jwt-key",
             "k2.pem",
             "--jwt-previous-key",
             "k1.pem",
             "--jwt-previous-secret",
-            s1,
+            S1,
         ],
-        &[],
     );
     assert_eq!(refresh(&server, &t_key).await, 401);
     assert_eq!(refresh(&server, &t_secret).await, 401);
@@ -284,14 +239,14 @@ async fn named_keys_keep_their_name_when_retired() {
             "--jwt-key",
             "k2.pem",
             "--jwt-secret",
-            s2,
+            S2,
             "--jwt-previous-key",
             "k1.pem",
             "--jwt-previous-key-id",
             "2026-10",
         ],
         &[
-            ("AUTHCORE_JWT_PREVIOUS_SECRET", s1),
+            ("AUTHCORE_JWT_PREVIOUS_SECRET", S1),
             ("AUTHCORE_JWT_PREVIOUS_SECRET_ID", "s-2026-10"),
         ],
     );
@@ -308,9 +263,9 @@ async fn named_keys_keep_their_name_when_retired() {
             "--database-url",
             &db,
             "--jwt-secret",
-            s2,
+            S2,
             "--jwt-previous-secret",
-            s1,
+            S1,
             "--jwt-previous-secret",
             "third-secret-of-at-least-32-bytes-long",
             "--jwt-previous-secret-id",
@@ -336,12 +291,8 @@ async fn pem_key_ids_are_rfc_7638_thumbprints_of_the_key_file() {
     let b64 = |bytes: &[u8]| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
     let thumbprint = |jwk: String| b64(&sha2::Sha256::digest(jwk.as_bytes()));
 
-    let (dir, db) = with_admin();
-    ok(&run(authcore(
-        &dir,
-        &["keygen", "ed25519", "--out", "ed.pem"],
-    )));
-    ok(&run(authcore(&dir, &["keygen", "p256", "--out", "p.pem"])));
+    let (dir, _) = with_admin();
+    keygen(&dir, &[("ed25519", "ed.pem"), ("p256", "p.pem")]);
     let ed = std::fs::read_to_string(dir.path().join("ed.pem")).unwrap();
     let ed = ed25519_dalek::SigningKey::from_pkcs8_pem(&ed).unwrap();
     // Members in lexicographic order, no whitespace (RFC 7638 section 3).
@@ -357,17 +308,9 @@ async fn pem_key_ids_are_rfc_7638_thumbprints_of_the_key_file() {
         b64(point.x().unwrap()),
         b64(point.y().unwrap())
     ));
-    let server = Server::start(
+    let server = Server::sqlite(
         &dir,
-        &[
-            "--database-url",
-            &db,
-            "--jwt-key",
-            "p.pem",
-            "--jwt-previous-key",
-            "ed.pem",
-        ],
-        &[],
+        &["--jwt-key", "p.pem", "--jwt-previous-key", "ed.pem"],
     );
     assert_eq!(jwks_kids(&server).await, vec![p_kid.clone(), ed_kid]);
     assert_eq!(kid(&token(&server).await), p_kid);

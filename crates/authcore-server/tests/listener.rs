@@ -148,6 +148,14 @@ async fn https_with_hsts_and_a_certificate_replaced_on_sighup() {
     assert_eq!(shown, second.leaf);
 }
 
+/// `authcore COMMAND --database-url (the SQLite file of dir) --tls-cert CERT --tls-key KEY`.
+fn with_tls(dir: &TempDir, command: &[&str], cert: &str, key: &str) -> std::process::Output {
+    let db = dir.sqlite_url();
+    let mut args = command.to_vec();
+    args.extend(["--database-url", &db, "--tls-cert", cert, "--tls-key", key]);
+    common::run(common::authcore(dir, &args))
+}
+
 #[test]
 fn tls_files_are_checked_at_start() {
     let dir = TempDir::new();
@@ -158,20 +166,7 @@ fn tls_files_are_checked_at_start() {
         ("a.crt", "missing.key"),
         ("a.key", "a.key"),
     ] {
-        let out = common::run(common::authcore(
-            &dir,
-            &[
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--database-url",
-                &dir.sqlite_url(),
-                "--tls-cert",
-                cert,
-                "--tls-key",
-                key,
-            ],
-        ));
+        let out = with_tls(&dir, &["serve", "--listen", "127.0.0.1:0"], cert, key);
         assert_eq!(out.status.code(), Some(1), "{cert} {key}");
         assert!(
             common::stderr(&out).contains("--tls-"),
@@ -179,18 +174,7 @@ fn tls_files_are_checked_at_start() {
             common::stderr(&out)
         );
         // check-config finds the same fault (it once said "configuration ok" here).
-        let out = common::run(common::authcore(
-            &dir,
-            &[
-                "check-config",
-                "--database-url",
-                &dir.sqlite_url(),
-                "--tls-cert",
-                cert,
-                "--tls-key",
-                key,
-            ],
-        ));
+        let out = with_tls(&dir, &["check-config"], cert, key);
         assert_eq!(out.status.code(), Some(1), "{cert} {key}");
         assert!(
             common::stdout(&out).contains("FAIL  TLS"),
@@ -198,18 +182,7 @@ fn tls_files_are_checked_at_start() {
             common::stdout(&out)
         );
     }
-    let out = common::run(common::authcore(
-        &dir,
-        &[
-            "check-config",
-            "--database-url",
-            &dir.sqlite_url(),
-            "--tls-cert",
-            "a.crt",
-            "--tls-key",
-            "a.key",
-        ],
-    ));
+    let out = with_tls(&dir, &["check-config"], "a.crt", "a.key");
     assert!(
         common::stdout(&out).contains("ok    TLS"),
         "{}",

@@ -3,7 +3,9 @@
 
 mod common;
 
-use common::{ADMIN, ADMIN_PW, Server, TempDir, authcore, ok, run_with_stdin, stderr, with_admin};
+use common::{
+    ADMIN, ADMIN_PW, Server, TempDir, authcore, ok, run_with_stdin, stderr, user_add, with_admin,
+};
 use serde_json::{Value, json};
 
 async fn get_with_id(server: &Server, path: &str, id: Option<&str>) -> reqwest::Response {
@@ -192,17 +194,7 @@ async fn administrative_requests_leave_audit_events_without_secrets() {
 fn the_cli_leaves_audit_events_too() {
     let dir = TempDir::new();
     let db = dir.sqlite_url();
-    let mut cmd = authcore(
-        &dir,
-        &[
-            "user",
-            "add",
-            ADMIN,
-            "--password-stdin",
-            "--database-url",
-            &db,
-        ],
-    );
+    let mut cmd = user_add(&dir, &db, ADMIN, &[]);
     cmd.env_remove("RUST_LOG").env("USER", "ops-person");
     let out = run_with_stdin(cmd, &format!("{ADMIN_PW}\n"));
     ok(&out);

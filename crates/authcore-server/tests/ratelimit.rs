@@ -5,23 +5,11 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Server, TempDir};
+use common::{Server, TempDir, sign_in_burst};
 use serde_json::json;
-use tokio::sync::Barrier;
-
-async fn sign_in_from(server: &Server, forwarded_for: Option<&str>) -> reqwest::Response {
-    let mut req = server
-        .client
-        .post(server.url("/v1/users/authorize"))
-        .json(&json!({"username": "nobody@example.org", "password": "guess"}));
-    if let Some(xff) = forwarded_for {
-        req = req.header("x-forwarded-for", xff);
-    }
-    req.send().await.unwrap()
-}
 
 async fn status_from(server: &Server, forwarded_for: Option<&str>) -> u16 {
-    sign_in_from(server, forwarded_for).await.status().as_u16()
+    server.wrong_sign_in(forwarded_for).await.status().as_u16()
 }
 
 /// Released at the same instant, exactly `burst` requests get through; the rest get 429 with
@@ -40,32 +28,16 @@ async fn a_burst_beyond_the_limit_gets_429_with_retry_after() {
         ],
     ));
     let n = 12;
-    let barrier = Arc::new(Barrier::new(n));
-    let mut tasks = Vec::new();
-    for _ in 0..n {
-        let (server, barrier) = (Arc::clone(&server), Arc::clone(&barrier));
-        tasks.push(tokio::spawn(async move {
-            barrier.wait().await;
-            let res = sign_in_from(&server, None).await;
-            let status = res.status().as_u16();
-            let retry = res
-                .headers()
-                .get("retry-after")
-                .map(|v| v.to_str().unwrap().to_owned());
-            let body: serde_json::Value = res.json().await.unwrap();
-            (status, retry, body)
-        }));
-    }
     let mut limited = 0;
-    for t in tasks {
-        let (status, retry, body) = t.await.unwrap();
-        if status == 429 {
+    for answer in sign_in_burst(&server, n).await {
+        let body = &answer.body;
+        if answer.status == 429 {
             limited += 1;
             assert_eq!(body["error_code"], "too_many_requests", "{body}");
-            let secs: u64 = retry.expect("Retry-After").parse().unwrap();
+            let secs: u64 = answer.retry_after.expect("Retry-After").parse().unwrap();
             assert!((1..=60).contains(&secs), "{secs}");
         } else {
-            assert_eq!(status, 401, "{body}");
+            assert_eq!(answer.status, 401, "{body}");
         }
     }
     assert_eq!(limited, n - 3);
@@ -124,7 +96,7 @@ async fn loopback_is_exempt_by_default_and_zero_turns_the_limit_off() {
         let server = Server::start(&dir, &all, &[]);
         for _ in 0..4 {
             // Not even a forged X-Forwarded-For changes that without --trusted-proxies.
-            let res = sign_in_from(&server, Some("203.0.113.9")).await;
+            let res = server.wrong_sign_in(Some("203.0.113.9")).await;
             assert_eq!(res.status().as_u16(), 401, "{args:?}");
         }
     }

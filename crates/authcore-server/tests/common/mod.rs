@@ -6,6 +6,7 @@
 use std::io::{BufRead as _, BufReader, Write as _};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -106,21 +107,26 @@ pub async fn stored_formats(db_url: &str, email: &str) -> Option<Vec<authcore_co
     })
 }
 
-/// `authcore user add EMAIL --role ROLE --password-stdin --database-url DB`, which must succeed.
-pub fn add_user(dir: &TempDir, db: &str, email: &str, role: &str, password: &str) {
-    let cmd = authcore(
+/// `authcore user add EMAIL --password-stdin --database-url DB EXTRA`, not yet run.
+pub fn user_add(dir: &TempDir, db: &str, email: &str, extra: &[&str]) -> Command {
+    let mut cmd = authcore(
         dir,
         &[
             "user",
             "add",
             email,
-            "--role",
-            role,
             "--password-stdin",
             "--database-url",
             db,
         ],
     );
+    cmd.args(extra);
+    cmd
+}
+
+/// `authcore user add EMAIL --role ROLE --password-stdin --database-url DB`, which must succeed.
+pub fn add_user(dir: &TempDir, db: &str, email: &str, role: &str, password: &str) {
+    let cmd = user_add(dir, db, email, &["--role", role]);
     ok(&run_with_stdin(cmd, &format!("{password}\n")));
 }
 
@@ -218,6 +224,44 @@ pub fn ok(out: &Output) -> String {
         stderr(out)
     );
     stdout(out)
+}
+
+/// One answer of [`sign_in_burst`].
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Value,
+}
+
+/// `n` [`Server::wrong_sign_in`]s released at the same instant (a barrier): their answers.
+pub async fn sign_in_burst(server: &Arc<Server>, n: usize) -> Vec<Answer> {
+    let barrier = Arc::new(tokio::sync::Barrier::new(n));
+    let tasks: Vec<_> = (0..n)
+        .map(|_| {
+            let (server, barrier) = (Arc::clone(server), Arc::clone(&barrier));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                let res = server.wrong_sign_in(None).await;
+                let status = res.status().as_u16();
+                let retry_after = res
+                    .headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap().to_owned());
+                let body = res.json().await.unwrap();
+                Answer {
+                    status,
+                    retry_after,
+                    body,
+                }
+            })
+        })
+        .collect();
+    let mut answers = Vec::with_capacity(n);
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    answers
 }
 
 /// A running `authcore serve`; killed on drop.
@@ -338,6 +382,19 @@ impl Server {
             .await;
         assert_eq!(status, 200, "sign-in of {username}: {answer}");
         answer["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// `POST /v1/users/authorize` of a user that does not exist (401 unless refused), with
+    /// an optional `X-Forwarded-For`.
+    pub async fn wrong_sign_in(&self, forwarded_for: Option<&str>) -> reqwest::Response {
+        let mut req = self
+            .client
+            .post(self.url("/v1/users/authorize"))
+            .json(&json!({"username": "nobody@example.org", "password": "guess"}));
+        if let Some(xff) = forwarded_for {
+            req = req.header("x-forwarded-for", xff);
+        }
+        req.send().await.unwrap()
     }
 
     pub fn pid(&self) -> u32 {
