@@ -164,7 +164,8 @@ pub use settings::{
     SettingsSnapshot, SettingsStore,
 };
 pub use store::{
-    FreshRecord, LockoutStore, UserAdmin, UserStore, fresh_record_in_three_reads, is_same_store,
+    FreshRecord, LockoutStore, SignInRecord, UserAdmin, UserStore, fresh_record_in_three_reads,
+    is_same_store, sign_in_record_in_two_reads,
 };
 pub use token::{
     Claims, IssuedToken, Key, KeyRing, MAX_TOKEN_LEN, MIN_HMAC_SECRET_LEN, SessionClaims,

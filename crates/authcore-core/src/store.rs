@@ -76,7 +76,67 @@ pub trait UserStore: Send + Sync + Debug {
     ) -> Result<Option<FreshRecord>> {
         fresh_record_in_three_reads(self, uid, session_id, sessions).await
     }
+
+    /// What a password sign-in reads before it judges the password: the user found by
+    /// `username` (normalised, as [`UserStore::find_by_username`] takes it) with the user's
+    /// session epoch as `sessions` keeps it. `Ok(None)` when this store does not know the
+    /// name.
+    ///
+    /// The default makes two calls: the lookup, then [`SessionStore::epoch`] of the uid
+    /// found (the epoch cannot come first: the uid is not known before the lookup; for an
+    /// unknown name, the epoch of a key no user has, so that it costs the same). A store
+    /// that also keeps the session state overrides it to read both in one round trip (one
+    /// snapshot) when `sessions` is itself; the conformance suite checks that both give the
+    /// same answers. An unknown name must cost the same store work as a known one (one
+    /// statement, or one lock, either way): the timing of a sign-in must not tell whether a
+    /// name exists.
+    ///
+    /// # Errors
+    /// [`crate::Error::StoreUnavailable`] when a backend fails.
+    async fn find_for_sign_in(
+        &self,
+        username: &str,
+        sessions: &dyn SessionStore,
+    ) -> Result<Option<SignInRecord>> {
+        sign_in_record_in_two_reads(self, username, sessions).await
+    }
 }
+
+/// The user and session epoch a password sign-in starts from, as
+/// [`UserStore::find_for_sign_in`] reads them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignInRecord {
+    /// The user as the store knows it now.
+    pub user: User,
+    /// The user's current epoch ([`SessionStore::epoch`]): the generation a token minted by
+    /// this sign-in carries.
+    pub epoch: u64,
+}
+
+/// [`UserStore::find_for_sign_in`] in two reads: the lookup by name, then the epoch of the
+/// uid found. The default implementation, and what an override falls back to when
+/// `sessions` is another store.
+///
+/// # Errors
+/// Store failures.
+pub async fn sign_in_record_in_two_reads<S: UserStore + ?Sized>(
+    users: &S,
+    username: &str,
+    sessions: &dyn SessionStore,
+) -> Result<Option<SignInRecord>> {
+    let user = users.find_by_username(username).await?;
+    // An unknown name reads an epoch too (of a key no user has), so that it costs the same
+    // two reads as a known one.
+    let key = user
+        .as_ref()
+        .map_or_else(|| UserId::new(UNKNOWN_NAME_EPOCH_KEY), |u| u.uid.clone());
+    let epoch = sessions.epoch(&key).await?;
+    Ok(user.map(|user| SignInRecord { user, epoch }))
+}
+
+/// The key whose epoch [`sign_in_record_in_two_reads`] reads for an unknown name: no user
+/// has it (store uids are decimals or directory DNs).
+const UNKNOWN_NAME_EPOCH_KEY: &str = "authcore-decoy:epoch";
 
 /// The user and session state the fresh check decides on, as [`UserStore::find_fresh`] reads
 /// them.

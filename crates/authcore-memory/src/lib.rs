@@ -194,6 +194,19 @@ impl UserStore for MemoryStore {
         }
         self.fresh_record(uid, session_id)
     }
+
+    /// With its own session state: the lookup and the epoch under both locks taken together
+    /// (users first), taken for an unknown name too.
+    async fn find_for_sign_in(
+        &self,
+        username: &str,
+        sessions: &dyn authcore_core::SessionStore,
+    ) -> Result<Option<authcore_core::SignInRecord>> {
+        if !authcore_core::is_same_store(self, sessions) {
+            return authcore_core::sign_in_record_in_two_reads(self, username, sessions).await;
+        }
+        self.sign_in_record(username)
+    }
 }
 
 #[async_trait]

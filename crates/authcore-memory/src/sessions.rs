@@ -3,7 +3,9 @@
 use std::collections::{BTreeSet, HashMap};
 
 use async_trait::async_trait;
-use authcore_core::{FreshRecord, PURGE_BATCH, Result, SessionStore, UserId};
+use authcore_core::{
+    FreshRecord, PURGE_BATCH, Result, SessionStore, SignInRecord, UserId, normalize_username,
+};
 use time::OffsetDateTime;
 
 use crate::MemoryStore;
@@ -50,6 +52,23 @@ impl MemoryStore {
             user: user.clone(),
             epoch: sessions.epochs.get(uid).copied().unwrap_or(0),
             revoked: sessions.revoked.contains_key(session_id),
+        }))
+    }
+}
+
+impl MemoryStore {
+    /// A sign-in's reads at one instant: the user by normalised name and its epoch, both
+    /// locks held together.
+    pub(crate) fn sign_in_record(&self, username: &str) -> Result<Option<SignInRecord>> {
+        let users = self.users()?;
+        let sessions = self.session_state()?;
+        let user = users
+            .by_uid
+            .values()
+            .find(|u| normalize_username(&u.email) == username);
+        Ok(user.map(|user| SignInRecord {
+            user: user.clone(),
+            epoch: sessions.epochs.get(&user.uid).copied().unwrap_or(0),
         }))
     }
 }

@@ -1,4 +1,5 @@
-//! How many statements the lockout bookkeeping and the fresh check send, counted on the client: sqlx logs every
+//! How many statements the lockout bookkeeping, the fresh check and a whole sign-in send,
+//! counted on the client: sqlx logs every
 //! statement it executes (target `sqlx::query`), and this binary's only test records them
 //! with a process-wide subscriber (so no other test's statements are mixed in).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -8,8 +9,8 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use authcore_core::{
-    AttemptOutcome, LockoutPolicy, LockoutStore as _, Reservation, ReservationPolicy, Reserve,
-    UserAdmin as _, UserStore as _,
+    AttemptOutcome, Authenticator, CreateUser, LockoutPolicy, LockoutStore as _, Password,
+    Reservation, ReservationPolicy, Reserve, Role, Ttl, UserAdmin as _, UserStore as _,
 };
 use authcore_sql::SqlStore;
 use tracing_subscriber::layer::SubscriberExt as _;
@@ -228,11 +229,81 @@ async fn check(url: &str, seen: &Statements) {
         "{engine}: {sent:#?}"
     );
     assert_eq!(sent_count(&sent), 4, "{engine}: {sent:#?}");
+
+    sign_in_statements(store, seen).await;
+}
+
+/// A whole sign-in through the authenticator: three statements for a right password, a
+/// wrong one and an unknown name alike: the lookup with the session epoch (one statement,
+/// the same text for an unknown name), the reservation, the settlement. No separate epoch
+/// read after the check.
+async fn sign_in_statements(store: SqlStore, seen: &Statements) {
+    let engine = store.engine();
+    let store = Arc::new(store);
+    let auth = Authenticator::builder()
+        .store(store.clone())
+        .lockout_store(store)
+        .hashing(authcore_testkit::fixtures::fast_hashing())
+        .keys(authcore_testkit::fixtures::test_keys().unwrap())
+        .build()
+        .unwrap();
+    let email = format!("signin-{}@example.test", common::unique_db_name());
+    let pw = Password::from("Correct-Horse-1".to_owned());
+    auth.create_user_unchecked(CreateUser {
+        email: email.clone(),
+        password: pw.clone(),
+        name: None,
+        role: Role::DB_VIEWER,
+    })
+    .await
+    .unwrap();
+    let wrong = Password::from("Wrong-Horse-1".to_owned());
+    let unknown = format!("nobody-{}@example.test", common::unique_db_name());
+    seen.take();
+    let mut lookups = Vec::new();
+    for (what, name, password, right) in [
+        ("right password", &email, &pw, true),
+        ("wrong password", &email, &wrong, false),
+        ("unknown name", &unknown, &pw, false),
+    ] {
+        let result = auth.authorize(name, password, Ttl::DEFAULT).await;
+        assert_eq!(result.is_ok(), right, "{engine} {what}: {result:?}");
+        let sent: Vec<String> = seen
+            .take()
+            .into_iter()
+            .filter(|s| s.contains("authcore_"))
+            .collect();
+        assert_eq!(sent_count(&sent), 3, "{engine} {what}: {sent:#?}");
+        let lookup = &sent[0];
+        assert!(
+            lookup.to_ascii_uppercase().starts_with("SELECT")
+                && lookup.contains("authcore_users")
+                && lookup.contains("authcore_session_epochs"),
+            "{engine} {what}: the lookup reads the epoch: {sent:#?}"
+        );
+        assert_eq!(
+            verbs(&sent[1..]),
+            ["INSERT authcore_lockout"; 2],
+            "{engine} {what}: {sent:#?}"
+        );
+        assert!(
+            !sent[1..]
+                .iter()
+                .any(|s| s.contains("authcore_session_epochs")),
+            "{engine} {what}: a separate epoch read: {sent:#?}"
+        );
+        lookups.push(lookup.clone());
+    }
+    // An unknown name costs the same one statement as a known one.
+    assert!(
+        lookups.windows(2).all(|w| w[0] == w[1]),
+        "{engine}: {lookups:#?}"
+    );
 }
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL and MariaDB: run scripts/test"]
-async fn lockout_bookkeeping_and_fresh_check_statements() {
+async fn lockout_bookkeeping_fresh_check_and_sign_in_statements() {
     let seen = Statements::default();
     let subscriber = tracing_subscriber::registry().with(seen.clone());
     tracing::subscriber::set_global_default(subscriber).unwrap();

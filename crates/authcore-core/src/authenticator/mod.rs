@@ -332,8 +332,10 @@ struct Checked {
     found: Found,
     /// Index of the matching local password (`None` for directory users).
     matched: Option<usize>,
-    /// The user's session epoch if the check read it (the Basic-credential cache does).
-    epoch: Option<u64>,
+    /// The user's session epoch, read with the user before the password was judged
+    /// ([`UserStore::find_for_sign_in`]): the generation a session opened by this check
+    /// carries.
+    epoch: u64,
 }
 
 impl Authenticator {
@@ -407,13 +409,20 @@ impl Authenticator {
             .is_some_and(|s| s.is_locked(now)))
     }
 
-    async fn find_by_username(&self, username: &str) -> Result<Option<Found>> {
+    /// The user named `username` from the first store that knows it, with the user's
+    /// session epoch read with it (one round trip where the store keeps the session state
+    /// too: [`UserStore::find_for_sign_in`]).
+    async fn find_for_sign_in(&self, username: &str) -> Result<Option<(Found, u64)>> {
+        let sessions = self.session_store()?;
         for store in &self.inner.stores {
-            if let Some(user) = store.find_by_username(username).await? {
-                return Ok(Some(Found {
-                    user,
-                    store: Arc::clone(store),
-                }));
+            if let Some(record) = store.find_for_sign_in(username, sessions).await? {
+                return Ok(Some((
+                    Found {
+                        user: record.user,
+                        store: Arc::clone(store),
+                    },
+                    record.epoch,
+                )));
             }
         }
         Ok(None)

@@ -39,8 +39,22 @@ impl Authenticator {
         Ok(issued)
     }
 
-    /// Expiry of the matched password, then the session claims of a new sign-in (the epoch
-    /// as the check read it, else read now).
+    /// Expiry of the matched password, then the session claims of a new sign-in.
+    ///
+    /// The session's generation is the epoch the check read *with the user*, before the
+    /// password was judged ([`UserStore::find_for_sign_in`](crate::UserStore::find_for_sign_in)),
+    /// not one read now. So a logout everywhere, a password change or a role or status change
+    /// (each advances the epoch) that lands anywhere between that read and the token reaching
+    /// the client leaves the token a generation behind: the fresh check refuses it at once.
+    /// Reading the epoch after the check (as this did until 2026-11) let such a change that
+    /// landed during the argon2 evaluation go unnoticed by the token. Where the store reads
+    /// both in one statement (SQL, memory), the user and the epoch are one snapshot: a change
+    /// that writes the user and advances the epoch in one transaction is seen whole or not at
+    /// all. Through the two-read default (directory users, or a session store apart from the
+    /// user store) the epoch is read just after the user: a change landing between the two
+    /// reads can pair the user as it was with the new epoch, the same window the read after
+    /// the settlement had, only shorter; the fresh check still compares the token's password
+    /// id and the user's current status and role.
     async fn open_session<'c>(
         &self,
         checked: &'c Checked,
@@ -53,10 +67,7 @@ impl Authenticator {
                 return Err(Error::PasswordExpired);
             }
         }
-        let epoch = match checked.epoch {
-            Some(epoch) => epoch,
-            None => self.session_store()?.epoch(&user.uid).await?,
-        };
+        let epoch = checked.epoch;
         let now = self.now();
         Ok((
             user,
@@ -181,18 +192,19 @@ impl Authenticator {
             Some(_) => None,
             None => Some(self.inner.hashing.admit()?),
         };
-        let found = self.find_by_username(&username).await?;
-        // The epoch as of before the password check: what a remembered success is tied to.
-        let epoch = match (&cache, &found) {
-            (Some(_), Some(f)) if matches!(f.user.credentials, Credentials::Passwords(_)) => {
-                Some(self.session_store()?.epoch(&f.user.uid).await?)
-            }
-            _ => None,
+        // The user and its session epoch in one read, before the password is judged: the
+        // epoch a new session carries (see `open_session`) and what a remembered success is
+        // tied to.
+        let (found, epoch) = match self.find_for_sign_in(&username).await? {
+            Some((found, epoch)) => (Some(found), Some(epoch)),
+            None => (None, None),
         };
         // Which stored password a remembered success stands for, if it still holds.
         let remembered_match = match (cache, remembered.take(), &found) {
             (Some(c), Some(entry), Some(f))
-                if Some(entry.epoch) == epoch && entry.uid == f.user.uid =>
+                if Some(entry.epoch) == epoch
+                    && entry.uid == f.user.uid
+                    && matches!(f.user.credentials, Credentials::Passwords(_)) =>
             {
                 f.user
                     .passwords()
@@ -242,7 +254,7 @@ impl Authenticator {
                 return Err(Error::Unauthorized);
             }
         };
-        let Some(found) = found else {
+        let (Some(found), Some(epoch)) = (found, epoch) else {
             admit(admission)?.verify_dummy(password).await?;
             held.settle(AttemptOutcome::Failure).await?;
             tracing::info!(target: AUDIT_TARGET, "sign-in failed: unknown user");
@@ -334,14 +346,9 @@ impl Authenticator {
         }
         // Remember a full check's success (never a remembered one's: the time to live counts
         // from the last argon2 evaluation), unless the hash was just replaced by a re-hash.
-        if let (Some(c), Some(k), Some(epoch), Some(i), None, false) = (
-            cache,
-            cache_key,
-            epoch,
-            matched,
-            remembered_match,
-            needs_rehash,
-        ) && let Some(p) = user.passwords().get(i)
+        if let (Some(c), Some(k), Some(i), None, false) =
+            (cache, cache_key, matched, remembered_match, needs_rehash)
+            && let Some(p) = user.passwords().get(i)
             && let Ok(stored) = c.stored(&p.hash)
         {
             c.insert(k, uid.clone(), stored, epoch, now);

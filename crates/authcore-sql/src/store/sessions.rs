@@ -4,7 +4,7 @@
 //! A child of the `store` module, so that it shares its engine dispatch and error mapping.
 
 use async_trait::async_trait;
-use authcore_core::{FreshRecord, PURGE_BATCH, Result, SessionStore, UserId};
+use authcore_core::{FreshRecord, PURGE_BATCH, Result, SessionStore, SignInRecord, UserId};
 use sqlx::Row as _;
 use time::OffsetDateTime;
 
@@ -28,6 +28,26 @@ struct SessionQueries {
     /// lookups return them) with its epoch and whether the session is revoked, in one
     /// statement (one snapshot): what the fresh check reads.
     fresh: &'static str,
+    /// `(normalised name)`: the user's rows (one per password, as the user lookups return
+    /// them) with its epoch, in one statement (one snapshot): what a sign-in reads before it
+    /// judges the password. No rows for an unknown name: the same one statement either way.
+    sign_in: &'static str,
+}
+
+/// A sign-in's statement: the lookup by name with the user's epoch, `$uid_text` being the
+/// engine's cast of `u.uid` to the epoch table's key type and `$p` the placeholder.
+macro_rules! sign_in_select {
+    ($uid_text:literal, $p:literal) => {
+        concat!(
+            "SELECT u.uid, u.email, u.name, u.role, u.status, p.phc, p.issued_at, \
+             (SELECT s.epoch FROM authcore_session_epochs s WHERE s.uid = ",
+            $uid_text,
+            ") FROM authcore_users u LEFT JOIN authcore_passwords p ON p.uid = u.uid \
+             WHERE u.email_key = ",
+            $p,
+            " ORDER BY p.id"
+        )
+    };
 }
 
 /// The fresh check's statement with the engine's placeholders.
@@ -57,6 +77,7 @@ const POSTGRES: SessionQueries = SessionQueries {
     purge: "DELETE FROM authcore_revoked_tokens WHERE jti IN (SELECT jti \
         FROM authcore_revoked_tokens WHERE expires_at < $1 ORDER BY expires_at LIMIT $2)",
     fresh: fresh_select!("$1", "$2", "$3"),
+    sign_in: sign_in_select!("CAST(u.uid AS TEXT)", "$1"),
 };
 
 const SQLITE: SessionQueries = SessionQueries {
@@ -69,6 +90,7 @@ const SQLITE: SessionQueries = SessionQueries {
     purge: "DELETE FROM authcore_revoked_tokens WHERE jti IN (SELECT jti \
         FROM authcore_revoked_tokens WHERE expires_at < ?1 ORDER BY expires_at LIMIT ?2)",
     fresh: fresh_select!("?1", "?2", "?3"),
+    sign_in: sign_in_select!("CAST(u.uid AS TEXT)", "?1"),
 };
 
 const MYSQL: SessionQueries = SessionQueries {
@@ -83,6 +105,8 @@ const MYSQL: SessionQueries = SessionQueries {
     purge: "DELETE FROM authcore_revoked_tokens WHERE expires_at < ? \
         ORDER BY expires_at LIMIT ?",
     fresh: fresh_select!("?", "?", "?"),
+    // The epoch table's key is VARBINARY: the uid's decimal digits as bytes.
+    sign_in: sign_in_select!("CAST(u.uid AS BINARY)", "?"),
 };
 
 /// The session statements of `engine`.
@@ -137,6 +161,35 @@ impl SqlStore {
                     user,
                     epoch: epoch.map_or(0, epoch_from),
                     revoked: revoked > 0,
+                }))
+        })
+        .await
+    }
+}
+
+impl SqlStore {
+    /// A sign-in's reads in one statement: the user named `username` (normalised) and its
+    /// epoch; `None` for a name this store does not have.
+    pub(super) async fn sign_in_record(&self, username: &str) -> Result<Option<SignInRecord>> {
+        self.timed("find_for_sign_in", async move {
+            let (rows, epoch) = on_engine!(self, |pool, e| {
+                let rows = sqlx::query(queries(self.engine).sign_in)
+                    .bind(username)
+                    .fetch_all(pool)
+                    .await
+                    .db()?;
+                let epoch = match rows.first() {
+                    Some(row) => decode(|| row.try_get::<Option<i64>, _>(7))?,
+                    None => None,
+                };
+                (decode(|| Ok(user_rows!(rows, e)))?, epoch)
+            });
+            Ok(group_users(rows)?
+                .into_iter()
+                .next()
+                .map(|user| SignInRecord {
+                    user,
+                    epoch: epoch.map_or(0, epoch_from),
                 }))
         })
         .await

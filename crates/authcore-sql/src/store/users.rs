@@ -122,6 +122,19 @@ impl UserStore for SqlStore {
         }
         self.fresh_record(uid, session_id).await
     }
+
+    /// With its own session state: one statement, the lookup with the user's epoch (see
+    /// `store/sessions.rs`), for an unknown name too.
+    async fn find_for_sign_in(
+        &self,
+        username: &str,
+        sessions: &dyn authcore_core::SessionStore,
+    ) -> Result<Option<authcore_core::SignInRecord>> {
+        if !authcore_core::is_same_store(self, sessions) {
+            return authcore_core::sign_in_record_in_two_reads(self, username, sessions).await;
+        }
+        self.sign_in_record(username).await
+    }
 }
 
 #[async_trait]

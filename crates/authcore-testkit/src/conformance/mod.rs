@@ -43,6 +43,7 @@ mod session_hashes;
 mod session_races;
 mod sessions;
 mod settings;
+mod sign_in_reads;
 mod users;
 
 pub use abandoned::*;
@@ -58,6 +59,7 @@ pub use session_hashes::*;
 pub use session_races::*;
 pub use sessions::*;
 pub use settings::*;
+pub use sign_in_reads::*;
 pub use users::*;
 
 use authcore_core::{PasswordHash, StoredPassword};

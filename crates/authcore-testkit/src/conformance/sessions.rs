@@ -15,6 +15,9 @@ use super::session_races::{
     a_logout_ends_the_tokens_refreshed_from_it, a_refresh_racing_a_logout_never_outlives_it,
     concurrent_refreshes_after_a_logout_all_fail, find_fresh_matches_three_reads,
 };
+use super::sign_in_reads::{
+    a_change_during_the_check_ends_the_new_session, find_for_sign_in_matches_two_reads,
+};
 use crate::ManualClock;
 use crate::fixtures::{authenticator, password, unique_email};
 
@@ -222,7 +225,9 @@ pub async fn run_authenticator_session_suite(
     concurrent_refreshes_after_a_logout_all_fail(Arc::clone(&users), Arc::clone(&lockout)).await;
     a_logout_ends_the_tokens_refreshed_from_it(Arc::clone(&users), Arc::clone(&lockout)).await;
     a_refresh_racing_a_logout_never_outlives_it(Arc::clone(&users), Arc::clone(&lockout), 24).await;
-    find_fresh_matches_three_reads(users, lockout).await;
+    find_fresh_matches_three_reads(Arc::clone(&users), Arc::clone(&lockout)).await;
+    find_for_sign_in_matches_two_reads(Arc::clone(&users), Arc::clone(&lockout)).await;
+    a_change_during_the_check_ends_the_new_session(users, lockout).await;
 }
 
 pub(super) fn session_auth(
