@@ -24,7 +24,11 @@
 //! locked; anything else leaves the state as it was. It returns the new lockout columns.
 //!
 //! On PostgreSQL and SQLite every `SET` expression sees the row as it was, so the state after
-//! the stale ones is spelled out where the decision needs it. MariaDB evaluates assignments
+//! the stale ones is spelled out where the decision needs it; `reserve` assigns all five
+//! columns at once from one sub-select over a one-row derived table holding `k`, so the stale
+//! count is one pass over `in_flight` per statement. MariaDB's `ON DUPLICATE KEY UPDATE` takes
+//! no such row assignment (and its `INSERT ... SELECT` cannot read the row it updates without
+//! locking it twice), so there `k` stays a subquery where it is used. MariaDB evaluates assignments
 //! left to right, each seeing the columns assigned before it: its statements assign the
 //! failures first, then the lock, and `in_flight` last (so the attempts in flight are still the
 //! old ones everywhere, and the decision reads the state after the stale ones directly). MariaDB
@@ -331,6 +335,16 @@ impl Syntax {
         )
     }
 
+    /// A one-row derived table `st` whose column `k` is the stale count of the array before.
+    fn stale_row(&self, params: &[Param]) -> String {
+        format!(
+            "(SELECT COUNT(*) AS k FROM {} WHERE {} < {}) AS st",
+            self.each(&self.old_arr()),
+            self.started,
+            self.p(params, Param::StaleUs)
+        )
+    }
+
     /// Whether the array `arr` holds the id `id`.
     fn holds(&self, arr: &str, id: &str) -> String {
         format!(
@@ -372,7 +386,14 @@ fn reserve(s: &Syntax, sequential: bool) -> Statement {
     let p = |w| s.p(ps, w);
     let (now, cutoff, lock_at) = (p(Param::Now), p(Param::Cutoff), p(Param::LockAt));
     let (lock_until, lock_by_admin) = (p(Param::LockUntil), p(Param::LockByAdmin));
-    let k = s.stale(ps);
+    // The stale count: on PostgreSQL and SQLite computed once, in a one-row derived table
+    // `st` of the sub-select that assigns every column; on MariaDB (whose `ON DUPLICATE KEY
+    // UPDATE` takes no row assignment from a sub-select) the subquery where it is used.
+    let k = if sequential {
+        s.stale(ps)
+    } else {
+        "st.k".to_owned()
+    };
     let locked0 = s.locked(ps);
     let f1 = s.failures_plus(ps, &k);
     let (f, last) = (s.col("failures"), s.col("last_failure_at"));
@@ -413,11 +434,11 @@ fn reserve(s: &Syntax, sequential: bool) -> Statement {
         );
         (
             format!(
-                "failures = CASE WHEN {k} > 0 THEN {f1} ELSE {f} END, \
-                 last_failure_at = CASE WHEN {k} > 0 THEN {now} ELSE {last} END, \
-                 locked_until = CASE WHEN {k} = 0 OR {locked0} THEN {until} \
+                "CASE WHEN {k} > 0 THEN {f1} ELSE {f} END, \
+                 CASE WHEN {k} > 0 THEN {now} ELSE {last} END, \
+                 CASE WHEN {k} = 0 OR {locked0} THEN {until} \
                      WHEN {f1} >= {lock_at} THEN {lock_until} ELSE NULL END, \
-                 locked_by_admin = CASE WHEN {k} = 0 OR {locked0} THEN {admin} \
+                 CASE WHEN {k} = 0 OR {locked0} THEN {admin} \
                      WHEN {f1} >= {lock_at} THEN {lock_by_admin} ELSE FALSE END, "
             ),
             format!(
@@ -434,9 +455,18 @@ fn reserve(s: &Syntax, sequential: bool) -> Statement {
     } else {
         (p(Param::Id), now.clone())
     };
+    let in_flight = format!("CASE WHEN {granted} THEN {appended} ELSE {kept} END");
+    let assignments = if sequential {
+        format!("{lock_sql}in_flight = {in_flight}")
+    } else {
+        format!(
+            "(failures, last_failure_at, locked_until, locked_by_admin, in_flight) = \
+             (SELECT {lock_sql}{in_flight} FROM {stale_row})",
+            stale_row = s.stale_row(ps),
+        )
+    };
     let sql = format!(
-        "{head}{lock_sql}\
-         in_flight = CASE WHEN {granted} THEN {appended} ELSE {kept} END \
+        "{head}{assignments} \
          RETURNING CAST(CASE WHEN {held} THEN {ANSWER_GRANTED} \
              WHEN locked_by_admin OR COALESCE(locked_until > {ret_now}, FALSE) \
              THEN {ANSWER_LOCKED} ELSE {ANSWER_BUSY} END AS {int})",
@@ -513,3 +543,28 @@ pub(crate) static SQLITE_SETTLE: LazyLock<Statement> = LazyLock::new(|| settle(&
 pub(crate) static MARIADB_RESERVE: LazyLock<Statement> = LazyLock::new(|| reserve(&MARIADB, true));
 /// MariaDB's `settle`.
 pub(crate) static MARIADB_SETTLE: LazyLock<Statement> = LazyLock::new(|| settle(&MARIADB, true));
+
+#[cfg(test)]
+mod tests {
+    use super::{MARIADB_RESERVE, POSTGRES_RESERVE, SQLITE_RESERVE};
+
+    /// How often a statement counts the attempts in flight (each `COUNT(*)` is one pass over
+    /// the array).
+    fn counts(sql: &str) -> usize {
+        sql.matches("COUNT(*)").count()
+    }
+
+    #[test]
+    fn reserve_counts_the_stale_attempts_once_on_postgres_and_sqlite() {
+        for (engine, sql) in [
+            ("postgres", &POSTGRES_RESERVE.sql),
+            ("sqlite", &SQLITE_RESERVE.sql),
+        ] {
+            assert_eq!(counts(sql), 1, "{engine}: {sql}");
+            assert!(sql.contains("AS st"), "{engine}: {sql}");
+        }
+        // MariaDB's `ON DUPLICATE KEY UPDATE` assigns no row from a sub-select: the count
+        // stays where it is used (this pins it, so that a rewrite updates the docs too).
+        assert!(counts(&MARIADB_RESERVE.sql) > 1);
+    }
+}
