@@ -1,10 +1,11 @@
-//! The store's share of one sign-in, as `Authenticator::authorize` makes it: the user lookup,
-//! the lockout reservation and its settlement, with 1,000 and 1,000,000 users, on SQLite (a
+//! The store's share of one sign-in, as `Authenticator::authorize` makes it: the user lookup
+//! with the session epoch, the lockout reservation and its settlement, with 1,000 and 1,000,000 users, on SQLite (a
 //! file, WAL, `synchronous=NORMAL`) and, when `AUTHCORE_TEST_POSTGRES_URL` is set, on
 //! PostgreSQL (a fresh database on that server). Each case runs twice in the same run, on the
 //! same database and data, with the default pool (no ping before an operation):
 //!
-//! - `new`: the store as it is: `reserve` and `settle` are one upsert each;
+//! - `new`: the store as it is: `find_for_sign_in` (the user and its epoch in one statement),
+//!   then `reserve` and `settle`, one upsert each;
 //! - `old`: the reservation and settlement of the store before issue #10 item 4 (commit
 //!   7602502): a transaction of four statements each (upsert of a placeholder lockout row, a
 //!   locking read of it, a read of the reservations in flight and the reservation's insert;
@@ -12,20 +13,29 @@
 //!   write), replayed here with that commit's SQL on a re-created
 //!   `authcore_lockout_reservations` table. The decision's arithmetic is reduced to the
 //!   failure count (no lock is ever reached here); the statements and round trips are those
-//!   of that commit.
+//!   of that commit. The old path looks the user up with `find_by_username` and, for a
+//!   right password, reads the epoch after the settlement, as that commit did.
 //!
-//! First an interleaved pass per case (400 rounds, each one sign-in on each path, the order
-//! alternating; medians and 90th percentiles printed, with the ratio new/old of the medians:
-//! robust to a load that moves during the run), then criterion per case. The cases:
-//! - `ok`: `find_by_username` + `reserve` + `settle(Success)` + the session epoch (a right
-//!   password);
-//! - `fail`: `find_by_username` + `reserve` + `settle(Failure)` (a wrong password).
+//! First an interleaved pass per case (`STORE_SHARE_ROUNDS` rounds, 400 by default, each one
+//! sign-in on each path, the order alternating; medians and 90th percentiles printed, with
+//! the ratio new/old of the medians: robust to a load that moves during the run), then
+//! criterion per case (skipped with `STORE_SHARE_CRITERION=0`). The cases:
+//! - `ok`: a right password (new: lookup with epoch + `reserve` + `settle(Success)`; old:
+//!   lookup + the old reservation and settlement + the epoch read);
+//! - `fail`: a wrong password (the lookup + `reserve` + `settle(Failure)`).
+//!
+//! The interleaved pass also prints one machine-readable line per case on stdout:
+//! `store_share {"engine":"sqlite","users":100000,"case":"ok","new_p50_ms":0.25,
+//! "new_p90_ms":0.31,"old_p50_ms":0.41,"old_p90_ms":0.52,"ratio":0.61}` (one line; `ratio`
+//! is new/old of the medians).
 //!
 //! Users are picked pseudo-randomly among all of them. Password hashing is left out: it is the
 //! hashing pool's cost, not the store's. `AUTHCORE_BENCH_SIZES=100000` chooses the sizes.
 //!
 //! ```sh
-//! cargo bench -p authcore-sql --bench authorize
+//! cargo bench -p authcore-sql --bench store_share
+//! AUTHCORE_BENCH_SIZES=100000 STORE_SHARE_ROUNDS=200 STORE_SHARE_CRITERION=0 \
+//!     cargo bench -p authcore-sql --bench store_share
 //! ```
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
@@ -34,7 +44,7 @@ use std::time::{Duration, Instant};
 
 use authcore_core::{
     AttemptOutcome, LockoutPolicy, LockoutStore, Reservation, ReservationPolicy, SessionStore,
-    UserStore,
+    UserId, UserStore,
 };
 use authcore_sql::SqlStore;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
@@ -44,6 +54,20 @@ use tokio::runtime::Runtime;
 
 const PHC: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$\
                    aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+
+/// Rounds of the interleaved pass (`STORE_SHARE_ROUNDS`, default 400).
+fn rounds() -> usize {
+    std::env::var("STORE_SHARE_ROUNDS")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .filter(|&n| n > 0)
+        .unwrap_or(400)
+}
+
+/// Whether the criterion part runs (`STORE_SHARE_CRITERION=0` skips it).
+fn criterion_on() -> bool {
+    std::env::var("STORE_SHARE_CRITERION").map_or(true, |v| v.trim() != "0")
+}
 
 fn sizes() -> Vec<u64> {
     std::env::var("AUTHCORE_BENCH_SIZES")
@@ -397,29 +421,36 @@ async fn sign_in(
 ) {
     let username = format!("user{i}@example.test");
     let store = &t.store;
-    let user = store.find_by_username(&username).await.unwrap().unwrap();
-    let r = Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
     if path == "old" {
+        let user = store.find_by_username(&username).await.unwrap().unwrap();
+        let r = Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
         old_round(t, &r, failed, i64::from(policy.threshold)).await;
+        if !failed {
+            store.epoch(&user.uid).await.unwrap();
+        }
     } else {
+        let record = store
+            .find_for_sign_in(&username, store)
+            .await
+            .unwrap()
+            .unwrap();
+        let uid: UserId = record.user.uid;
+        let r = Reservation::new(uid, OffsetDateTime::now_utc());
         new_round(t, &r, failed, policy, reservations).await;
-    }
-    if !failed {
-        store.epoch(&user.uid).await.unwrap();
     }
 }
 
-/// The interleaved pass: `ROUNDS` rounds, each one sign-in on each path (the order
+/// The interleaved pass: [`rounds`] rounds, each one sign-in on each path (the order
 /// alternating), so that a machine whose load moves slows both alike; prints the median and
 /// 90th percentile per path and the ratio of the medians.
 fn interleaved(rt: &Runtime, targets: &[Target], policy: &LockoutPolicy, rp: &ReservationPolicy) {
-    const ROUNDS: usize = 400;
+    let rounds = rounds();
     for t in targets {
         for (case, failed) in [("ok", false), ("fail", true)] {
             let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
             let mut pick = Pick(0x5851_f42d_4c95_7f2d);
             rt.block_on(async {
-                for round in 0..ROUNDS {
+                for round in 0..rounds {
                     let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
                     for i in order {
                         let path = ["old", "new"][i];
@@ -435,12 +466,23 @@ fn interleaved(rt: &Runtime, targets: &[Target], policy: &LockoutPolicy, rp: &Re
             };
             let (old_p50, old_p90) = stats(&mut times[0]);
             let (new_p50, new_p90) = stats(&mut times[1]);
+            let ratio = new_p50.as_secs_f64() / old_p50.as_secs_f64();
             eprintln!(
                 "interleaved {case}/{}/{}: old p50 {old_p50:.2?} p90 {old_p90:.2?} | new p50 \
-                 {new_p50:.2?} p90 {new_p90:.2?} | new/old p50 {:.2}",
+                 {new_p50:.2?} p90 {new_p90:.2?} | new/old p50 {ratio:.2}",
+                t.engine, t.n,
+            );
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            println!(
+                "store_share {{\"engine\":\"{}\",\"users\":{},\"case\":\"{case}\",\
+                 \"rounds\":{rounds},\"new_p50_ms\":{:.4},\"new_p90_ms\":{:.4},\
+                 \"old_p50_ms\":{:.4},\"old_p90_ms\":{:.4},\"ratio\":{ratio:.4}}}",
                 t.engine,
                 t.n,
-                new_p50.as_secs_f64() / old_p50.as_secs_f64()
+                ms(new_p50),
+                ms(new_p90),
+                ms(old_p50),
+                ms(old_p90),
             );
         }
     }
@@ -455,7 +497,7 @@ fn bench(c: &mut Criterion) {
         ..LockoutPolicy::DEFAULT
     };
     let reservations = ReservationPolicy::default();
-    let mut group = c.benchmark_group("authorize_store_path");
+    let mut group = c.benchmark_group("store_share");
     group
         .sample_size(30)
         .warm_up_time(Duration::from_secs(1))
@@ -463,6 +505,9 @@ fn bench(c: &mut Criterion) {
     for n in sizes() {
         let targets = rt.block_on(targets(n));
         interleaved(&rt, &targets, &policy, &reservations);
+        if !criterion_on() {
+            continue;
+        }
         for t in &targets {
             for (case, failed) in [("ok", false), ("fail", true)] {
                 for path in ["old", "new"] {
