@@ -37,8 +37,8 @@ async fn admin_invariant_suite() {
     conformance::run_admin_invariant_suite(Arc::new(MemoryStore::new())).await;
 }
 
-/// `find_fresh` reads its own session state only when it is given itself; given another
-/// store's, it reads that one (the three-read fallback).
+/// `find_fresh` and `find_for_sign_in` read their own session state only when given
+/// themselves; given another store's, they read that one (the three- and two-read fallbacks).
 #[tokio::test]
 async fn find_fresh_reads_the_session_store_it_is_given() {
     use authcore_core::{
@@ -75,6 +75,22 @@ async fn find_fresh_reads_the_session_store_it_is_given() {
         .unwrap()
         .unwrap();
     assert_eq!((here.epoch, here.revoked), (0, false));
+    // The same for a sign-in's read of the user with its epoch.
+    let elsewhere = users
+        .find_for_sign_in("ann@example.test", &other)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (elsewhere.user.uid.clone(), elsewhere.epoch),
+        (user.uid.clone(), 1)
+    );
+    let here = users
+        .find_for_sign_in("ann@example.test", &users)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((here.user, here.epoch), (user, 0));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
