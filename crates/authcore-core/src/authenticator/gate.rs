@@ -7,7 +7,7 @@ use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use super::Authenticator;
 use crate::error::Result;
@@ -29,9 +29,10 @@ pub struct SignInLimits {
     /// woken or polls.
     pub max_waiters_per_account: usize,
     /// How often a waiting attempt first asks the store again, for settlements made by other
-    /// processes (default 25 ms, doubling after each unsuccessful ask up to 8 times that);
-    /// a settlement in this process wakes one waiter at once, and a waiter that gets a
-    /// reservation wakes the next.
+    /// processes (default 25 ms, doubling after each unsuccessful ask up to 8 times that).
+    /// Only the first attempt waiting on an account in this process asks; the others wait in
+    /// arrival order without store I/O. A settlement in this process wakes the first at once,
+    /// and when it gets a reservation the next one asks at once.
     pub poll_interval: Duration,
     /// Unsettled reservations: when they count as failures.
     pub reservations: ReservationPolicy,
@@ -58,12 +59,22 @@ const MAX_POLL_BACKOFF: u32 = 8;
 /// At most one log line a second reports the attempts refused because their account was busy.
 const REFUSAL_LOG_INTERVAL: Duration = Duration::from_secs(1);
 
-/// Per-account wakeups and waiter counts of this process, and the busy refusals not yet
-/// reported.
+/// Per-account wait queues of this process, and the busy refusals not yet reported.
 #[derive(Debug, Default)]
 pub(super) struct Waiters {
-    map: Mutex<HashMap<UserId, (Arc<Notify>, usize)>>,
+    map: Mutex<HashMap<UserId, (Arc<Queue>, usize)>>,
     refusals: Mutex<Refusals>,
+}
+
+/// The attempts waiting on one account, first come first served: the one holding `head`
+/// (a semaphore with one permit, whose acquire queue is FIFO) asks the store; the others wait
+/// for the permit without any store I/O.
+#[derive(Debug)]
+struct Queue {
+    head: Semaphore,
+    /// Wakes the head when an attempt on this account settles in this process (a stored
+    /// permit if the head is between two awaits: no lost wake-up).
+    settled: Notify,
 }
 
 /// Busy refusals counted since the last report.
@@ -75,16 +86,34 @@ struct Refusals {
 }
 
 impl Waiters {
-    fn join(&self, key: &UserId, cap: usize) -> Option<Arc<Notify>> {
-        let mut map = self.map.lock().ok()?;
-        let entry = map
-            .entry(key.clone())
-            .or_insert_with(|| (Arc::new(Notify::new()), 0));
+    /// Joins the queue of `key` unless `cap` attempts already wait on it, or (when
+    /// `only_if_waiting`) unless nobody waits on it: a newcomer does not try the store ahead
+    /// of attempts already waiting.
+    fn join<'a>(&'a self, key: &'a UserId, cap: usize, only_if_waiting: bool) -> Join<'a> {
+        let Ok(mut map) = self.map.lock() else {
+            return Join::Full;
+        };
+        if only_if_waiting && !map.contains_key(key) {
+            return Join::Empty;
+        }
+        let entry = map.entry(key.clone()).or_insert_with(|| {
+            (
+                Arc::new(Queue {
+                    head: Semaphore::new(1),
+                    settled: Notify::new(),
+                }),
+                0,
+            )
+        });
         if entry.1 >= cap {
-            return None;
+            return Join::Full;
         }
         entry.1 += 1;
-        Some(Arc::clone(&entry.0))
+        Join::Joined(Waiting {
+            waiters: self,
+            key,
+            queue: Arc::clone(&entry.0),
+        })
     }
 
     fn leave(&self, key: &UserId) {
@@ -98,15 +127,24 @@ impl Waiters {
         }
     }
 
-    /// Wakes one attempt waiting on `key` (a settlement frees one place in the budget; a
-    /// waiter that gets it wakes the next, so a budget freed by more than one place is
-    /// handed on without waking every waiter at each settlement).
+    /// Wakes the head of the queue of `key` (a settlement freed a place in the budget; when
+    /// the head is granted the next attempt becomes head and tries at once, so a budget freed
+    /// by more than one place is handed on).
     fn wake(&self, key: &UserId) {
         if let Ok(map) = self.map.lock()
-            && let Some((notify, _)) = map.get(key)
+            && let Some((queue, _)) = map.get(key)
         {
-            notify.notify_one();
+            queue.settled.notify_one();
         }
+    }
+
+    /// Attempts waiting on `key` in this process, the head of the queue included.
+    fn len(&self, key: &UserId) -> usize {
+        self.map
+            .lock()
+            .ok()
+            .and_then(|map| map.get(key).map(|entry| entry.1))
+            .unwrap_or(0)
     }
 
     /// Counts an attempt refused because its account was busy, and reports the count in
@@ -138,10 +176,22 @@ impl Waiters {
     }
 }
 
-/// Leaves the waiters of a key when dropped.
+/// The answer of [`Waiters::join`].
+enum Join<'a> {
+    /// In the queue (at its end).
+    Joined(Waiting<'a>),
+    /// Nobody waits on the key: try the store.
+    Empty,
+    /// Too many attempts wait on the key (or the lock is poisoned): refuse.
+    Full,
+}
+
+/// A place in the queue of a key; leaves it when dropped (also when the attempt's future is
+/// dropped mid-wait: the semaphore's acquire and the head permit are released with it).
 struct Waiting<'a> {
     waiters: &'a Waiters,
     key: &'a UserId,
+    queue: Arc<Queue>,
 }
 
 impl Drop for Waiting<'_> {
@@ -212,66 +262,79 @@ impl Authenticator {
         UserId::new(format!("authcore-decoy:{n:02}"))
     }
 
-    /// Takes a reservation for `key`, waiting (bounded) while attempts in flight hold the
-    /// budget.
+    /// Sign-in attempts on the account `uid` waiting in this process for attempts in flight
+    /// to settle (the one asking the store included); 0 when none waits.
+    #[must_use]
+    pub fn waiting_sign_ins(&self, uid: &UserId) -> usize {
+        self.inner.waiters.len(uid)
+    }
+
+    /// Takes a reservation for `key`, waiting (bounded by [`SignInLimits::busy_wait`], first
+    /// come first served among the attempts of this process) while attempts in flight hold
+    /// the budget.
     pub(super) async fn gate(&self, key: &UserId) -> Result<Gate> {
         let limits = self.inner.limits;
-        let policy = self.policy().lockout;
-        let mut waiting = None;
-        let mut poll = limits.poll_interval;
         let deadline = tokio::time::Instant::now() + limits.busy_wait;
-        loop {
-            let notified = waiting
-                .as_ref()
-                .map(|(n, _): &(Arc<Notify>, Waiting<'_>)| Arc::clone(n));
-            let notified_fut = notified.as_ref().map(|n| n.notified());
-            let reservation = Reservation::new(key.clone(), self.now());
-            match self
-                .inner
-                .lockout
-                .reserve(&reservation, &policy, &limits.reservations)
-                .await?
-            {
-                Reserve::Granted => {
-                    if waiting.is_some() {
-                        // The budget may hold more places: hand the wake-up on.
-                        self.inner.waiters.wake(key);
-                    }
-                    return Ok(Gate::Granted(Held {
-                        auth: self.clone(),
-                        reservation: Some(reservation),
-                    }));
+        let cap = limits.max_waiters_per_account;
+        // The fast path: nobody waits on this account here, one reservation.
+        let waiting = match self.inner.waiters.join(key, cap, true) {
+            Join::Joined(waiting) => waiting,
+            Join::Full => return Ok(Gate::Refused),
+            Join::Empty => {
+                if let Some(gate) = self.try_reserve(key).await? {
+                    return Ok(gate);
                 }
-                Reserve::Locked => return Ok(Gate::Locked),
-                Reserve::Busy => {}
+                match self.inner.waiters.join(key, cap, false) {
+                    Join::Joined(waiting) => waiting,
+                    Join::Full | Join::Empty => return Ok(Gate::Refused),
+                }
             }
-            if waiting.is_none() {
-                let Some(notify) = self.inner.waiters.join(key, limits.max_waiters_per_account)
-                else {
-                    return Ok(Gate::Refused);
-                };
-                waiting = Some((
-                    notify,
-                    Waiting {
-                        waiters: &self.inner.waiters,
-                        key,
-                    },
-                ));
-                continue;
+        };
+        let queue = Arc::clone(&waiting.queue);
+        // Wait for the head's place, in arrival order.
+        let Ok(Ok(_head)) = tokio::time::timeout_at(deadline, queue.head.acquire()).await else {
+            return Ok(Gate::Refused);
+        };
+        // The head: ask the store at once, then on each settlement here, and on a backoff
+        // timer for settlements made by other processes.
+        let mut poll = limits.poll_interval;
+        loop {
+            if let Some(gate) = self.try_reserve(key).await? {
+                // Leaving the queue (dropping `waiting`, then `_head`) makes the next attempt
+                // head; it tries at once.
+                drop(waiting);
+                return Ok(gate);
             }
             let now = tokio::time::Instant::now();
             if now >= deadline {
                 return Ok(Gate::Refused);
             }
             let pause = poll.min(deadline - now);
-            match notified_fut {
-                Some(fut) => {
-                    let _ = tokio::time::timeout(pause, fut).await;
-                }
-                None => tokio::time::sleep(pause).await,
-            }
+            let _ = tokio::time::timeout(pause, queue.settled.notified()).await;
             poll = (poll * 2).min(limits.poll_interval * MAX_POLL_BACKOFF);
         }
+    }
+
+    /// One reservation: `None` when the budget is held by attempts in flight.
+    async fn try_reserve(&self, key: &UserId) -> Result<Option<Gate>> {
+        let reservation = Reservation::new(key.clone(), self.now());
+        let reserved = self
+            .inner
+            .lockout
+            .reserve(
+                &reservation,
+                &self.policy().lockout,
+                &self.inner.limits.reservations,
+            )
+            .await?;
+        Ok(match reserved {
+            Reserve::Granted => Some(Gate::Granted(Held {
+                auth: self.clone(),
+                reservation: Some(reservation),
+            })),
+            Reserve::Locked => Some(Gate::Locked),
+            Reserve::Busy => None,
+        })
     }
 
     async fn settle(
