@@ -5,7 +5,8 @@
 #   AUTHCORE_TEST_PG_CTL        control script: `ctl stop` / `ctl start` (fault tests, cleanup)
 #   AUTHCORE_TEST_PG_DIR        the temp directory (remove it after `ctl stop`)
 # Installs the Debian package `postgresql` when no server binaries are found and running as root.
-# Env: PG_PORT to force a port. Timings go to stderr.
+# Env: PG_PORT to force a port; PG_DURABLE=1 for a durable server (fsync, synchronous_commit and
+# full_page_writes on, as in production; scripts/bench measures both). Timings go to stderr.
 set -euo pipefail
 
 log() { echo "# start-postgres: $*" >&2; }
@@ -28,6 +29,12 @@ fi
 . "$(dirname "$0")/lib.sh"
 PORT=$(pick_port "${PG_PORT:-}")
 
+# A throwaway test server need not survive a crash of the machine: no flushes by default.
+DURABILITY="-c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+if [ "${PG_DURABLE:-0}" = 1 ]; then
+  DURABILITY="-c fsync=on -c synchronous_commit=on -c full_page_writes=on"
+fi
+
 DIR=$(mktemp -d -t authcore-pg.XXXXXX)
 chmod 755 "$DIR"
 if [ "$(id -u)" = 0 ]; then chown postgres: "$DIR"; AS="runuser -u postgres --"; else AS=""; fi  # initdb refuses root
@@ -44,7 +51,7 @@ cat > "$DIR/ctl" <<CTL
 set -euo pipefail
 case "\${1:-}" in
   start) $AS "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/postgres.log" -w -t 30 start \
-           -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300" \
+           -o "-c listen_addresses=127.0.0.1 -p $PORT -k $DIR $DURABILITY -c max_connections=300" \
            </dev/null >/dev/null 2>&1 ;;
   stop)  if [ -f "$DIR/data/postmaster.pid" ]; then $AS "$PGBIN/pg_ctl" -D "$DIR/data" -m fast -w -t 30 stop </dev/null >/dev/null 2>&1; fi ;;
   *) echo "usage: \$0 start|stop" >&2; exit 2 ;;
