@@ -13,6 +13,7 @@
 //!
 //! `scripts/bench` at the root runs the whole set.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::{Deserialize, Serialize};
@@ -95,6 +96,14 @@ pub struct FloodReport {
     pub refused_503: u64,
     /// Other answers and transport errors during the flood.
     pub other: u64,
+    /// The other answers by HTTP status (`"error"` for a transport error).
+    #[serde(default)]
+    pub other_statuses: BTreeMap<String, u64>,
+    /// `t_verify` with every core verifying at once (`t-verify --threads cores`), measured in
+    /// the same run: what one evaluation costs when the workers run side by side. Absent when
+    /// not measured.
+    #[serde(default)]
+    pub t_verify_parallel_ms: Option<f64>,
     /// Latency of the successful sign-ins.
     pub signin_latency: Percentiles,
     /// Latency of the refusals.
@@ -132,6 +141,22 @@ impl FloodReport {
     #[must_use]
     pub fn fraction_of_limit(&self) -> f64 {
         self.signins_per_s() / self.limit_per_s()
+    }
+
+    /// What the cores can do when they all verify at once: `cores / t_verify_parallel`,
+    /// in sign-ins per second (`None` when `t_verify_parallel_ms` was not measured).
+    #[must_use]
+    pub fn parallel_limit_per_s(&self) -> Option<f64> {
+        self.t_verify_parallel_ms
+            .filter(|t| *t > 0.0)
+            .map(|t| self.cores as f64 / (t / 1000.0))
+    }
+
+    /// Successful sign-ins per second as a fraction of [`FloodReport::parallel_limit_per_s`].
+    #[must_use]
+    pub fn fraction_of_parallel_limit(&self) -> Option<f64> {
+        self.parallel_limit_per_s()
+            .map(|l| self.signins_per_s() / l)
     }
 
     /// The share of 503 answers among all answers during the flood.
@@ -196,6 +221,14 @@ pub fn table(reports: &[FloodReport]) -> String {
         "successful sign-ins/s / (cores / t_verify)",
         &|r| format!("**{:.2}**", r.fraction_of_limit()),
     );
+    row(
+        &mut out,
+        "successful sign-ins/s / (cores / t_verify with all cores verifying)",
+        &|r| {
+            r.fraction_of_parallel_limit()
+                .map_or_else(|| "-".to_owned(), |f| format!("**{f:.2}**"))
+        },
+    );
     row(&mut out, "successful sign-ins/s (limit)", &|r| {
         format!("{:.1} ({:.1})", r.signins_per_s(), r.limit_per_s())
     });
@@ -239,7 +272,17 @@ pub fn table(reports: &[FloodReport]) -> String {
     row(&mut out, "idle RSS (MiB)", &|r| {
         format!("{:.1}", r.memory.idle_kib as f64 / 1024.0)
     });
-    row(&mut out, "other answers / errors", &|r| r.other.to_string());
+    row(&mut out, "other answers / errors", &|r| {
+        if r.other_statuses.is_empty() {
+            return r.other.to_string();
+        }
+        let by: Vec<String> = r
+            .other_statuses
+            .iter()
+            .map(|(status, n)| format!("{n} x {status}"))
+            .collect();
+        format!("{} ({})", r.other, by.join(", "))
+    });
     out
 }
 
@@ -401,7 +444,9 @@ mod tests {
             t_verify_ms: 20.0,
             signins_ok: 950,
             refused_503: 50,
-            other: 0,
+            other: 3,
+            other_statuses: BTreeMap::from([("401".to_owned(), 2), ("error".to_owned(), 1)]),
+            t_verify_parallel_ms: Some(25.0),
             signin_latency: Percentiles::default(),
             refusal_latency: Percentiles::default(),
             probe_latency: Percentiles::of(&[1.0, 2.0]),
@@ -422,15 +467,20 @@ mod tests {
         };
         assert!((r.limit_per_s() - 100.0).abs() < 1e-9);
         assert!((r.fraction_of_limit() - 0.95).abs() < 1e-9);
-        assert!((r.share_503() - 0.05).abs() < 1e-9);
+        assert!((r.share_503() - 50.0 / 1003.0).abs() < 1e-9);
         assert_eq!(
             r.memory_budget_kib(),
             10_000 + 2 * (19_456 + 1024) + 32 * 1024
         );
         assert_eq!(r.peak_kib(), 21_000);
+        assert!((r.parallel_limit_per_s().unwrap() - 80.0).abs() < 1e-9);
+        assert!((r.fraction_of_parallel_limit().unwrap() - 95.0 / 80.0).abs() < 1e-9);
         let svg = svg(std::slice::from_ref(&r));
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
         assert!(svg.contains("x&lt;y"));
-        assert!(table(&[r]).contains("| successful sign-ins/s / (cores / t_verify) | **0.95** |"));
+        let t = table(&[r]);
+        assert!(t.contains("| successful sign-ins/s / (cores / t_verify) | **0.95** |"));
+        assert!(t.contains("all cores verifying) | **1.19** |"));
+        assert!(t.contains("| other answers / errors | 3 (2 x 401, 1 x error) |"));
     }
 }

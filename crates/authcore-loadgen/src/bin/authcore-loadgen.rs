@@ -27,11 +27,16 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Measures one argon2 `verify_password` (argon2 crate, argon2id) and prints the median
-    /// in milliseconds as JSON.
+    /// in milliseconds as JSON. With `--threads N`, N threads verify at once (started
+    /// together) and the median is over all their evaluations: what one costs when N cores
+    /// are busy with argon2 side by side (memory bandwidth and caches are shared).
     TVerify {
-        /// Verifications to time.
+        /// Verifications to time (per thread).
         #[arg(long, default_value_t = 40)]
         iterations: u32,
+        /// Threads verifying at once.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
         /// Argon2 memory in KiB.
         #[arg(long, default_value_t = 19_456)]
         m_cost: u32,
@@ -84,6 +89,10 @@ struct FloodArgs {
     /// t_verify measured by `t-verify` in this run, in milliseconds.
     #[arg(long)]
     t_verify_ms: f64,
+    /// t_verify with every core verifying at once (`t-verify --threads CORES`) in this run,
+    /// in milliseconds.
+    #[arg(long)]
+    t_verify_parallel_ms: Option<f64>,
     /// Hashing workers of the server (for the memory budget). Default: the number of cores.
     #[arg(long)]
     workers: Option<usize>,
@@ -100,9 +109,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::TVerify {
             iterations,
+            threads,
             m_cost,
             t_cost,
-        } => t_verify(iterations, m_cost, t_cost),
+        } => t_verify(iterations, threads, m_cost, t_cost),
         Command::Flood(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
@@ -119,26 +129,51 @@ fn main() -> ExitCode {
     }
 }
 
-fn t_verify(iterations: u32, m_cost: u32, t_cost: u32) -> Result<(), BoxError> {
+fn t_verify(iterations: u32, threads: usize, m_cost: u32, t_cost: u32) -> Result<(), BoxError> {
     let params = Params::new(m_cost, t_cost, 1, None).map_err(|e| e.to_string())?;
     let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
     let hash = argon
         .hash_password_with_salt(b"benchmark password", b"benchmark-salt16")
         .map_err(|e| e.to_string())?
         .to_string();
-    let phc = Phc::new(&hash).map_err(|e| e.to_string())?;
-    let mut samples = Vec::new();
-    for _ in 0..iterations.max(1) {
-        let started = Instant::now();
-        argon
-            .verify_password(b"benchmark password", &phc)
-            .map_err(|e| e.to_string())?;
-        samples.push(started.elapsed().as_secs_f64() * 1000.0);
-    }
+    let threads = threads.max(1);
+    let start = std::sync::Barrier::new(threads);
+    let started = Instant::now();
+    let samples = std::thread::scope(|scope| {
+        let runs: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| -> Result<Vec<f64>, String> {
+                    let phc = Phc::new(&hash).map_err(|e| e.to_string())?;
+                    start.wait();
+                    let mut samples = Vec::new();
+                    for _ in 0..iterations.max(1) {
+                        let started = Instant::now();
+                        argon
+                            .verify_password(b"benchmark password", &phc)
+                            .map_err(|e| e.to_string())?;
+                        samples.push(started.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    Ok(samples)
+                })
+            })
+            .collect();
+        let mut all = Vec::new();
+        for run in runs {
+            all.extend(run.join().map_err(|_| "a verifying thread panicked")??);
+        }
+        Ok::<_, BoxError>(all)
+    })?;
+    let wall_s = started.elapsed().as_secs_f64();
     let p = Percentiles::of(&samples);
     println!(
         "{}",
-        json!({ "t_verify_ms": p.p50, "p99_ms": p.p99, "iterations": p.count })
+        json!({
+            "t_verify_ms": p.p50,
+            "p99_ms": p.p99,
+            "iterations": p.count,
+            "threads": threads,
+            "verifications_per_s": p.count as f64 / wall_s,
+        })
     );
     Ok(())
 }
@@ -195,6 +230,8 @@ struct ConnectionResult {
     ok_latency_ms: Vec<f64>,
     refused_latency_ms: Vec<f64>,
     other: u64,
+    /// The other answers by status (0: transport error).
+    other_statuses: std::collections::BTreeMap<u16, u64>,
     /// Completion second of each success.
     ok_at_s: Vec<u32>,
 }
@@ -261,10 +298,14 @@ async fn flood(args: FloodArgs) -> Result<(), BoxError> {
                     503 => out.refused_latency_ms.push(ms),
                     0 => {
                         out.other += 1;
+                        *out.other_statuses.entry(0).or_default() += 1;
                         // A refused connection answers at once: do not spin on it.
                         tokio::time::sleep(Duration::from_millis(10)).await;
                     }
-                    _ => out.other += 1,
+                    status => {
+                        out.other += 1;
+                        *out.other_statuses.entry(status).or_default() += 1;
+                    }
                 }
             }
             out
@@ -309,6 +350,9 @@ async fn flood(args: FloodArgs) -> Result<(), BoxError> {
         all.refused_latency_ms.extend(r.refused_latency_ms);
         all.ok_at_s.extend(r.ok_at_s);
         all.other += r.other;
+        for (status, n) in r.other_statuses {
+            *all.other_statuses.entry(status).or_default() += n;
+        }
     }
     let mut probe_list = Vec::new();
     while let Some(p) = probes.join_next().await {
@@ -335,6 +379,19 @@ async fn flood(args: FloodArgs) -> Result<(), BoxError> {
         signins_ok: all.ok_latency_ms.len() as u64,
         refused_503: all.refused_latency_ms.len() as u64,
         other: all.other,
+        other_statuses: all
+            .other_statuses
+            .iter()
+            .map(|(status, n)| {
+                let name = if *status == 0 {
+                    "error".to_owned()
+                } else {
+                    status.to_string()
+                };
+                (name, *n)
+            })
+            .collect(),
+        t_verify_parallel_ms: args.t_verify_parallel_ms,
         signin_latency: Percentiles::of(&all.ok_latency_ms),
         refusal_latency: Percentiles::of(&all.refused_latency_ms),
         probe_latency: Percentiles::of(&probe_ms),
