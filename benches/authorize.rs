@@ -15,12 +15,20 @@
 //!   `token/<alg>/bare_encode` is a bare `jsonwebtoken::encode` of the same claims with a
 //!   header built per call.
 //!
+//! Before criterion measures the two `sign_in` cases one after the other, an interleaved pass
+//! (`SIGN_IN_ROUNDS` rounds, default 60; each round one of each, the order alternating)
+//! prints the median of the per-round ratios authorize / verify_password: on a machine whose
+//! speed drifts (a shared VM), two cases measured a minute apart see different machines,
+//! while the two halves of a round see the same one. A line `sign_in_ratio {json}` carries
+//! the figures for `scripts/bench-summary`.
+//!
 //! Run: `cargo bench --bench authorize` (or `scripts/bench`, which runs it with the HTTP
 //! flood). Results: `BENCHMARKS.md`.
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)] // bench code
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use argon2::Argon2;
 use argon2::password_hash::PasswordVerifier as _;
@@ -42,6 +50,56 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
+}
+
+/// The interleaved pass: each round times one direct verification and one `authorize`, in
+/// alternating order; prints medians, the ratio of the medians and the median of the
+/// per-round ratios.
+fn interleaved(direct: &dyn Fn(), authorize: &dyn Fn()) {
+    let rounds: usize = std::env::var("SIGN_IN_ROUNDS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(60);
+    let time = |f: &dyn Fn()| {
+        let started = Instant::now();
+        f();
+        started.elapsed().as_secs_f64() * 1000.0
+    };
+    direct();
+    authorize(); // warm up: the worker's argon2 memory, the runtime
+    let (mut d, mut a) = (Vec::new(), Vec::new());
+    for round in 0..rounds.max(1) {
+        if round % 2 == 0 {
+            d.push(time(direct));
+            a.push(time(authorize));
+        } else {
+            a.push(time(authorize));
+            d.push(time(direct));
+        }
+    }
+    let median = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        let m = v.len() / 2;
+        if v.len().is_multiple_of(2) {
+            (v[m - 1] + v[m]) / 2.0
+        } else {
+            v[m]
+        }
+    };
+    let mut per_round: Vec<f64> = a.iter().zip(&d).map(|(x, y)| x / y).collect();
+    let ratio_per_round = median(&mut per_round);
+    let (md, ma) = (median(&mut d.clone()), median(&mut a.clone()));
+    println!(
+        "\ninterleaved sign-in, {rounds} rounds: verify_password median {md:.2} ms, authorize \
+         median {ma:.2} ms, ratio of medians {:.3}, median of per-round ratios \
+         {ratio_per_round:.3}",
+        ma / md
+    );
+    println!(
+        "sign_in_ratio {{\"rounds\":{rounds},\"verify_ms\":{md:.4},\"authorize_ms\":{ma:.4},\
+         \"ratio_of_medians\":{:.4},\"median_of_ratios\":{ratio_per_round:.4}}}",
+        ma / md
+    );
 }
 
 fn sign_in(c: &mut Criterion) {
@@ -67,6 +125,17 @@ fn sign_in(c: &mut Criterion) {
         .unwrap()
         .unwrap();
     let phc_text = user.passwords()[0].hash.expose_phc().to_owned();
+    let direct = || {
+        let phc = Phc::new(&phc_text).unwrap();
+        Argon2::default()
+            .verify_password(pw.expose_secret().as_bytes(), &phc)
+            .unwrap();
+    };
+    let authorize = || {
+        rt.block_on(auth.authorize("bench@example.org", &pw, Ttl::DEFAULT))
+            .unwrap();
+    };
+    interleaved(&direct, &authorize);
 
     let mut group = c.benchmark_group("sign_in");
     group.sample_size(20);
