@@ -99,9 +99,9 @@ pub struct FloodReport {
     /// The other answers by HTTP status (`"error"` for a transport error).
     #[serde(default)]
     pub other_statuses: BTreeMap<String, u64>,
-    /// `t_verify` with every core verifying at once (`t-verify --threads cores`), measured in
-    /// the same run: what one evaluation costs when the workers run side by side. Absent when
-    /// not measured.
+    /// `t_verify` with every core verifying at once (`t-verify --threads cores`, the wall
+    /// time per evaluation and thread), measured in the same run: what one evaluation costs
+    /// when the workers run side by side, slow tail included. Absent when not measured.
     #[serde(default)]
     pub t_verify_parallel_ms: Option<f64>,
     /// Latency of the successful sign-ins.

@@ -27,9 +27,12 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Measures one argon2 `verify_password` (argon2 crate, argon2id) and prints the median
-    /// in milliseconds as JSON. With `--threads N`, N threads verify at once (started
-    /// together) and the median is over all their evaluations: what one costs when N cores
-    /// are busy with argon2 side by side (memory bandwidth and caches are shared).
+    /// in milliseconds as JSON (`t_verify_ms`). With `--threads N`, N threads verify at once
+    /// (started together) and the median is over all their evaluations: what one costs when
+    /// N cores are busy with argon2 side by side (memory bandwidth and caches are shared).
+    /// `mean_ms` is the wall time per evaluation and thread (`threads x wall / evaluations`):
+    /// with the slow tail a shared machine has, `threads / mean_ms` is what the cores
+    /// actually verify per millisecond.
     TVerify {
         /// Verifications to time (per thread).
         #[arg(long, default_value_t = 40)]
@@ -89,8 +92,8 @@ struct FloodArgs {
     /// t_verify measured by `t-verify` in this run, in milliseconds.
     #[arg(long)]
     t_verify_ms: f64,
-    /// t_verify with every core verifying at once (`t-verify --threads CORES`) in this run,
-    /// in milliseconds.
+    /// t_verify with every core verifying at once (`t-verify --threads CORES`, its
+    /// `mean_ms`) in this run, in milliseconds.
     #[arg(long)]
     t_verify_parallel_ms: Option<f64>,
     /// Hashing workers of the server (for the memory budget). Default: the number of cores.
@@ -173,6 +176,7 @@ fn t_verify(iterations: u32, threads: usize, m_cost: u32, t_cost: u32) -> Result
             "iterations": p.count,
             "threads": threads,
             "verifications_per_s": p.count as f64 / wall_s,
+            "mean_ms": threads as f64 * wall_s * 1000.0 / p.count.max(1) as f64,
         })
     );
     Ok(())
