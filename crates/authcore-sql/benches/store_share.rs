@@ -19,7 +19,8 @@
 //! First an interleaved pass per case (`STORE_SHARE_ROUNDS` rounds, 400 by default, each one
 //! sign-in on each path, the order alternating; medians and 90th percentiles printed, with
 //! the ratio new/old of the medians: robust to a load that moves during the run), then
-//! criterion per case (skipped with `STORE_SHARE_CRITERION=0`). The cases:
+//! criterion per case (skipped with `STORE_SHARE_CRITERION=0`). `STORE_SHARE_ENGINES=postgres`
+//! (or `sqlite`) measures one engine only. The cases:
 //! - `ok`: a right password (new: lookup with epoch + `reserve` + `settle(Success)`; old:
 //!   lookup + the old reservation and settlement + the epoch read);
 //! - `fail`: a wrong password (the lookup + `reserve` + `settle(Failure)`).
@@ -67,6 +68,12 @@ fn rounds() -> usize {
 /// Whether the criterion part runs (`STORE_SHARE_CRITERION=0` skips it).
 fn criterion_on() -> bool {
     std::env::var("STORE_SHARE_CRITERION").map_or(true, |v| v.trim() != "0")
+}
+
+/// Whether `engine` is measured (`STORE_SHARE_ENGINES`, comma-separated among `sqlite` and
+/// `postgres`; default both, PostgreSQL only when `AUTHCORE_TEST_POSTGRES_URL` is set).
+fn engine_on(engine: &str) -> bool {
+    std::env::var("STORE_SHARE_ENGINES").map_or(true, |v| v.split(',').any(|e| e.trim() == engine))
 }
 
 fn sizes() -> Vec<u64> {
@@ -184,29 +191,33 @@ const OLD_TABLE_POSTGRES: &str = "CREATE TABLE authcore_lockout_reservations (\
 
 async fn targets(n: u64) -> Vec<Target> {
     let mut out = Vec::new();
-    let dir = std::env::temp_dir().join(format!("authcore-bench-{}-{n}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
-    let store = SqlStore::connect(&url).await.unwrap();
-    seed(&url, n).await;
-    // The store's own settings (WAL, synchronous=NORMAL, secure_delete, busy timeout).
-    let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
-        .unwrap()
-        .foreign_keys(true)
-        .pragma("secure_delete", "ON")
-        .busy_timeout(Duration::from_secs(5))
-        .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
-        .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
-    let old = sqlx::SqlitePool::connect_with(options).await.unwrap();
-    sqlx::raw_sql(OLD_TABLE_SQLITE).execute(&old).await.unwrap();
-    out.push(Target {
-        engine: "sqlite",
-        n,
-        store,
-        old: OldPool::Sqlite(old),
-        _dir: Some(TempDir(dir)),
-    });
-    if let Ok(base) = std::env::var("AUTHCORE_TEST_POSTGRES_URL") {
+    if engine_on("sqlite") {
+        let dir = std::env::temp_dir().join(format!("authcore-bench-{}-{n}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+        let store = SqlStore::connect(&url).await.unwrap();
+        seed(&url, n).await;
+        // The store's own settings (WAL, synchronous=NORMAL, secure_delete, busy timeout).
+        let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+            .unwrap()
+            .foreign_keys(true)
+            .pragma("secure_delete", "ON")
+            .busy_timeout(Duration::from_secs(5))
+            .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+            .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
+        let old = sqlx::SqlitePool::connect_with(options).await.unwrap();
+        sqlx::raw_sql(OLD_TABLE_SQLITE).execute(&old).await.unwrap();
+        out.push(Target {
+            engine: "sqlite",
+            n,
+            store,
+            old: OldPool::Sqlite(old),
+            _dir: Some(TempDir(dir)),
+        });
+    }
+    if let Ok(base) = std::env::var("AUTHCORE_TEST_POSTGRES_URL")
+        && engine_on("postgres")
+    {
         let url = fresh_postgres(&base, n).await;
         let store = SqlStore::connect(&url).await.unwrap();
         seed(&url, n).await;
