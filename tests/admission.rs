@@ -13,7 +13,8 @@ use authcore::memory::MemoryStore;
 use authcore::{
     Admission, AttemptOutcome, Authenticator, CostEstimate, CreateUser, Credentials, Error,
     HashingConfig, HashingPool, LockoutPolicy, LockoutState, LockoutStore, Password, Reservation,
-    ReservationPolicy, Reserve, Result, Role, Ttl, User, UserId, UserStatus, UserStore,
+    ReservationPolicy, Reserve, Result, Role, SignInLimits, Ttl, User, UserId, UserStatus,
+    UserStore,
 };
 use authcore_testkit::fixtures::{fast_hashing, password, test_keys};
 use time::OffsetDateTime;
@@ -94,6 +95,13 @@ impl LockoutStore for Counting {
 /// An authenticator whose reads and lockout writes go through counting stores, with one
 /// hashing worker, a fixed 1 s estimate per job and the given deadline.
 async fn setup(max_wait: Duration) -> (Authenticator, Arc<Counting>, Arc<Counting>) {
+    setup_with(max_wait, SignInLimits::default()).await
+}
+
+async fn setup_with(
+    max_wait: Duration,
+    limits: SignInLimits,
+) -> (Authenticator, Arc<Counting>, Arc<Counting>) {
     let memory = Arc::new(MemoryStore::new());
     // The user is created through an authenticator on the bare store (admin calls are not
     // what is counted).
@@ -131,6 +139,7 @@ async fn setup(max_wait: Duration) -> (Authenticator, Arc<Counting>, Arc<Countin
             ..fast_hashing()
         })
         .keys(test_keys().unwrap())
+        .sign_in_limits(limits)
         .build()
         .unwrap();
     (auth, users, lockout)
@@ -195,6 +204,87 @@ async fn an_overloaded_sign_in_touches_no_store() {
         .await
         .unwrap();
     assert!(users.calls() > users_before);
+}
+
+/// A refusal for overload is decided before any store I/O and answered after
+/// `SignInLimits::overload_hold`, holding no hashing place meanwhile; a zero hold answers at
+/// once. Measured on tokio's paused clock: the elapsed time is the timers', not the machine's.
+#[tokio::test(start_paused = true)]
+async fn an_overload_refusal_is_answered_after_the_hold() {
+    let hold = SignInLimits::default().overload_hold;
+    assert_eq!(hold, Duration::from_millis(250));
+    let (auth, users, lockout) = setup(Duration::from_secs(1)).await;
+    let _held = [
+        auth.hashing().admit().unwrap(),
+        auth.hashing().admit().unwrap(),
+    ];
+    let started = tokio::time::Instant::now();
+    let err = auth
+        .authorize("ann@example.org", &password("ann-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Overloaded { .. }), "{err:?}");
+    assert_eq!(
+        started.elapsed(),
+        hold,
+        "answered after the hold, not before"
+    );
+    assert_eq!((users.calls(), lockout.calls()), (0, 0), "no store I/O");
+
+    // While refusals are held, the queue is as it was: they hold no place in it.
+    let waiting: Vec<_> = (0..8)
+        .map(|_| {
+            let auth = auth.clone();
+            tokio::spawn(async move {
+                auth.authorize("ann@example.org", &password("ann-pass"), Ttl::DEFAULT)
+                    .await
+            })
+        })
+        .collect();
+    tokio::task::yield_now().await;
+    assert_eq!(auth.hashing().jobs_rejected(), 9, "all refused at once");
+    drop(_held);
+    let admitted = auth.hashing().admit();
+    assert!(admitted.is_ok(), "the held refusals took no place");
+    drop(admitted);
+    for w in waiting {
+        assert!(matches!(w.await.unwrap(), Err(Error::Overloaded { .. })));
+    }
+
+    // Through the HTTP layer: the same 503 with Retry-After, after the hold.
+    let _held = [
+        auth.hashing().admit().unwrap(),
+        auth.hashing().admit().unwrap(),
+    ];
+    let started = tokio::time::Instant::now();
+    let res = sign_in_json(
+        &auth,
+        br#"{"username":"ann@example.org","password":"ann-pass"}"#,
+    )
+    .await;
+    assert_eq!((res.status, res.header("retry-after")), (503, Some("2")));
+    assert_eq!(started.elapsed(), hold);
+
+    // A zero hold answers at once.
+    let (auth, ..) = setup_with(
+        Duration::from_secs(1),
+        SignInLimits {
+            overload_hold: Duration::ZERO,
+            ..SignInLimits::default()
+        },
+    )
+    .await;
+    let _held = [
+        auth.hashing().admit().unwrap(),
+        auth.hashing().admit().unwrap(),
+    ];
+    let started = tokio::time::Instant::now();
+    let err = auth
+        .authorize("ann@example.org", &password("ann-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Overloaded { .. }), "{err:?}");
+    assert_eq!(started.elapsed(), Duration::ZERO);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

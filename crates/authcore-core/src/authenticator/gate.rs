@@ -36,6 +36,15 @@ pub struct SignInLimits {
     pub poll_interval: Duration,
     /// Unsettled reservations: when they count as failures.
     pub reservations: ReservationPolicy,
+    /// How long a sign-in the hashing engine refuses for overload is held before its answer
+    /// ([`crate::Error::Overloaded`], 503 with `Retry-After`; default 250 ms, zero answers at
+    /// once). The refusal is still decided first, in microseconds and before any store I/O,
+    /// and holds no hashing place; only the answer waits. A client in a closed loop (a
+    /// flood, a misbehaving retry loop) comes back as soon as it is answered, so refusals
+    /// answered at once multiply and take the CPU from the argon2 workers: held, each such
+    /// connection costs a few refusals a second instead of thousands. A well-behaved client
+    /// loses nothing: `Retry-After` asks it to wait at least a second.
+    pub overload_hold: Duration,
 }
 
 impl Default for SignInLimits {
@@ -45,6 +54,7 @@ impl Default for SignInLimits {
             max_waiters_per_account: 512,
             poll_interval: Duration::from_millis(25),
             reservations: ReservationPolicy::default(),
+            overload_hold: Duration::from_millis(250),
         }
     }
 }

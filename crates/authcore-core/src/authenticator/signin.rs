@@ -190,7 +190,7 @@ impl Authenticator {
         // microseconds, before any store I/O.
         let mut admission = match remembered {
             Some(_) => None,
-            None => Some(self.inner.hashing.admit()?),
+            None => Some(self.admit_or_hold().await?),
         };
         // The user and its session epoch in one read, before the password is judged: the
         // epoch a new session carries (see `open_session`) and what a remembered success is
@@ -218,7 +218,7 @@ impl Authenticator {
                 c.remove(k);
             }
             if admission.is_none() {
-                admission = Some(self.inner.hashing.admit()?);
+                admission = Some(self.admit_or_hold().await?);
             }
         }
         let admit = |a: Option<Admission>| match a {
@@ -361,6 +361,24 @@ impl Authenticator {
             matched,
             epoch,
         })
+    }
+
+    /// Admission to the hashing engine at the start of a check, before any store I/O. A
+    /// refusal is decided at once and answered after [`crate::SignInLimits::overload_hold`]
+    /// (never longer than its own `retry_after`).
+    async fn admit_or_hold(&self) -> Result<Admission> {
+        match self.inner.hashing.admit() {
+            Ok(admission) => Ok(admission),
+            Err(e) => {
+                if let Error::Overloaded { retry_after } = &e {
+                    let hold = self.inner.limits.overload_hold.min(*retry_after);
+                    if !hold.is_zero() {
+                        tokio::time::sleep(hold).await;
+                    }
+                }
+                Err(e)
+            }
+        }
     }
 
     /// Re-hashes a correct password whose stored hash is weaker than the current parameters.
