@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use authcore_core::{
     Argon2Params, AuthPolicy, HashingConfig, Key, KeyRing, LockoutPolicy, LockoutStore,
-    PasswordComplexity, PasswordExpiry, PasswordRules, SessionPolicy, UserStore,
+    PasswordComplexity, PasswordExpiry, PasswordRules, SessionPolicy, SignInLimits, UserStore,
 };
 use authcore_sql::SqlStore;
 use clap::Args;
@@ -398,9 +398,29 @@ pub struct HashArgs {
         global = true
     )]
     pub hashing_max_wait_ms: u64,
+
+    /// How long the answer to a sign-in refused for overload is held, in milliseconds (0:
+    /// answered at once). The refusal is decided at once, before any store I/O, and holds no
+    /// place in the queue; held, a client in a closed loop cannot spin on refusals and take
+    /// the CPU from the argon2 workers.
+    #[arg(
+        long,
+        env = "AUTHCORE_OVERLOAD_HOLD_MS",
+        default_value_t = 250,
+        global = true
+    )]
+    pub overload_hold_ms: u64,
 }
 
 impl HashArgs {
+    /// The sign-in limits these flags give (`--overload-hold-ms`), the defaults otherwise.
+    pub fn sign_in_limits(&self) -> SignInLimits {
+        SignInLimits {
+            overload_hold: std::time::Duration::from_millis(self.overload_hold_ms),
+            ..SignInLimits::default()
+        }
+    }
+
     /// The parameters these flags give.
     pub fn params(&self) -> Argon2Params {
         Argon2Params {
@@ -440,5 +460,39 @@ impl HashArgs {
             max_wait: std::time::Duration::from_millis(self.hashing_max_wait_ms),
             ..default
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        hashing: HashArgs,
+    }
+
+    #[test]
+    fn the_overload_hold_is_250_ms_by_default_and_set_by_its_flag() {
+        let parse = |args: &[&str]| {
+            Cli::try_parse_from(std::iter::once("authcore").chain(args.iter().copied()))
+                .map(|cli| cli.hashing.sign_in_limits())
+        };
+        let default = parse(&[]).map(|l| l.overload_hold);
+        assert_eq!(default.ok(), Some(std::time::Duration::from_millis(250)));
+        let zero = parse(&["--overload-hold-ms", "0"]).map(|l| l.overload_hold);
+        assert_eq!(zero.ok(), Some(std::time::Duration::ZERO));
+        let limits = parse(&["--overload-hold-ms", "1000"]).ok();
+        assert_eq!(
+            limits,
+            Some(SignInLimits {
+                overload_hold: std::time::Duration::from_secs(1),
+                ..SignInLimits::default()
+            }),
+            "only the hold differs from the defaults"
+        );
+        assert!(parse(&["--overload-hold-ms", "-1"]).is_err());
     }
 }

@@ -101,6 +101,7 @@ pub async fn run(args: ServeArgs) -> Result<ExitCode, BoxError> {
         })
         .policy(args.policy.policy())
         .hashing(args.hashing.config()?)
+        .sign_in_limits(args.hashing.sign_in_limits())
         .basic_cache(BasicCacheConfig {
             max_entries: usize::try_from(args.basic_cache_size)?,
             ttl_secs: args.basic_cache_ttl,
