@@ -8,21 +8,20 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // test code: failures are panics
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use authcore::memory::MemoryStore;
 use authcore::{
-    AttemptOutcome, AuthPolicy, Authenticator, Credentials, Error, LockoutPolicy, LockoutState,
-    LockoutStore, Password, Reservation, ReservationPolicy, Reserve, Result, Role, SessionStore,
-    SignInLimits, Ttl, User, UserId, UserStatus, UserStore,
+    AuthPolicy, Authenticator, Credentials, Error, LockoutPolicy, LockoutStore, Password, Result,
+    Role, SignInLimits, Ttl, User, UserId, UserStatus, UserStore,
 };
 use authcore_sql::SqlStore;
+use authcore_testkit::conformance::CountingLockout;
 use authcore_testkit::fixtures::{fast_hashing, password, test_keys};
 use secrecy::ExposeSecret;
-use time::OffsetDateTime;
 use tokio::sync::{Barrier, Semaphore};
 
 const NAME: &str = "service@example.org";
@@ -91,52 +90,6 @@ fn service() -> User {
     }
 }
 
-/// A lockout store that counts the reservations asked for.
-#[derive(Debug)]
-struct Counting {
-    inner: Arc<dyn LockoutStore>,
-    reserves: AtomicUsize,
-}
-
-#[async_trait]
-impl LockoutStore for Counting {
-    async fn reserve(
-        &self,
-        reservation: &Reservation,
-        policy: &LockoutPolicy,
-        reservations: &ReservationPolicy,
-    ) -> Result<Reserve> {
-        self.reserves.fetch_add(1, Ordering::SeqCst);
-        self.inner.reserve(reservation, policy, reservations).await
-    }
-    async fn settle(
-        &self,
-        reservation: &Reservation,
-        outcome: AttemptOutcome,
-        now: OffsetDateTime,
-        policy: &LockoutPolicy,
-    ) -> Result<Option<LockoutState>> {
-        self.inner.settle(reservation, outcome, now, policy).await
-    }
-    async fn state(&self, uid: &UserId) -> Result<Option<LockoutState>> {
-        self.inner.state(uid).await
-    }
-    async fn record_failure(
-        &self,
-        uid: &UserId,
-        now: OffsetDateTime,
-        policy: &LockoutPolicy,
-    ) -> Result<LockoutState> {
-        self.inner.record_failure(uid, now, policy).await
-    }
-    async fn clear(&self, uid: &UserId) -> Result<()> {
-        self.inner.clear(uid).await
-    }
-    fn sessions(&self) -> Option<&dyn SessionStore> {
-        self.inner.sessions()
-    }
-}
-
 fn auth(
     directory: Directory,
     lockout: Arc<dyn LockoutStore>,
@@ -186,20 +139,44 @@ async fn until_judged(judged: &Mutex<Vec<String>>, n: usize) {
     }
 }
 
+/// Threshold 1 and a `busy_wait` of an hour over `lockout`, with a directory whose binds each
+/// wait for a permit of the semaphore returned: the authenticator, the semaphore, and the
+/// passwords the directory judged.
+fn one_in_flight_held(
+    lockout: Arc<dyn LockoutStore>,
+) -> (Authenticator, Arc<Semaphore>, Arc<Mutex<Vec<String>>>) {
+    let open = Arc::new(Semaphore::new(0));
+    let directory = Directory::new(Some(open.clone()), Duration::ZERO);
+    let judged = directory.judged.clone();
+    let auth = auth(directory, lockout, 1, Duration::from_secs(3600));
+    (auth, open, judged)
+}
+
+/// Spawns `n` tasks, the `i`th running `task(i)`, all released at the same instant.
+fn released_together<F, Fut>(n: usize, task: F) -> Vec<tokio::task::JoinHandle<Fut::Output>>
+where
+    F: Fn(usize) -> Fut,
+    Fut: Future + Send + 'static,
+    Fut::Output: Send + 'static,
+{
+    let barrier = Arc::new(Barrier::new(n));
+    (0..n)
+        .map(|i| {
+            let (barrier, work) = (barrier.clone(), task(i));
+            tokio::spawn(async move {
+                barrier.wait().await;
+                work.await
+            })
+        })
+        .collect()
+}
+
 /// Threshold 1 (one attempt in flight): attempts arriving one after the other, some virtual
 /// milliseconds apart, while one is held in flight for a long time (their poll timers fire
 /// many times), are judged in arrival order once it is let through.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn waiting_attempts_are_granted_in_arrival_order() {
-    let open = Arc::new(Semaphore::new(0));
-    let directory = Directory::new(Some(open.clone()), Duration::ZERO);
-    let judged = directory.judged.clone();
-    let auth = auth(
-        directory,
-        Arc::new(MemoryStore::new()),
-        1,
-        Duration::from_secs(3600),
-    );
+    let (auth, open, judged) = one_in_flight_held(Arc::new(MemoryStore::new()));
     let k = 12;
     let mut tasks = vec![attempt(&auth, "right-0".into())];
     until_judged(&judged, 1).await;
@@ -231,25 +208,20 @@ async fn closed_loop_clients_are_never_refused_by_the_wait() {
         1,
         Duration::from_secs(1),
     );
-    let clients = 20;
     let rounds = 15;
-    let barrier = Arc::new(Barrier::new(clients));
-    let tasks: Vec<_> = (0..clients)
-        .map(|c| {
-            let (auth, barrier) = (auth.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                let mut refused = 0;
-                for r in 0..rounds {
-                    let pass = password(&format!("right-{c}-{r}"));
-                    if auth.authorize(NAME, &pass, Ttl::DEFAULT).await.is_err() {
-                        refused += 1;
-                    }
+    let tasks = released_together(20, |c| {
+        let auth = auth.clone();
+        async move {
+            let mut refused = 0;
+            for r in 0..rounds {
+                let pass = password(&format!("right-{c}-{r}"));
+                if auth.authorize(NAME, &pass, Ttl::DEFAULT).await.is_err() {
+                    refused += 1;
                 }
-                refused
-            })
-        })
-        .collect();
+            }
+            refused
+        }
+    });
     let mut refused = 0;
     for task in tasks {
         refused += task.await.unwrap();
@@ -269,19 +241,14 @@ async fn a_burst_of_right_sign_ins_all_get_tokens() {
         2,
         Duration::from_secs(3),
     );
-    let n = 200;
-    let barrier = Arc::new(Barrier::new(n));
-    let tasks: Vec<_> = (0..n)
-        .map(|i| {
-            let (auth, barrier) = (auth.clone(), barrier.clone());
-            tokio::spawn(async move {
-                barrier.wait().await;
-                auth.authorize(NAME, &password(&format!("right-{i}")), Ttl::DEFAULT)
-                    .await
-                    .map(|_| ())
-            })
-        })
-        .collect();
+    let tasks = released_together(200, |i| {
+        let auth = auth.clone();
+        async move {
+            auth.authorize(NAME, &password(&format!("right-{i}")), Ttl::DEFAULT)
+                .await
+                .map(|_| ())
+        }
+    });
     for task in tasks {
         task.await.unwrap().unwrap();
     }
@@ -293,14 +260,8 @@ async fn a_burst_of_right_sign_ins_all_get_tokens() {
 /// (every waiter polling would be 20 times that).
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn only_the_first_waiting_attempt_asks_the_store() {
-    let open = Arc::new(Semaphore::new(0));
-    let directory = Directory::new(Some(open.clone()), Duration::ZERO);
-    let judged = directory.judged.clone();
-    let lockout = Arc::new(Counting {
-        inner: Arc::new(MemoryStore::new()),
-        reserves: AtomicUsize::new(0),
-    });
-    let auth = auth(directory, lockout.clone(), 1, Duration::from_secs(3600));
+    let lockout = Arc::new(CountingLockout::new(Arc::new(MemoryStore::new())));
+    let (auth, open, judged) = one_in_flight_held(lockout.clone());
     let mut tasks = vec![attempt(&auth, "right-0".into())];
     until_judged(&judged, 1).await;
     let k = 20;
@@ -308,10 +269,10 @@ async fn only_the_first_waiting_attempt_asks_the_store() {
         tasks.push(attempt(&auth, format!("right-{i}")));
     }
     until_waiting(&auth, k).await;
-    let before = lockout.reserves.load(Ordering::SeqCst);
+    let before = lockout.reserves_asked();
     let hold = Duration::from_secs(10);
     tokio::time::sleep(hold).await;
-    let asked = lockout.reserves.load(Ordering::SeqCst) - before;
+    let asked = lockout.reserves_asked() - before;
     let poll = SignInLimits::default().poll_interval;
     let bound = (hold.as_millis() / poll.as_millis()) as usize + 1;
     assert!(
@@ -329,15 +290,7 @@ async fn only_the_first_waiting_attempt_asks_the_store() {
 /// leaves the queue; the next ones still get their turn, in order.
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn a_cancelled_waiter_leaves_the_queue_and_strands_nobody() {
-    let open = Arc::new(Semaphore::new(0));
-    let directory = Directory::new(Some(open.clone()), Duration::ZERO);
-    let judged = directory.judged.clone();
-    let auth = auth(
-        directory,
-        Arc::new(MemoryStore::new()),
-        1,
-        Duration::from_secs(3600),
-    );
+    let (auth, open, judged) = one_in_flight_held(Arc::new(MemoryStore::new()));
     let held = attempt(&auth, "right-0".into());
     until_judged(&judged, 1).await;
     let mut waiting = Vec::new();

@@ -88,56 +88,53 @@ fn sizes() -> Vec<u64> {
 /// runs first), in one statement per table.
 async fn seed(store_url: &str, n: u64) {
     let started = Instant::now();
-    if store_url.starts_with("sqlite") {
-        let mut conn = sqlx::SqliteConnection::connect(store_url).await.unwrap();
-        let users = format!(
+    let sqlite = store_url.starts_with("sqlite");
+    let users = if sqlite {
+        format!(
             "WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < {n}) \
              INSERT INTO authcore_users \
              (email, email_key, name, role, status, created_at, updated_at) \
              SELECT 'user' || i || '@example.test', 'user' || i || '@example.test', \
              'User ' || i, 'db_viewer', 'active', \
              '2026-01-01T00:00:00.000000Z', '2026-01-01T00:00:00.000000Z' FROM seq"
-        );
-        conn.execute(AssertSqlSafe(users)).await.unwrap();
-        conn.execute(AssertSqlSafe(format!(
-            "INSERT INTO authcore_passwords (uid, phc, issued_at) \
-             SELECT uid, '{PHC}', created_at FROM authcore_users"
-        )))
-        .await
-        .unwrap();
-        conn.execute(
-            "INSERT INTO authcore_lockout \
-             (uid, failures, last_failure_at, locked_until, locked_by_admin) \
-             SELECT CAST(uid AS TEXT), 0, created_at, NULL, 0 FROM authcore_users",
         )
-        .await
-        .unwrap();
-        conn.execute("ANALYZE").await.unwrap();
     } else {
-        let mut conn = sqlx::PgConnection::connect(store_url).await.unwrap();
-        conn.execute(AssertSqlSafe(format!(
+        format!(
             "INSERT INTO authcore_users \
              (email, email_key, name, role, status, created_at, updated_at) \
              SELECT 'user' || i || '@example.test', 'user' || i || '@example.test', \
              'User ' || i, 'db_viewer', 'active', now(), now() \
              FROM generate_series(1, {n}) AS i"
-        )))
-        .await
-        .unwrap();
-        conn.execute(AssertSqlSafe(format!(
+        )
+    };
+    let (uid_text, no) = if sqlite {
+        ("CAST(uid AS TEXT)", "0")
+    } else {
+        ("uid::text", "FALSE")
+    };
+    let statements = [
+        users,
+        format!(
             "INSERT INTO authcore_passwords (uid, phc, issued_at) \
              SELECT uid, '{PHC}', created_at FROM authcore_users"
-        )))
-        .await
-        .unwrap();
-        conn.execute(
+        ),
+        format!(
             "INSERT INTO authcore_lockout \
              (uid, failures, last_failure_at, locked_until, locked_by_admin) \
-             SELECT uid::text, 0, created_at, NULL, FALSE FROM authcore_users",
-        )
-        .await
-        .unwrap();
-        conn.execute("VACUUM ANALYZE").await.unwrap();
+             SELECT {uid_text}, 0, created_at, NULL, {no} FROM authcore_users"
+        ),
+        (if sqlite { "ANALYZE" } else { "VACUUM ANALYZE" }).to_owned(),
+    ];
+    if sqlite {
+        let mut conn = sqlx::SqliteConnection::connect(store_url).await.unwrap();
+        for statement in statements {
+            conn.execute(AssertSqlSafe(statement)).await.unwrap();
+        }
+    } else {
+        let mut conn = sqlx::PgConnection::connect(store_url).await.unwrap();
+        for statement in statements {
+            conn.execute(AssertSqlSafe(statement)).await.unwrap();
+        }
     }
     eprintln!("seeded {n} users in {:.1?}", started.elapsed());
 }

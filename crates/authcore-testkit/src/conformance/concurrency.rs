@@ -6,7 +6,7 @@
 // Test support: a failed expectation is a panic, exactly as in `assert!`.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use authcore_core::Clock as _;
 use authcore_core::{
@@ -46,10 +46,11 @@ pub(super) fn policy() -> AuthPolicy {
 }
 
 /// A lockout store that counts the attempts settled as failures: the wrong passwords (and
-/// abandoned attempts) that were judged.
+/// abandoned attempts) that were judged; and the reservations asked for.
 #[derive(Debug)]
 pub struct CountingLockout {
     inner: Arc<dyn LockoutStore>,
+    reserves: AtomicUsize,
     failures_settled: AtomicU32,
     /// Failures whose settlement the inner store has completed.
     failures_written: tokio::sync::watch::Sender<u32>,
@@ -61,6 +62,7 @@ impl CountingLockout {
     pub fn new(inner: Arc<dyn LockoutStore>) -> Self {
         Self {
             inner,
+            reserves: AtomicUsize::new(0),
             failures_settled: AtomicU32::new(0),
             failures_written: tokio::sync::watch::Sender::new(0),
         }
@@ -79,6 +81,12 @@ impl CountingLockout {
             "{n} failures were never settled in the store (written: {})",
             *rx.borrow()
         );
+    }
+
+    /// Reservations asked for so far (whatever the store answered).
+    #[must_use]
+    pub fn reserves_asked(&self) -> usize {
+        self.reserves.load(Ordering::SeqCst)
     }
 
     /// Reservations settled as failures so far.
@@ -107,6 +115,7 @@ impl LockoutStore for CountingLockout {
         policy: &LockoutPolicy,
         reservations: &ReservationPolicy,
     ) -> Result<Reserve> {
+        self.reserves.fetch_add(1, Ordering::SeqCst);
         self.inner.reserve(reservation, policy, reservations).await
     }
     async fn settle(

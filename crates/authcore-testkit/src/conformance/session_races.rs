@@ -9,7 +9,8 @@ use authcore_core::{
 };
 
 use super::sessions::{
-    PW, assert_ended, assert_live, assert_refused, session_auth, sign_in, user_with_role,
+    PW, assert_ended, assert_live, assert_refused, kept_sessions, member_on_fresh_auth,
+    session_auth, sign_in, user_with_role,
 };
 use crate::ManualClock;
 
@@ -108,17 +109,8 @@ pub async fn find_fresh_matches_three_reads(
     users: Arc<dyn UserAdmin>,
     lockout: Arc<dyn LockoutStore>,
 ) {
-    let sessions = lockout
-        .sessions()
-        .expect("the lockout store keeps session state");
-    let clock = ManualClock::starting_now();
-    let auth = session_auth(
-        Arc::clone(&users),
-        Arc::clone(&lockout),
-        &clock,
-        AuthPolicy::default(),
-    );
-    let (_, uid) = user_with_role(&auth, "find-fresh", Role::DB_MEMBER).await;
+    let sessions = kept_sessions(&*lockout);
+    let (clock, _auth, _, uid) = member_on_fresh_auth(&users, &lockout, "find-fresh").await;
     let (sid, other) = (
         format!("sid-{}", uuid::Uuid::new_v4()),
         format!("sid-{}", uuid::Uuid::new_v4()),

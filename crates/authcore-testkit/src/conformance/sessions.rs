@@ -239,6 +239,31 @@ pub(super) fn session_auth(
     authenticator(users, lockout, clock, policy).expect("authenticator")
 }
 
+/// The session state `lockout` keeps (the session cases need it).
+pub(super) fn kept_sessions(lockout: &dyn LockoutStore) -> &dyn SessionStore {
+    lockout
+        .sessions()
+        .expect("the lockout store keeps session state")
+}
+
+/// A member named after `prefix`, created through an authenticator over `users` and `lockout`
+/// (default policy, own manual clock): the clock, the authenticator, the email and the uid.
+pub(super) async fn member_on_fresh_auth(
+    users: &Arc<dyn UserAdmin>,
+    lockout: &Arc<dyn LockoutStore>,
+    prefix: &str,
+) -> (ManualClock, Authenticator, String, UserId) {
+    let clock = ManualClock::starting_now();
+    let auth = session_auth(
+        Arc::clone(users),
+        Arc::clone(lockout),
+        &clock,
+        AuthPolicy::default(),
+    );
+    let (email, uid) = user_with_role(&auth, prefix, Role::DB_MEMBER).await;
+    (clock, auth, email, uid)
+}
+
 pub(super) async fn user_with_role(
     auth: &Authenticator,
     prefix: &str,

@@ -12,8 +12,9 @@ use authcore_core::{
 };
 use time::OffsetDateTime;
 
-use super::sessions::{PW, assert_ended, session_auth, sign_in, user_with_role};
-use crate::ManualClock;
+use super::sessions::{
+    PW, assert_ended, kept_sessions, member_on_fresh_auth, session_auth, sign_in, user_with_role,
+};
 use crate::fixtures::password;
 
 /// [`authcore_core::UserStore::find_for_sign_in`] (one round trip where the store overrides it) answers
@@ -24,17 +25,8 @@ pub async fn find_for_sign_in_matches_two_reads(
     users: Arc<dyn UserAdmin>,
     lockout: Arc<dyn LockoutStore>,
 ) {
-    let sessions = lockout
-        .sessions()
-        .expect("the lockout store keeps session state");
-    let clock = ManualClock::starting_now();
-    let auth = session_auth(
-        Arc::clone(&users),
-        Arc::clone(&lockout),
-        &clock,
-        AuthPolicy::default(),
-    );
-    let (email, uid) = user_with_role(&auth, "Sign-In-Reads", Role::DB_MEMBER).await;
+    let sessions = kept_sessions(&*lockout);
+    let (_clock, auth, email, uid) = member_on_fresh_auth(&users, &lockout, "Sign-In-Reads").await;
     let name = normalize_username(&email);
     let check = |expected_epoch: u64, what: &'static str| {
         let (users, name) = (Arc::clone(&users), name.clone());
@@ -161,17 +153,9 @@ pub async fn a_change_during_the_check_ends_the_new_session(
     users: Arc<dyn UserAdmin>,
     lockout: Arc<dyn LockoutStore>,
 ) {
-    let clock = ManualClock::starting_now();
-    let plain = session_auth(
-        Arc::clone(&users),
-        Arc::clone(&lockout),
-        &clock,
-        AuthPolicy::default(),
-    );
-    let (email, uid) = user_with_role(&plain, "epoch-during-check", Role::DB_MEMBER).await;
-    let sessions = lockout
-        .sessions()
-        .expect("the lockout store keeps session state");
+    let (clock, plain, email, uid) =
+        member_on_fresh_auth(&users, &lockout, "epoch-during-check").await;
+    let sessions = kept_sessions(&*lockout);
     sessions.advance_epoch(&uid).await.unwrap();
     let quiet = sign_in(&plain, &email, PW).await;
     assert_eq!(quiet.claims.generation, 1);
