@@ -27,6 +27,8 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)] // bench code
 
+mod support;
+
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -41,6 +43,7 @@ use authcore::{
     UserStore, normalize_username,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
+use support::median;
 
 const ED25519_PEM: &[u8] = include_bytes!("../crates/authcore-core/testdata/ed25519.pem");
 const P256_PEM: &[u8] = include_bytes!("../crates/authcore-core/testdata/p256.pem");
@@ -77,15 +80,6 @@ fn interleaved(direct: &dyn Fn(), authorize: &dyn Fn()) {
             d.push(time(direct));
         }
     }
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let m = v.len() / 2;
-        if v.len().is_multiple_of(2) {
-            (v[m - 1] + v[m]) / 2.0
-        } else {
-            v[m]
-        }
-    };
     let mut per_round: Vec<f64> = a.iter().zip(&d).map(|(x, y)| x / y).collect();
     let ratio_per_round = median(&mut per_round);
     let (md, ma) = (median(&mut d.clone()), median(&mut a.clone()));

@@ -45,6 +45,8 @@
 
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::panic)] // bench code
 
+mod support;
+
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::Command;
@@ -58,6 +60,7 @@ use authcore::{
     normalize_username,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
+use support::median;
 
 const PASSWORD: &str = "Correct-Horse-9";
 const WRONG: &str = "Wrong-Horse-99";
@@ -324,15 +327,6 @@ fn interleaved(rt: &tokio::runtime::Runtime, name: &str, f: &Fixture, rounds: us
             }
         }
     });
-    let median = |v: &mut Vec<f64>| {
-        v.sort_by(f64::total_cmp);
-        let m = v.len() / 2;
-        if v.len().is_multiple_of(2) {
-            (v[m - 1] + v[m]) / 2.0
-        } else {
-            v[m]
-        }
-    };
     let ms: Vec<Vec<f64>> = samples
         .iter()
         .map(|v| v.iter().map(|d| d.as_secs_f64() * 1e3).collect())

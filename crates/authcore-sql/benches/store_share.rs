@@ -276,23 +276,33 @@ fn sqlite_ts(t: OffsetDateTime) -> String {
     t.format(f).unwrap()
 }
 
-/// The old reservation: `(BEGIN IMMEDIATE |BEGIN)`, placeholder upsert, locking read,
-/// reservations read, insert, `COMMIT`.
-macro_rules! old_reserve {
-    ($pool:expr, $begin:expr, $q:ident, $r:expr, $ts:expr, $threshold:expr) => {{
+/// What the old reservation and settlement open with: the transaction `$begin`, the
+/// placeholder upsert of the lockout row (at `$at`) and its locking read. Evaluates to the
+/// transaction and the failures on record.
+macro_rules! begin_locked {
+    ($begin:expr, $q:ident, $uid:expr, $at:expr) => {{
         let mut tx = $begin.await.unwrap();
         sqlx::query($q::INSERT_LOCK_ROW)
-            .bind($r.uid.as_str())
-            .bind($ts($r.started_at))
+            .bind($uid)
+            .bind($at)
             .execute(&mut *tx)
             .await
             .unwrap();
         let row = sqlx::query($q::LOCK_ROW)
-            .bind($r.uid.as_str())
+            .bind($uid)
             .fetch_one(&mut *tx)
             .await
             .unwrap();
         let failures: i64 = row.get(0);
+        (tx, failures)
+    }};
+}
+
+/// The old reservation: `(BEGIN IMMEDIATE |BEGIN)`, placeholder upsert, locking read,
+/// reservations read, insert, `COMMIT`.
+macro_rules! old_reserve {
+    ($pool:expr, $begin:expr, $q:ident, $r:expr, $ts:expr, $threshold:expr) => {{
+        let (mut tx, failures) = begin_locked!($begin, $q, $r.uid.as_str(), $ts($r.started_at));
         let in_flight = sqlx::query($q::IN_FLIGHT)
             .bind($r.uid.as_str())
             .fetch_all(&mut *tx)
@@ -317,19 +327,7 @@ macro_rules! old_reserve {
 /// changes (a failure; a success clearing failures), `COMMIT`.
 macro_rules! old_settle {
     ($pool:expr, $begin:expr, $q:ident, $r:expr, $failed:expr, $now:expr, $ts:expr) => {{
-        let mut tx = $begin.await.unwrap();
-        sqlx::query($q::INSERT_LOCK_ROW)
-            .bind($r.uid.as_str())
-            .bind($ts($now))
-            .execute(&mut *tx)
-            .await
-            .unwrap();
-        let row = sqlx::query($q::LOCK_ROW)
-            .bind($r.uid.as_str())
-            .fetch_one(&mut *tx)
-            .await
-            .unwrap();
-        let failures: i64 = row.get(0);
+        let (mut tx, failures) = begin_locked!($begin, $q, $r.uid.as_str(), $ts($now));
         sqlx::query($q::DELETE_RESERVATION)
             .bind($r.id.as_str())
             .bind($r.uid.as_str())
