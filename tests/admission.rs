@@ -269,6 +269,33 @@ async fn an_overload_refusal_is_answered_after_the_hold() {
     assert_eq!((res.status, res.header("retry-after")), (503, Some("2")));
     assert_eq!(started.elapsed(), hold);
 
+    // A refusal by the queue's hard bound (`max_queued`), whose expected wait is zero, is
+    // held all the same: it still announces `Retry-After: 1`.
+    let memory = Arc::new(MemoryStore::new());
+    let bounded = Authenticator::builder()
+        .store(memory.clone())
+        .lockout_store(memory)
+        .hashing(HashingConfig {
+            concurrency: 2,
+            max_queued: 1,
+            ..fast_hashing()
+        })
+        .keys(test_keys().unwrap())
+        .build()
+        .unwrap();
+    let _place = bounded.hashing().admit().unwrap();
+    let started = tokio::time::Instant::now();
+    let err = bounded
+        .authorize("ann@example.org", &password("ann-pass"), Ttl::DEFAULT)
+        .await
+        .unwrap_err();
+    assert_eq!(err.retry_after(), Some(Duration::ZERO), "{err:?}");
+    assert_eq!(
+        started.elapsed(),
+        hold,
+        "held although its expected wait is zero"
+    );
+
     // A zero hold answers at once.
     let (auth, ..) = setup_with(
         Duration::from_secs(1),

@@ -1,5 +1,7 @@
 //! Sign-in, the shared credential check, token verification and refresh.
 
+use std::time::Duration;
+
 use super::gate::Gate;
 use super::{AUDIT_TARGET, Authenticator, Checked, Found, MAX_USERNAME_LEN, check_password_len};
 use crate::error::{Error, Result};
@@ -365,13 +367,17 @@ impl Authenticator {
 
     /// Admission to the hashing engine at the start of a check, before any store I/O. A
     /// refusal is decided at once and answered after [`crate::SignInLimits::overload_hold`]
-    /// (never longer than its own `retry_after`).
+    /// (never longer than the `Retry-After` it announces).
     async fn admit_or_hold(&self) -> Result<Admission> {
         match self.inner.hashing.admit() {
             Ok(admission) => Ok(admission),
             Err(e) => {
                 if let Error::Overloaded { retry_after } = &e {
-                    let hold = self.inner.limits.overload_hold.min(*retry_after);
+                    // Never longer than the `Retry-After` the answer announces: whole seconds,
+                    // at least one, also for a refusal by the queue's hard bound whose
+                    // expected wait is next to nothing (which must be held all the same).
+                    let announced = (*retry_after).max(Duration::from_secs(1));
+                    let hold = self.inner.limits.overload_hold.min(announced);
                     if !hold.is_zero() {
                         tokio::time::sleep(hold).await;
                     }
