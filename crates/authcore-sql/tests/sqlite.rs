@@ -218,3 +218,130 @@ async fn name_migrations_keep_the_data() {
         assert_eq!(common::names::scalar(&url, sql).await, expected, "{sql}");
     }
 }
+
+/// A file store runs the sign-in's statements on a connection of its own (see the crate's
+/// `store::sign_in`). Statements cancelled at any point (an operation timeout, a client gone)
+/// leave it working and the count exact; a closed store refuses them as it refuses the rest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_sign_in_connection_survives_cancelled_statements_and_closes() {
+    use std::time::Duration;
+
+    use authcore_core::{AttemptOutcome, Reservation, ReservationPolicy, Reserve};
+    use time::OffsetDateTime;
+
+    let dir = TempDir::new();
+    let store = Arc::new(
+        SqlStore::connect(&dir.sqlite_url("sign-in.db"))
+            .await
+            .unwrap(),
+    );
+    assert!(format!("{store:?}").contains("sign_in_connection: true"));
+    let memory = SqlStore::connect("sqlite::memory:").await.unwrap();
+    assert!(format!("{memory:?}").contains("sign_in_connection: false"));
+
+    let user = store
+        .create_user(common::new_user("cut@example.test", "Cut"))
+        .await
+        .unwrap();
+    let policy = LockoutPolicy {
+        threshold: 1_000_000,
+        ..LockoutPolicy::DEFAULT
+    };
+    let rp = ReservationPolicy::default();
+    // Lookups, reservations and settlements from many tasks at once, each cut off after a
+    // different time (0 to 2 ms): some before they reach the connection, some while the
+    // statement runs, some after it committed.
+    let mut tasks = Vec::new();
+    for i in 0..120_u64 {
+        let (store, uid) = (Arc::clone(&store), user.uid.clone());
+        tasks.push(tokio::spawn(async move {
+            let cut = Duration::from_micros(i * 17 % 2_000);
+            let r = Reservation::new(uid, OffsetDateTime::now_utc());
+            let _ = tokio::time::timeout(cut, async {
+                store
+                    .find_for_sign_in("cut@example.test", store.as_ref())
+                    .await
+                    .unwrap();
+                store.reserve(&r, &policy, &rp).await.unwrap();
+                store
+                    .settle(
+                        &r,
+                        AttemptOutcome::Failure,
+                        OffsetDateTime::now_utc(),
+                        &policy,
+                    )
+                    .await
+                    .unwrap();
+            })
+            .await;
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    // The connection still answers, and each new failure counts exactly once.
+    let ok = tokio::time::timeout(Duration::from_secs(30), async {
+        for _ in 0..3 {
+            let before = store
+                .state(&user.uid)
+                .await
+                .unwrap()
+                .map_or(0, |s| s.failures);
+            let record = store
+                .find_for_sign_in("cut@example.test", store.as_ref())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(record.user.uid, user.uid);
+            let r = Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
+            assert_eq!(
+                store.reserve(&r, &policy, &rp).await.unwrap(),
+                Reserve::Granted
+            );
+            let after = store
+                .settle(
+                    &r,
+                    AttemptOutcome::Failure,
+                    OffsetDateTime::now_utc(),
+                    &policy,
+                )
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(after.failures, before + 1);
+        }
+    })
+    .await;
+    assert!(
+        ok.is_ok(),
+        "the sign-in connection hangs after cancelled statements"
+    );
+
+    store.close().await;
+    let r = Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
+    let refused = [
+        store
+            .find_for_sign_in("cut@example.test", store.as_ref())
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        store
+            .reserve(&r, &policy, &rp)
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+        store
+            .settle(
+                &r,
+                AttemptOutcome::Failure,
+                OffsetDateTime::now_utc(),
+                &policy,
+            )
+            .await
+            .map(|_| ())
+            .unwrap_err(),
+    ];
+    for err in refused {
+        assert_eq!(err.error_code(), "service_unavailable", "{err}");
+    }
+}

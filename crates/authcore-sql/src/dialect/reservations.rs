@@ -23,6 +23,18 @@
 //! was still there counts once (`next_state`); a success clears the failures unless the row is
 //! locked; anything else leaves the state as it was. It returns the new lockout columns.
 //!
+//! Durability (PostgreSQL): the reservation commits as the server is configured (with the
+//! default `synchronous_commit = on`, after its log reached the disk): it is what bounds the
+//! guesses, so a database crash never forgets one. The settlement commits without waiting
+//! for the disk (`synchronous_commit = off` for its own transaction only, set by the
+//! statement: `set_config(.., true)`), which saves one log flush per sign-in. A crash can lose
+//! the last settlements, and a lost settlement only errs toward locking: its attempt stays in
+//! flight, keeps its place until it is stale, and then counts as one failure. So a crash can
+//! count an attempt that succeeded as a failure, or keep failures that a success would have
+//! cleared; it never drops a failure or a reservation. (SQLite in WAL mode with
+//! `synchronous=NORMAL` does not flush on commit at all; MariaDB has no per-transaction
+//! setting.)
+//!
 //! On PostgreSQL and SQLite every `SET` expression sees the row as it was, so the state after
 //! the stale ones is spelled out where the decision needs it; `reserve` assigns all five
 //! columns at once from one sub-select over a one-row derived table holding `k`, so the stale
@@ -146,6 +158,10 @@ struct Syntax {
     empty: &'static str,
     /// The smaller of two integers.
     least: &'static str,
+    /// A one-row `FROM` item that makes the statement's own transaction commit without
+    /// waiting for its log to reach the disk; empty where the engine has no such setting for
+    /// one transaction. `settle` uses it (see the module documentation).
+    relaxed_commit: &'static str,
 }
 
 const POSTGRES: Syntax = Syntax {
@@ -170,6 +186,9 @@ const POSTGRES: Syntax = Syntax {
     single: "jsonb_build_array(jsonb_build_array({id}, {us}))",
     empty: "'[]'::jsonb",
     least: "LEAST",
+    // `is_local`: for this transaction only, so the pooled connection's next transaction (a
+    // reservation's) commits as the server is configured.
+    relaxed_commit: "(SELECT set_config('synchronous_commit', 'off', true)) AS relaxed",
 };
 
 const SQLITE: Syntax = Syntax {
@@ -185,6 +204,7 @@ const SQLITE: Syntax = Syntax {
     single: "json_array(json_array({id}, {us}))",
     empty: "'[]'",
     least: "MIN",
+    relaxed_commit: "",
 };
 
 /// The columns of MariaDB's `JSON_TABLE` over `in_flight` (ids compared byte for byte).
@@ -213,6 +233,7 @@ const MARIADB: Syntax = Syntax {
     single: "JSON_ARRAY(JSON_ARRAY({id}, {us}))",
     empty: "JSON_ARRAY()",
     least: "LEAST",
+    relaxed_commit: "",
 };
 
 fn mariadb_name(p: Param) -> &'static str {
@@ -355,8 +376,9 @@ impl Syntax {
     }
 
     /// `INSERT ... ON CONFLICT DO UPDATE SET ` / `ON DUPLICATE KEY UPDATE `: a new row holds
-    /// no failure and the array `in_flight`.
-    fn insert_head(&self, params: &[Param], in_flight: &str) -> String {
+    /// no failure and the array `in_flight`. `from`: a one-row `FROM` item the inserted row
+    /// is selected from (PostgreSQL and SQLite; empty: none).
+    fn insert_head(&self, params: &[Param], in_flight: &str, from: &str) -> String {
         let p = |w| self.p(params, w);
         let values = format!(
             "{}, 0, {}, NULL, FALSE, {in_flight}",
@@ -370,9 +392,15 @@ impl Syntax {
                 self.target,
                 mariadb_params(params)
             )
-        } else {
+        } else if from.is_empty() {
             format!(
                 "INSERT INTO {} ({columns}) VALUES ({values}) ON CONFLICT (uid) DO UPDATE SET ",
+                self.target
+            )
+        } else {
+            format!(
+                "INSERT INTO {} ({columns}) SELECT {values} FROM {from} \
+                 ON CONFLICT (uid) DO UPDATE SET ",
                 self.target
             )
         }
@@ -470,7 +498,7 @@ fn reserve(s: &Syntax, sequential: bool) -> Statement {
          RETURNING CAST(CASE WHEN {held} THEN {ANSWER_GRANTED} \
              WHEN locked_by_admin OR COALESCE(locked_until > {ret_now}, FALSE) \
              THEN {ANSWER_LOCKED} ELSE {ANSWER_BUSY} END AS {int})",
-        head = s.insert_head(ps, &s.pair(s.single, ps)),
+        head = s.insert_head(ps, &s.pair(s.single, ps), ""),
         held = s.holds("in_flight", &ret_id),
         int = if sequential { "SIGNED" } else { "BIGINT" },
     );
@@ -521,7 +549,7 @@ fn settle(s: &Syntax, sequential: bool) -> Statement {
     };
     let sql = format!(
         "{head}{lock_sql}in_flight = {kept} RETURNING {LOCKOUT_COLUMNS}",
-        head = s.insert_head(ps, s.empty),
+        head = s.insert_head(ps, s.empty, s.relaxed_commit),
         kept = s.kept(&old, &format!("{} <> {}", s.rid, p(Param::Id))),
     );
     Statement {

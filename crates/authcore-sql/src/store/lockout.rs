@@ -218,12 +218,13 @@ impl LockoutStore for SqlStore {
             let stale_us = unix_micros(to_micros(reservations.stale_before(v.f.now)));
             let mut attempt = 1;
             loop {
-                let result: std::result::Result<i64, sqlx::Error> = on_engine!(self, |pool, e| {
-                    let st = e::reserve();
-                    bind_values!(sqlx::query_scalar(st.sql.as_str()), st, v, stale_us, e)
-                        .fetch_one(pool)
-                        .await
-                });
+                let result: std::result::Result<i64, sqlx::Error> =
+                    on_sign_in_engine!(self, |pool, e| {
+                        let st = e::reserve();
+                        bind_values!(sqlx::query_scalar(st.sql.as_str()), st, v, stale_us, e)
+                            .fetch_one(pool)
+                            .await
+                    });
                 match result {
                     Ok(ANSWER_GRANTED) => return Ok(Reserve::Granted),
                     Ok(ANSWER_LOCKED) => return Ok(Reserve::Locked),
@@ -262,7 +263,7 @@ impl LockoutStore for SqlStore {
             let mut attempt = 1;
             loop {
                 let result: std::result::Result<LockoutRow, sqlx::Error> =
-                    on_engine!(self, |pool, e| {
+                    on_sign_in_engine!(self, |pool, e| {
                         async {
                             let st = e::settle();
                             let row = bind_values!(sqlx::query(st.sql.as_str()), st, v, 0, e)
@@ -302,5 +303,123 @@ impl LockoutStore for SqlStore {
             })
         })
         .await
+    }
+}
+
+#[cfg(all(test, feature = "postgres"))]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use sqlx::{Connection as _, Executor as _};
+
+    use super::*;
+    use crate::dialect::postgres as e;
+
+    /// `synchronous_commit` as the transaction `tx` sees it.
+    async fn commit_mode(tx: &mut sqlx::PgConnection) -> String {
+        sqlx::query_scalar("SELECT current_setting('synchronous_commit')")
+            .fetch_one(tx)
+            .await
+            .unwrap()
+    }
+
+    /// On PostgreSQL a settlement commits without waiting for the log flush, in its own
+    /// transaction only; a reservation commits as the server is configured, also on a
+    /// connection whose previous transaction was a settlement (the pooled case).
+    #[tokio::test]
+    #[ignore = "needs PostgreSQL: run scripts/test"]
+    async fn postgres_settle_alone_commits_without_waiting_for_the_log() {
+        let url = std::env::var("AUTHCORE_TEST_POSTGRES_URL")
+            .expect("AUTHCORE_TEST_POSTGRES_URL is not set: run scripts/test");
+        // The schema (the store migrates), then one connection for everything below.
+        let store = SqlStore::connect(&url).await.unwrap();
+        let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+        // The test server may run without waiting for the log (scripts/test starts it so):
+        // this connection waits, as a durable server's would.
+        conn.execute("SET synchronous_commit = on").await.unwrap();
+        let server_default = "on";
+
+        let uid = UserId::new(format!("relaxed-{}", std::process::id()));
+        let policy = LockoutPolicy::DEFAULT;
+        let reservation = Reservation::new(uid, OffsetDateTime::now_utc());
+        let stale_us = unix_micros(to_micros(
+            ReservationPolicy::default().stale_before(OffsetDateTime::now_utc()),
+        ));
+
+        // The reservation, in a transaction of its own: as configured.
+        let mut tx = conn.begin().await.unwrap();
+        let v = Values::new(
+            &reservation,
+            OUTCOME_RELEASED,
+            reservation.started_at,
+            &policy,
+        )
+        .unwrap();
+        let st = e::reserve();
+        let answer: i64 = bind_values!(sqlx::query_scalar(st.sql.as_str()), st, v, stale_us, e)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(answer, ANSWER_GRANTED);
+        assert_eq!(commit_mode(&mut tx).await, server_default);
+        tx.commit().await.unwrap();
+
+        // The settlement: off, for its transaction.
+        let mut tx = conn.begin().await.unwrap();
+        let v = Values::new(
+            &reservation,
+            OUTCOME_SUCCESS,
+            OffsetDateTime::now_utc(),
+            &policy,
+        )
+        .unwrap();
+        let st = e::settle();
+        bind_values!(sqlx::query(st.sql.as_str()), st, v, 0, e)
+            .fetch_one(&mut *tx)
+            .await
+            .unwrap();
+        assert_eq!(commit_mode(&mut tx).await, "off");
+        tx.commit().await.unwrap();
+
+        // The same connection's next transaction is back to the server's setting, and so is
+        // one after a settlement sent alone (its own implicit transaction).
+        let mut tx = conn.begin().await.unwrap();
+        assert_eq!(commit_mode(&mut tx).await, server_default);
+        tx.commit().await.unwrap();
+        let v = Values::new(
+            &reservation,
+            OUTCOME_RELEASED,
+            OffsetDateTime::now_utc(),
+            &policy,
+        )
+        .unwrap();
+        bind_values!(sqlx::query(st.sql.as_str()), st, v, 0, e)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(commit_mode(&mut conn).await, server_default);
+
+        // And the store's own settlement still answers the state.
+        let r2 = Reservation::new(reservation.uid.clone(), OffsetDateTime::now_utc());
+        let rp = ReservationPolicy::default();
+        assert_eq!(
+            store.reserve(&r2, &policy, &rp).await.unwrap(),
+            Reserve::Granted
+        );
+        let state = store
+            .settle(
+                &r2,
+                AttemptOutcome::Failure,
+                OffsetDateTime::now_utc(),
+                &policy,
+            )
+            .await
+            .unwrap();
+        assert_eq!(state.map(|s| s.failures), Some(1));
+        conn.execute(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM authcore_lockout WHERE uid = '{}'",
+            reservation.uid.as_str()
+        )))
+        .await
+        .unwrap();
     }
 }

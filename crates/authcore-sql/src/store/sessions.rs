@@ -172,7 +172,7 @@ impl SqlStore {
     /// epoch; `None` for a name this store does not have.
     pub(super) async fn sign_in_record(&self, username: &str) -> Result<Option<SignInRecord>> {
         self.timed("find_for_sign_in", async move {
-            let (rows, epoch) = on_engine!(self, |pool, e| {
+            let (rows, epoch) = on_sign_in_engine!(self, |pool, e| {
                 let rows = sqlx::query(queries(self.engine).sign_in)
                     .bind(username)
                     .fetch_all(pool)

@@ -1,0 +1,205 @@
+//! The store's own tests: query plans of the sign-in's statements.
+
+use sqlx::Row as _;
+
+use super::*;
+
+/// The per-sign-in statements and the key each is looked up by.
+fn sign_in_statements(q: &crate::dialect::Queries) -> [(&'static str, &'static str); 5] {
+    [
+        (q.find_by_email_key, "ann@example.org"),
+        (q.find_by_uid, "1"),
+        (q.uid_by_email_key, "ann@example.org"),
+        (q.lockout_state, "1"),
+        (q.count_passwords, "1"),
+    ]
+}
+
+/// The cost of a sign-in must not grow with the number of users: no statement on its
+/// path scans a table.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_sign_in_statements_use_indexes() {
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    let Backend::Sqlite(pool) = &store.backend else {
+        panic!("sqlite backend");
+    };
+    for (sql, key) in sign_in_statements(&crate::dialect::sqlite::Q) {
+        let plan = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
+            .bind(key)
+            .fetch_all(pool)
+            .await
+            .unwrap();
+        let details: Vec<String> = plan.iter().map(|r| r.get::<String, _>(3)).collect();
+        assert!(
+            details.iter().all(|d| !d.starts_with("SCAN")),
+            "{sql}: {details:?}"
+        );
+        assert!(
+            details.iter().any(|d| d.starts_with("SEARCH")),
+            "{sql}: {details:?}"
+        );
+    }
+}
+
+/// Same on PostgreSQL, with sequential scans disabled so that the planner's choice on a
+/// tiny table does not hide a missing index.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+#[ignore = "needs PostgreSQL: run scripts/test"]
+async fn postgres_sign_in_statements_use_indexes() {
+    use sqlx::{Connection, Executor};
+    let base = std::env::var("AUTHCORE_TEST_POSTGRES_URL")
+        .expect("AUTHCORE_TEST_POSTGRES_URL is not set: run scripts/test");
+    let db = format!("authcore_plan_{}", std::process::id());
+    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+        .await
+        .unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .await
+        .unwrap();
+    let (prefix, _) = base.split('?').next().unwrap().rsplit_once('/').unwrap();
+    let store = SqlStore::connect(&format!("{prefix}/{db}")).await.unwrap();
+    let Backend::Postgres(pool) = &store.backend else {
+        panic!("postgres backend");
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    conn.execute("SET enable_seqscan = off").await.unwrap();
+    for (sql, key) in sign_in_statements(&crate::dialect::postgres::Q) {
+        let explain = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")));
+        let explain = if sql.contains("uid = $1") && !sql.contains("authcore_lockout") {
+            explain.bind(key.parse::<i64>().unwrap())
+        } else {
+            explain.bind(key)
+        };
+        let plan: Vec<String> = explain
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get::<String, _>(0))
+            .collect();
+        assert!(
+            plan.iter().all(|l| !l.contains("Seq Scan")),
+            "{sql}: {plan:#?}"
+        );
+    }
+}
+
+/// Same on MariaDB/MySQL, where no switch turns table scans off: the tables hold 300
+/// users (each with a password and a lockout row), and every statement of a sign-in is
+/// explained with an existing key (the reservation and the settlement are upserts on the
+/// lockout row's primary key: they read no other row). A table scan is access type `ALL` (`index` is a scan of a whole
+/// index); every table read must name the key it uses.
+#[cfg(feature = "mysql")]
+#[tokio::test]
+#[ignore = "needs MariaDB: run scripts/test"]
+async fn mysql_sign_in_statements_use_indexes() {
+    /// `table`, `type`, `key` and `Extra` of a row of `EXPLAIN`.
+    type PlanRow = (
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    use authcore_core::{LockoutStore as _, NewUser, Role, StoredPassword, UserAdmin as _};
+    use sqlx::{Connection, Executor};
+    let base = std::env::var("AUTHCORE_TEST_MYSQL_URL")
+        .expect("AUTHCORE_TEST_MYSQL_URL is not set: run scripts/test");
+    let db = format!("authcore_plan_{}", std::process::id());
+    let mut admin = sqlx::MySqlConnection::connect(&base).await.unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
+        .await
+        .unwrap();
+    admin
+        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
+        .await
+        .unwrap();
+    let (prefix, _) = base.split('?').next().unwrap().rsplit_once('/').unwrap();
+    let store = SqlStore::connect(&format!("{prefix}/{db}")).await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    let policy = authcore_core::LockoutPolicy::DEFAULT;
+    let mut uids = Vec::new();
+    for i in 0..300 {
+        let user = store
+            .create_user(NewUser {
+                email: format!("user{i}@example.org"),
+                name: Some(format!("user {i}")),
+                role: Role::DB_VIEWER,
+                status: authcore_core::UserStatus::Active,
+                passwords: vec![StoredPassword {
+                    hash: authcore_core::PasswordHash::new(format!(
+                        "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHRzYWx0$h{i}"
+                    )),
+                    issued_at: now,
+                }],
+            })
+            .await
+            .unwrap();
+        store.record_failure(&user.uid, now, &policy).await.unwrap();
+        uids.push(user.uid);
+    }
+    let Backend::MySql(pool) = &store.backend else {
+        panic!("mysql backend");
+    };
+    let mut conn = pool.acquire().await.unwrap();
+    conn.execute("ANALYZE TABLE authcore_users, authcore_passwords, authcore_lockout")
+        .await
+        .unwrap();
+    let q = &crate::dialect::mysql::Q;
+    let uid = uids[150].as_str().to_owned();
+    let email = "user150@example.org".to_owned();
+    // (statement, its binds as text; MariaDB compares an integer column with a text
+    // parameter numerically, through the index).
+    let statements: Vec<(&str, Vec<String>)> = vec![
+        (q.find_by_email_key, vec![email.clone()]),
+        (q.find_by_uid, vec![uid.clone()]),
+        (q.uid_by_email_key, vec![email]),
+        (q.lockout_state, vec![uid.clone()]),
+        (q.count_passwords, vec![uid.clone()]),
+        (q.clear_lockout, vec![uid.clone()]),
+        (q.clear_state, vec![uid]),
+    ];
+    for (sql, binds) in statements {
+        let mut explain = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN {sql}")));
+        for b in binds {
+            explain = explain.bind(b);
+        }
+        let rows = explain.fetch_all(&mut *conn).await.unwrap();
+        let plan: Vec<PlanRow> = rows
+            .iter()
+            .map(|r| {
+                (
+                    r.try_get::<Option<String>, _>("table").unwrap(),
+                    r.try_get::<Option<String>, _>("type").unwrap(),
+                    r.try_get::<Option<String>, _>("key").unwrap(),
+                    r.try_get::<Option<String>, _>("Extra").unwrap(),
+                )
+            })
+            .collect();
+        assert!(!plan.is_empty(), "{sql}");
+        for (table, access, key, extra) in &plan {
+            assert!(
+                !matches!(access.as_deref(), Some("ALL" | "index")),
+                "{sql}: table scan {plan:#?}"
+            );
+            if table.is_some() {
+                assert!(key.is_some(), "{sql}: no key {plan:#?} ({extra:?})");
+            }
+        }
+    }
+}
+
+#[test]
+fn local_ids_are_canonical_decimals() {
+    assert_eq!(local_id(&UserId::from(7)), Some(7));
+    assert_eq!(local_id(&UserId::new("07")), None);
+    assert_eq!(local_id(&UserId::new("+7")), None);
+    assert_eq!(local_id(&UserId::new("-7")), None);
+    assert_eq!(local_id(&UserId::new("cn=ann,dc=example,dc=org")), None);
+    assert_eq!(local_id(&UserId::from(u64::MAX)), None);
+}
