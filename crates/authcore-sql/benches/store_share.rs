@@ -1,8 +1,9 @@
 //! The store's share of one sign-in, as `Authenticator::authorize` makes it: the user lookup
 //! with the session epoch, the lockout reservation and its settlement, with 1,000 and 1,000,000 users, on SQLite (a
 //! file, WAL, `synchronous=NORMAL`) and, when `AUTHCORE_TEST_POSTGRES_URL` is set, on
-//! PostgreSQL (a fresh database on that server). Each case runs twice in the same run, on the
-//! same database and data, with the default pool (no ping before an operation):
+//! PostgreSQL (fresh databases on that server). Each case runs twice in the same run, on two
+//! databases seeded alike (one per path, so that neither path's writes empty the page cache
+//! of the other's connections), with the default pool (no ping before an operation):
 //!
 //! - `new`: the store as it is: `find_for_sign_in` (the user and its epoch in one statement),
 //!   then `reserve` and `settle`, one upsert each;
@@ -139,10 +140,10 @@ async fn seed(store_url: &str, n: u64) {
     eprintln!("seeded {n} users in {:.1?}", started.elapsed());
 }
 
-/// A fresh PostgreSQL database on the server of `base`.
-async fn fresh_postgres(base: &str, n: u64) -> String {
+/// A fresh PostgreSQL database on the server of `base`, for the `path` ("new" or "old").
+async fn fresh_postgres(base: &str, n: u64, path: &str) -> String {
     let db = format!(
-        "authcore_bench_{n}_{}_{}",
+        "authcore_bench_{path}_{n}_{}_{}",
         std::process::id(),
         OffsetDateTime::now_utc().unix_timestamp()
     );
@@ -194,6 +195,10 @@ async fn targets(n: u64) -> Vec<Target> {
         let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
         let store = SqlStore::connect(&url).await.unwrap();
         seed(&url, n).await;
+        // The old path's database: the same schema and data.
+        let url = format!("sqlite://{}?mode=rwc", dir.join("old.db").display());
+        SqlStore::connect(&url).await.unwrap().close().await;
+        seed(&url, n).await;
         // The store's own settings (WAL, synchronous=NORMAL, secure_delete, busy timeout).
         let options = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
             .unwrap()
@@ -215,8 +220,11 @@ async fn targets(n: u64) -> Vec<Target> {
     if let Ok(base) = std::env::var("AUTHCORE_TEST_POSTGRES_URL")
         && engine_on("postgres")
     {
-        let url = fresh_postgres(&base, n).await;
+        let url = fresh_postgres(&base, n, "new").await;
         let store = SqlStore::connect(&url).await.unwrap();
+        seed(&url, n).await;
+        let url = fresh_postgres(&base, n, "old").await;
+        SqlStore::connect(&url).await.unwrap().close().await;
         seed(&url, n).await;
         let old = sqlx::PgPool::connect(&url).await.unwrap();
         sqlx::raw_sql(OLD_TABLE_POSTGRES)
