@@ -219,6 +219,39 @@ async fn name_migrations_keep_the_data() {
     }
 }
 
+/// A sign-in's three statements as `authorize` makes them, for `cut@example.test`, with a
+/// wrong password: the lookup, the reservation (its answer) and the settlement (the state).
+async fn wrong_password_sign_in(
+    store: &SqlStore,
+    uid: &authcore_core::UserId,
+    policy: &LockoutPolicy,
+) -> authcore_core::Result<(
+    bool,
+    authcore_core::Reserve,
+    Option<authcore_core::LockoutState>,
+)> {
+    use authcore_core::{AttemptOutcome, Reservation, ReservationPolicy};
+    use time::OffsetDateTime;
+
+    let found = store
+        .find_for_sign_in("cut@example.test", store)
+        .await?
+        .is_some_and(|r| r.user.uid == *uid);
+    let r = Reservation::new(uid.clone(), OffsetDateTime::now_utc());
+    let reserved = store
+        .reserve(&r, policy, &ReservationPolicy::default())
+        .await?;
+    let state = store
+        .settle(
+            &r,
+            AttemptOutcome::Failure,
+            OffsetDateTime::now_utc(),
+            policy,
+        )
+        .await?;
+    Ok((found, reserved, state))
+}
+
 /// A file store runs the sign-in's statements on a connection of its own (see the crate's
 /// `store::sign_in`). Statements cancelled at any point (an operation timeout, a client gone)
 /// leave it working and the count exact; a closed store refuses them as it refuses the rest.
@@ -226,7 +259,7 @@ async fn name_migrations_keep_the_data() {
 async fn the_sign_in_connection_survives_cancelled_statements_and_closes() {
     use std::time::Duration;
 
-    use authcore_core::{AttemptOutcome, Reservation, ReservationPolicy, Reserve};
+    use authcore_core::{Reservation, ReservationPolicy, Reserve};
     use time::OffsetDateTime;
 
     let dir = TempDir::new();
@@ -247,33 +280,14 @@ async fn the_sign_in_connection_survives_cancelled_statements_and_closes() {
         threshold: 1_000_000,
         ..LockoutPolicy::DEFAULT
     };
-    let rp = ReservationPolicy::default();
-    // Lookups, reservations and settlements from many tasks at once, each cut off after a
-    // different time (0 to 2 ms): some before they reach the connection, some while the
-    // statement runs, some after it committed.
+    // Sign-ins from many tasks at once, each cut off after a different time (0 to 2 ms): some
+    // before they reach the connection, some while a statement runs, some after it committed.
     let mut tasks = Vec::new();
     for i in 0..120_u64 {
         let (store, uid) = (Arc::clone(&store), user.uid.clone());
         tasks.push(tokio::spawn(async move {
             let cut = Duration::from_micros(i * 17 % 2_000);
-            let r = Reservation::new(uid, OffsetDateTime::now_utc());
-            let _ = tokio::time::timeout(cut, async {
-                store
-                    .find_for_sign_in("cut@example.test", store.as_ref())
-                    .await
-                    .unwrap();
-                store.reserve(&r, &policy, &rp).await.unwrap();
-                store
-                    .settle(
-                        &r,
-                        AttemptOutcome::Failure,
-                        OffsetDateTime::now_utc(),
-                        &policy,
-                    )
-                    .await
-                    .unwrap();
-            })
-            .await;
+            let _ = tokio::time::timeout(cut, wrong_password_sign_in(&store, &uid, &policy)).await;
         }));
     }
     for task in tasks {
@@ -287,28 +301,12 @@ async fn the_sign_in_connection_survives_cancelled_statements_and_closes() {
                 .await
                 .unwrap()
                 .map_or(0, |s| s.failures);
-            let record = store
-                .find_for_sign_in("cut@example.test", store.as_ref())
+            let (found, reserved, after) = wrong_password_sign_in(&store, &user.uid, &policy)
                 .await
-                .unwrap()
                 .unwrap();
-            assert_eq!(record.user.uid, user.uid);
-            let r = Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
-            assert_eq!(
-                store.reserve(&r, &policy, &rp).await.unwrap(),
-                Reserve::Granted
-            );
-            let after = store
-                .settle(
-                    &r,
-                    AttemptOutcome::Failure,
-                    OffsetDateTime::now_utc(),
-                    &policy,
-                )
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(after.failures, before + 1);
+            assert!(found);
+            assert_eq!(reserved, Reserve::Granted);
+            assert_eq!(after.map(|s| s.failures), Some(before + 1));
         }
     })
     .await;
@@ -317,31 +315,26 @@ async fn the_sign_in_connection_survives_cancelled_statements_and_closes() {
         "the sign-in connection hangs after cancelled statements"
     );
 
+    // Closed: each of the three statements is refused (the first would hide the others).
     store.close().await;
+    let err = wrong_password_sign_in(&store, &user.uid, &policy)
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), "service_unavailable", "{err}");
     let r = Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
-    let refused = [
-        store
-            .find_for_sign_in("cut@example.test", store.as_ref())
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        store
-            .reserve(&r, &policy, &rp)
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-        store
-            .settle(
-                &r,
-                AttemptOutcome::Failure,
-                OffsetDateTime::now_utc(),
-                &policy,
-            )
-            .await
-            .map(|_| ())
-            .unwrap_err(),
-    ];
-    for err in refused {
-        assert_eq!(err.error_code(), "service_unavailable", "{err}");
-    }
+    let err = store
+        .reserve(&r, &policy, &ReservationPolicy::default())
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), "service_unavailable", "{err}");
+    let err = store
+        .settle(
+            &r,
+            authcore_core::AttemptOutcome::Failure,
+            OffsetDateTime::now_utc(),
+            &policy,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.error_code(), "service_unavailable", "{err}");
 }

@@ -42,27 +42,37 @@ async fn sqlite_sign_in_statements_use_indexes() {
     }
 }
 
+/// A store on a fresh database `authcore_plan_<pid>` of the server whose URL the variable
+/// `env` holds (set by scripts/test).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+async fn fresh_store<C>(env: &str) -> SqlStore
+where
+    C: sqlx::Connection,
+    for<'c> &'c mut C: sqlx::Executor<'c>,
+{
+    let base = std::env::var(env).unwrap_or_else(|_| panic!("{env} is not set: run scripts/test"));
+    let db = format!("authcore_plan_{}", std::process::id());
+    let mut admin = C::connect(&base).await.unwrap();
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {db}"),
+        format!("CREATE DATABASE {db}"),
+    ] {
+        sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(sql))
+            .await
+            .unwrap();
+    }
+    let (prefix, _) = base.split('?').next().unwrap().rsplit_once('/').unwrap();
+    SqlStore::connect(&format!("{prefix}/{db}")).await.unwrap()
+}
+
 /// Same on PostgreSQL, with sequential scans disabled so that the planner's choice on a
 /// tiny table does not hide a missing index.
 #[cfg(feature = "postgres")]
 #[tokio::test]
 #[ignore = "needs PostgreSQL: run scripts/test"]
 async fn postgres_sign_in_statements_use_indexes() {
-    use sqlx::{Connection, Executor};
-    let base = std::env::var("AUTHCORE_TEST_POSTGRES_URL")
-        .expect("AUTHCORE_TEST_POSTGRES_URL is not set: run scripts/test");
-    let db = format!("authcore_plan_{}", std::process::id());
-    let mut admin = sqlx::PgConnection::connect(&base).await.unwrap();
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
-        .await
-        .unwrap();
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .await
-        .unwrap();
-    let (prefix, _) = base.split('?').next().unwrap().rsplit_once('/').unwrap();
-    let store = SqlStore::connect(&format!("{prefix}/{db}")).await.unwrap();
+    use sqlx::Executor;
+    let store = fresh_store::<sqlx::PgConnection>("AUTHCORE_TEST_POSTGRES_URL").await;
     let Backend::Postgres(pool) = &store.backend else {
         panic!("postgres backend");
     };
@@ -106,21 +116,8 @@ async fn mysql_sign_in_statements_use_indexes() {
         Option<String>,
     );
     use authcore_core::{LockoutStore as _, NewUser, Role, StoredPassword, UserAdmin as _};
-    use sqlx::{Connection, Executor};
-    let base = std::env::var("AUTHCORE_TEST_MYSQL_URL")
-        .expect("AUTHCORE_TEST_MYSQL_URL is not set: run scripts/test");
-    let db = format!("authcore_plan_{}", std::process::id());
-    let mut admin = sqlx::MySqlConnection::connect(&base).await.unwrap();
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
-        .await
-        .unwrap();
-    admin
-        .execute(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .await
-        .unwrap();
-    let (prefix, _) = base.split('?').next().unwrap().rsplit_once('/').unwrap();
-    let store = SqlStore::connect(&format!("{prefix}/{db}")).await.unwrap();
+    use sqlx::Executor;
+    let store = fresh_store::<sqlx::MySqlConnection>("AUTHCORE_TEST_MYSQL_URL").await;
     let now = time::OffsetDateTime::now_utc();
     let policy = authcore_core::LockoutPolicy::DEFAULT;
     let mut uids = Vec::new();
