@@ -668,3 +668,493 @@ async fn every_answer_is_declared_by_its_route() {
     }
     assert!(answered > 500, "{answered}");
 }
+
+/// A server with a settings store and the real directory control (`authcore-ldap`'s): the
+/// document then states the directory's syntax, and its checks answer.
+async fn directory_server() -> (Authenticator, String) {
+    let store = Arc::new(MemoryStore::new());
+    let auth = Authenticator::builder()
+        .store(store.clone())
+        .lockout_store(store.clone())
+        .settings_store(store.clone())
+        .directory_control(Arc::new(authcore_ldap::ReloadableLdapStore::new()))
+        .hashing(fixtures::fast_hashing())
+        .keys(fixtures::test_keys().unwrap())
+        .clock(Arc::new(ManualClock::starting_now()))
+        .policy(AuthPolicy::default())
+        .allowed_roles(Role::REDIS_MANAGEMENT_ROLES)
+        .build()
+        .unwrap();
+    auth.create_user_unchecked(CreateUser {
+        email: ADMIN.into(),
+        password: fixtures::password(ADMIN_PW),
+        name: None,
+        role: Role::ADMIN,
+    })
+    .await
+    .unwrap();
+    let admin = token(&auth, ADMIN, ADMIN_PW).await;
+    (auth, admin)
+}
+
+/// `(status, error_code)` of `method path` with `body`.
+async fn answer(
+    auth: &Authenticator,
+    caller: &str,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> (u16, String) {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let res = dispatch(auth, method, path, body_parts(Some(caller), &bytes)).await;
+    let got: Value = serde_json::from_slice(&res.body).unwrap_or(Value::Null);
+    (
+        res.status,
+        got["error_code"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+/// Whether `v` is valid against `schema` of `doc`: the subset of OpenAPI 3.0's schema
+/// object the document uses (`$ref`, `type` with `nullable`, `enum`, `pattern`,
+/// `minLength`/`maxLength` in characters, `minItems`, `items`, `minimum`/`maximum`,
+/// `properties`, `required`, `additionalProperties: false`, `allOf`, `anyOf`, `oneOf`).
+/// Panics on a keyword it does not know, so it cannot pass a schema by ignoring it.
+fn schema_accepts(doc: &Value, schema: &Value, v: &Value) -> bool {
+    let obj = schema.as_object().unwrap();
+    if let Some(r) = obj.get("$ref") {
+        let name = r
+            .as_str()
+            .unwrap()
+            .trim_start_matches("#/components/schemas/");
+        return schema_accepts(doc, &doc["components"]["schemas"][name], v);
+    }
+    let nullable = obj.get("nullable") == Some(&Value::Bool(true));
+    for (key, want) in obj {
+        let ok = match key.as_str() {
+            "type" => {
+                (v.is_null() && nullable)
+                    || match want.as_str().unwrap() {
+                        "string" => v.is_string(),
+                        "integer" => v.is_i64() || v.is_u64(),
+                        "number" => v.is_number(),
+                        "boolean" => v.is_boolean(),
+                        "object" => v.is_object(),
+                        "array" => v.is_array(),
+                        other => panic!("type {other}"),
+                    }
+            }
+            "enum" => want.as_array().unwrap().contains(v),
+            "pattern" => v.as_str().is_none_or(|s| {
+                regex::Regex::new(want.as_str().unwrap())
+                    .unwrap()
+                    .is_match(s)
+            }),
+            "minLength" => v
+                .as_str()
+                .is_none_or(|s| s.chars().count() as u64 >= want.as_u64().unwrap()),
+            "maxLength" => v
+                .as_str()
+                .is_none_or(|s| s.chars().count() as u64 <= want.as_u64().unwrap()),
+            "minItems" => v
+                .as_array()
+                .is_none_or(|a| a.len() as u64 >= want.as_u64().unwrap()),
+            "items" => v
+                .as_array()
+                .is_none_or(|a| a.iter().all(|i| schema_accepts(doc, want, i))),
+            "minimum" => v.as_f64().is_none_or(|n| n >= want.as_f64().unwrap()),
+            "maximum" => v.as_f64().is_none_or(|n| n <= want.as_f64().unwrap()),
+            "properties" => v.as_object().is_none_or(|o| {
+                o.iter()
+                    .all(|(k, x)| want.get(k).is_none_or(|s| schema_accepts(doc, s, x)))
+            }),
+            "required" => v.as_object().is_none_or(|o| {
+                want.as_array()
+                    .unwrap()
+                    .iter()
+                    .all(|k| o.contains_key(k.as_str().unwrap()))
+            }),
+            "additionalProperties" => {
+                assert_eq!(want, &Value::Bool(false));
+                v.as_object()
+                    .is_none_or(|o| o.keys().all(|k| obj["properties"].get(k).is_some()))
+            }
+            "allOf" => want
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|s| schema_accepts(doc, s, v)),
+            "anyOf" => want
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| schema_accepts(doc, s, v)),
+            "oneOf" => {
+                want.as_array()
+                    .unwrap()
+                    .iter()
+                    .filter(|s| schema_accepts(doc, s, v))
+                    .count()
+                    == 1
+            }
+            "nullable" | "description" | "default" | "format" | "title" => true,
+            other => panic!("keyword {other}"),
+        };
+        if !ok {
+            return false;
+        }
+    }
+    true
+}
+
+/// Strings made of the pieces DN syntax turns on (separators, escapes of every UTF-8 class,
+/// BER values, white space of several kinds, the forbidden characters, the placeholder):
+/// a fixed table and `n` pseudo-random concatenations (a fixed seed: a failure replays).
+fn dn_like_strings(n: usize) -> Vec<String> {
+    const PIECES: &[&str] = &[
+        "cn",
+        "dc",
+        "uid",
+        "1.2.3",
+        "x-y",
+        "=",
+        "=",
+        ",",
+        ",",
+        "+",
+        " ",
+        " ",
+        "a",
+        "b c",
+        "\\",
+        "\\\\",
+        "\\,",
+        "\\ ",
+        "\\#",
+        "\\=",
+        "\\20",
+        "\\41",
+        "\\c3\\a9",
+        "\\c3",
+        "\\a9",
+        "\\e2\\82\\ac",
+        "\\ed\\a0\\80",
+        "\\e0\\80\\80",
+        "\\c1\\bf",
+        "\\f0\\9f\\98\\80",
+        "\\f4\\90\\80\\80",
+        "\\zz",
+        "#",
+        "#04",
+        "#0",
+        "0f",
+        "\"",
+        ";",
+        "<",
+        ">",
+        "\u{0}",
+        "\t",
+        "\n",
+        "\u{a0}",
+        "\u{85}",
+        "\u{3000}",
+        "\u{1}",
+        "é",
+        "\u{1F600}",
+        "%u",
+        "%",
+        "%D",
+        "*",
+        "(",
+        ")",
+        ".",
+    ];
+    let mut out: Vec<String> = [
+        "cn=admins,ou=groups,dc=example,dc=org",
+        "CN=Steve Kille , O=Isode Limited,C=GB",
+        "OU=Sales+CN=J.  Smith,DC=example,DC=net",
+        r#"CN=James \"Jim\" Smith\, III,DC=example,DC=net"#,
+        "1.3.6.1.4.1.1466.0=#04024869,DC=example,DC=com",
+        r"CN=Lu\C4\8Di\C4\87",
+        r"uid=sp*c(i)a\5Cl\2Cx\3Dy\2Bz,ou=People,dc=example,dc=org",
+        "  cn=x  ",
+        "\tcn=x\u{3000}",
+        "cn=x\\ ",
+        "cn=x\\ \t",
+        "cn=x\\20",
+        "cn=",
+        "cn= ",
+        "cn=,dc=x",
+        "cn=#",
+        "cn= #00",
+        "cn=#00 ",
+        "cn= #zz",
+        "uid=%u,ou=people,dc=example,dc=org",
+        "uid=a%ub,dc=x",
+        "%u=a",
+        "uid=\\%u",
+        "",
+        " ",
+        "uid",
+        "uid=a,,dc=b",
+        r"cn=\ff\fe",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..n {
+        let len = 1 + next() % 9;
+        let mut s = String::new();
+        for i in 0..len {
+            // Start like a DN more often than not, so that both verdicts are common.
+            let piece = match (i, next() % 3) {
+                (0, 0 | 1) => "cn=",
+                _ => PIECES[(next() % PIECES.len() as u64) as usize],
+            };
+            s.push_str(piece);
+        }
+        out.push(s);
+    }
+    out
+}
+
+/// A mapping's `name` and `dn` schemas (with a directory) accept exactly what the server
+/// accepts: every generated string is answered 200 when the schema accepts it and 400
+/// `invalid_name_param` / `invalid_dn_param` when it does not, on `POST` and `PUT`.
+#[tokio::test]
+async fn mapping_name_and_dn_schemas_are_the_checks() {
+    let (auth, admin) = directory_server().await;
+    let doc = document(&auth);
+    for name in ["LdapMappingInput", "LdapMappingUpdate"] {
+        assert_eq!(
+            schema(&doc, name)["properties"]["dn"]["pattern"],
+            authcore::settings::TRIMMED_DN_PATTERN,
+            "{name}"
+        );
+        assert_eq!(
+            schema(&doc, name)["properties"]["name"]["pattern"],
+            authcore::settings::MAPPING_NAME_PATTERN,
+            "{name}"
+        );
+    }
+    let created = answer(
+        &auth,
+        &admin,
+        "POST",
+        "/v1/ldap_mappings",
+        &json!({"name": "m", "dn": "cn=x", "role": "admin"}),
+    )
+    .await;
+    assert_eq!(created, (200, String::new()));
+    let update = schema(&doc, "LdapMappingUpdate");
+    let input = schema(&doc, "LdapMappingInput");
+    let mut seen = [[0u32; 2]; 2];
+    for (i, s) in dn_like_strings(1500).into_iter().enumerate() {
+        for (field, code) in [("dn", "invalid_dn_param"), ("name", "invalid_name_param")] {
+            if field == "name" && s.len() > authcore::settings::MAX_MAPPING_NAME_LEN {
+                continue; // bytes: the description's, not the pattern's
+            }
+            if i % 10 == 0 {
+                // POST too (a name no other mapping has, so only the field decides), then
+                // delete what it created.
+                let rename = json!({"name": "the mapping"});
+                let renamed = answer(&auth, &admin, "PUT", "/v1/ldap_mappings/1", &rename).await;
+                assert_eq!(renamed.0, 200);
+                let mut body = json!({"name": format!("n{i}"), "dn": "cn=y", "role": "db_viewer"});
+                body[field] = json!(s);
+                let valid = schema_accepts(&doc, input, &body);
+                let bytes = serde_json::to_vec(&body).unwrap();
+                let res = dispatch(
+                    &auth,
+                    "POST",
+                    "/v1/ldap_mappings",
+                    body_parts(Some(&admin), &bytes),
+                )
+                .await;
+                assert_eq!(
+                    res.status == 200,
+                    valid,
+                    "POST {field} {s:?}: {}",
+                    String::from_utf8_lossy(&res.body)
+                );
+                if res.status == 200 {
+                    let uid = serde_json::from_slice::<Value>(&res.body).unwrap()["uid"].clone();
+                    let path = format!("/v1/ldap_mappings/{uid}");
+                    let res = dispatch(&auth, "DELETE", &path, body_parts(Some(&admin), b"")).await;
+                    assert_eq!(res.status, 200);
+                }
+            }
+            let body = json!({ field: s });
+            let valid = schema_accepts(&doc, update, &body);
+            let got = answer(&auth, &admin, "PUT", "/v1/ldap_mappings/1", &body).await;
+            let want = if valid {
+                (200, String::new())
+            } else {
+                (400, code.to_owned())
+            };
+            assert_eq!(got, want, "PUT {field} {s:?}");
+            seen[usize::from(field == "name")][usize::from(valid)] += 1;
+        }
+    }
+    // Both verdicts are common for both fields: the table tests something.
+    for (field, [refused, accepted]) in ["dn", "name"].iter().zip(seen) {
+        assert!(
+            refused > 300 && accepted > 300,
+            "{field}: {refused} refused, {accepted} accepted"
+        );
+    }
+}
+
+/// The `PUT /v1/cluster/ldap` body schema (`LdapInput`) accepts what the directory's check
+/// accepts, field by field (every generated string as `bind_dn`, `user_dn_template`,
+/// `dn_group_attr`, a query's `base`, a URI) and combination by combination (each
+/// exclusive pair, blank strings, `null` and empty query objects counting as absent).
+/// The response schema stays `Ldap` (`GET` shows `uris: []` without a directory).
+#[tokio::test]
+async fn ldap_input_schema_is_the_directory_check() {
+    let (auth, admin) = directory_server().await;
+    let doc = document(&auth);
+    let put = &doc["paths"]["/v1/cluster/ldap"]["put"];
+    assert_eq!(
+        put["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/LdapInput"
+    );
+    assert_eq!(
+        put["responses"]["200"]["content"]["application/json"]["schema"]["$ref"],
+        "#/components/schemas/Ldap"
+    );
+    let input = &json!({"$ref": "#/components/schemas/LdapInput"});
+    let check = |body: Value| {
+        let auth = auth.clone();
+        let admin = admin.clone();
+        let doc = doc.clone();
+        async move {
+            let valid = schema_accepts(&doc, input, &body);
+            let got = answer(&auth, &admin, "PUT", "/v1/cluster/ldap", &body).await;
+            assert_eq!(got.0 == 200, valid, "{body}: {got:?}");
+            if !valid {
+                assert!(
+                    ["invalid_request", "illegal_fields_combination"].contains(&got.1.as_str()),
+                    "{body}: {got:?}"
+                );
+            }
+            valid
+        }
+    };
+    let template = json!("uid=%u,ou=people,dc=example,dc=org");
+    let mut seen = [0u32; 2];
+    for s in dn_like_strings(300) {
+        for body in [
+            json!({"uris": ["ldap://h"], "user_dn_template": template, "bind_dn": s, "bind_pass": "p"}),
+            json!({"uris": ["ldap://h"], "user_dn_template": s}),
+            json!({"uris": ["ldap://h"], "user_dn_template": template, "dn_group_attr": s}),
+            json!({"uris": ["ldap://h"], "user_dn_query": {"base": s, "filter": "(uid=%u)"}}),
+            json!({"uris": ["ldap://h"], "user_dn_template": template,
+                "dn_group_query": {"base": s, "filter": "(member=%D)"}}),
+            json!({"uris": [format!("ldap://{s}")], "user_dn_template": template}),
+        ] {
+            seen[usize::from(check(body).await)] += 1;
+        }
+    }
+    assert!(seen[0] > 200 && seen[1] > 200, "{seen:?}");
+    for s in [
+        "ldap://h",
+        "LDAPS://h:636/",
+        "ldap://h:+0389",
+        "ldap://h:65535",
+        "ldap://h:65536",
+        "ldap://h:0",
+        "ldap://h:",
+        "ldap://[::1]:389",
+        "ldap://[::1]x",
+        "ldap://h/x",
+        "http://h",
+        "ldap://a_b.c-d",
+        "ldap://h:99999999999",
+    ] {
+        check(json!({"uris": [s], "user_dn_template": template})).await;
+    }
+    // Every combination of absent / blank / null / given / malformed for the fields the
+    // rules name.
+    let templates = [
+        None,
+        Some(json!(null)),
+        Some(json!(" ")),
+        Some(template.clone()),
+        Some(json!("uid=x")),
+    ];
+    let queries = [
+        None,
+        Some(json!({})),
+        Some(json!({"base": " ", "filter": null, "scope": "one"})),
+        Some(json!({"base": "dc=x", "filter": "(uid=%u)"})),
+        Some(json!({"base": "dc=x"})),
+        Some(json!({"filter": "uid=%u"})),
+    ];
+    let attrs = [
+        None,
+        Some(json!("")),
+        Some(json!("memberOf")),
+        Some(json!("member of")),
+    ];
+    let group_queries = [
+        None,
+        Some(json!(null)),
+        Some(json!({"base": "dc=x", "filter": "(member=%D)"})),
+        Some(json!({"base": "dc=x", "filter": "(cn=x)"})),
+    ];
+    let bind_dns = [
+        None,
+        Some(json!("")),
+        Some(json!("cn=admin,dc=x")),
+        Some(json!("admin")),
+    ];
+    let bind_passes = [None, Some(json!("")), Some(json!("secret"))];
+    let mut verdicts = [0u32; 2];
+    for t in &templates {
+        for q in &queries {
+            for a in &attrs {
+                for g in &group_queries {
+                    for d in &bind_dns {
+                        for p in &bind_passes {
+                            let mut body = json!({"uris": ["ldap://h"]});
+                            for (name, value) in [
+                                ("user_dn_template", t),
+                                ("user_dn_query", q),
+                                ("dn_group_attr", a),
+                                ("dn_group_query", g),
+                                ("bind_dn", d),
+                                ("bind_pass", p),
+                            ] {
+                                if let Some(v) = value {
+                                    body[name] = v.clone();
+                                }
+                            }
+                            verdicts[usize::from(check(body).await)] += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(verdicts[0] > 100 && verdicts[1] > 100, "{verdicts:?}");
+    // What the schema cannot state, documented: a filter that does not parse, a ca_cert
+    // that is no certificate.
+    for body in [
+        json!({"uris": ["ldap://h"], "user_dn_query": {"base": "dc=x", "filter": "((%u"}}),
+        json!({"uris": ["ldap://h"], "user_dn_template": template,
+            "ca_cert": "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n"}),
+    ] {
+        assert!(schema_accepts(&doc, input, &body), "{body}");
+        assert_eq!(
+            answer(&auth, &admin, "PUT", "/v1/cluster/ldap", &body).await,
+            (400, "invalid_request".to_owned()),
+            "{body}"
+        );
+    }
+}

@@ -19,10 +19,16 @@ use crate::error::Result;
 use crate::user::Role;
 
 mod ldap;
+mod ldap_syntax;
 
 pub use ldap::{
     DEFAULT_CACHE_TTL_S, DEFAULT_DIRECTORY_TIMEOUT_S, LDAP_URI_PATTERN, LdapQuerySettings,
     LdapScope, LdapSettings, MAX_DIRECTORY_TIMEOUT_S, MIN_DIRECTORY_TIMEOUT_S,
+};
+pub use ldap_syntax::{
+    ATTRIBUTE_PATTERN, BLANK_OR_ATTRIBUTE_PATTERN, BLANK_OR_DN_PATTERN,
+    BLANK_OR_DN_TEMPLATE_PATTERN, BLANK_OR_PEM_PATTERN, BLANK_PATTERN, DN_PATTERN,
+    DN_TEMPLATE_PATTERN, GROUP_FILTER_PATTERN, TRIMMED_DN_PATTERN, USER_FILTER_PATTERN,
 };
 
 /// The setting that holds the `ldap` object (`null` once deleted).
@@ -139,6 +145,15 @@ pub const IGNORED_POLICY_FIELDS: &[&str] = &[
 
 /// Longest mapping name accepted, in bytes.
 pub const MAX_MAPPING_NAME_LEN: usize = 255;
+/// What [`check_mapping_name`] accepts, but the length: no control character (Unicode `Cc`),
+/// and something that is not white space (Unicode `White_Space`, what `str::trim` removes).
+/// Leading white space, then the first other character, then anything but a control
+/// character (one way to match each name, so no backtracking).
+pub const MAPPING_NAME_PATTERN: &str = concat!(
+    r"^[\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*",
+    r"[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]",
+    r"[^\u0000-\u001f\u007f-\u009f]*$"
+);
 /// Longest mapping DN or e-mail accepted, in bytes.
 pub const MAX_MAPPING_DN_LEN: usize = 1024;
 

@@ -350,7 +350,9 @@ impl Authenticator {
         Ok(writes)
     }
 
-    fn directory(&self) -> Result<&Arc<dyn DirectoryControl>> {
+    /// The directory control, if this server has one (the OpenAPI document states its DN
+    /// syntax for mappings).
+    pub(crate) fn directory(&self) -> Result<&Arc<dyn DirectoryControl>> {
         self.inner
             .settings
             .directory

@@ -16,13 +16,13 @@ use serde_json::{Map, Value};
 use crate::authenticator::MAX_USERNAME_LEN;
 use crate::error::{Error, Result};
 use crate::settings::{
-    LdapMappingUpdate, MAX_MAPPING_DN_LEN, MAX_MAPPING_NAME_LEN, NewLdapMapping,
+    LdapMappingUpdate, MAPPING_NAME_PATTERN, MAX_MAPPING_NAME_LEN, NewLdapMapping,
 };
 use crate::user::Role;
 
-/// What a mapping's `dn` must contain to be a distinguished name at all (an `=`): the
-/// document's pattern. The full syntax (RFC 4514, as the directory parses it) is checked
-/// after the parse and answered with 400 `invalid_dn_param`.
+/// What a mapping's `dn` must contain without a directory ([`crate::settings::DirectoryControl`]):
+/// an `=`, the whole check then. With one, the document states the directory's syntax
+/// ([`crate::settings::TRIMMED_DN_PATTERN`]) instead.
 pub const MAPPING_DN_PATTERN: &str = "=";
 
 /// A JSON integer, as Redis types its ignored `uid` and `account_id` (any `i64` or `u64`).
@@ -45,20 +45,21 @@ enum AnyInteger {
 )]
 pub struct LdapMappingBody {
     /// Unique name: 1 to 255 bytes, not blank, no control characters (otherwise 400
-    /// `invalid_name_param`); a name another mapping has is 400 `name_already_exists`.
-    #[serde(default, deserialize_with = "present")]
-    #[schemars(with = "String", length(min = 1, max = MAX_MAPPING_NAME_LEN))]
-    pub name: Option<String>,
-    /// The group's distinguished name, e.g. `cn=admins,ou=groups,dc=example,dc=org`
-    /// (RFC 4514; spaces around the separators are tolerated, surrounding whitespace is
-    /// trimmed): at most 1024 bytes, and one that does not parse as a DN is 400
-    /// `invalid_dn_param`.
+    /// `invalid_name_param`; the pattern says all but the bytes); a name another mapping has
+    /// is 400 `name_already_exists`.
     #[serde(default, deserialize_with = "present")]
     #[schemars(
         with = "String",
-        length(min = 1, max = MAX_MAPPING_DN_LEN),
-        pattern(MAPPING_DN_PATTERN)
+        length(min = 1, max = MAX_MAPPING_NAME_LEN),
+        pattern(MAPPING_NAME_PATTERN)
     )]
+    pub name: Option<String>,
+    /// The group's distinguished name, e.g. `cn=admins,ou=groups,dc=example,dc=org`
+    /// (RFC 4514; spaces around the separators are tolerated, surrounding whitespace is
+    /// trimmed): at most 1024 bytes once trimmed, and one that does not parse as a DN is 400
+    /// `invalid_dn_param` (the pattern says all but the bytes).
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "String", length(min = 1), pattern(MAPPING_DN_PATTERN))]
     pub dn: Option<String>,
     /// The management role members of the group get.
     #[serde(default, deserialize_with = "present")]

@@ -17,10 +17,14 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::{Map, Value};
 
 /// What a URI of `uris` looks like: `ldap://` or `ldaps://` (any case), a host name or address
-/// (IPv6 in brackets), an optional port and an optional trailing `/`. The directory's check
-/// refuses anything else with `invalid_request`, and also a port outside 1..=65535.
-pub const LDAP_URI_PATTERN: &str =
-    r"^[Ll][Dd][Aa][Pp][Ss]?://(\[[0-9A-Za-z._:-]+\]|[0-9A-Za-z._-]+)(:\+?[0-9]+)?/?$";
+/// (IPv6 in brackets), an optional port (1 to 65535, as Rust reads a `u16`: leading `+` and
+/// zeros allowed) and an optional trailing `/`. The directory's check refuses anything else
+/// with `invalid_request`.
+pub const LDAP_URI_PATTERN: &str = concat!(
+    r"^[Ll][Dd][Aa][Pp][Ss]?://(\[[0-9A-Za-z._:-]+\]|[0-9A-Za-z._-]+)",
+    r"(:\+?0*([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?",
+    r"/?$"
+);
 
 /// Smallest `directory_timeout_s` (Redis: 5).
 pub const MIN_DIRECTORY_TIMEOUT_S: u64 = 5;

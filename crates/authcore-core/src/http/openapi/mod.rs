@@ -21,6 +21,7 @@
 //! and its `openapi3` settings write OpenAPI 3.0 component schemas. The document around the
 //! schemas (paths, responses, links) is a few lines of JSON built from the route table.
 
+mod ldap_input;
 pub mod operations;
 mod settings;
 
@@ -237,8 +238,8 @@ fn error_response(status: u16, codes: &[&str]) -> Value {
     out
 }
 
-/// The roles this authenticator accepts and the shortest new password of the policy in
-/// force: the parser checks both, so the schemas say them.
+/// The roles this authenticator accepts, the shortest new password of the policy in force
+/// and the DN syntax of its directory: the checks use them, so the schemas say them.
 fn fill_in_configuration(auth: &Authenticator, schemas: &mut Map<String, Value>) {
     let role = match auth.allowed_roles() {
         Some(roles) => json!({
@@ -269,6 +270,17 @@ fn fill_in_configuration(auth: &Authenticator, schemas: &mut Map<String, Value>)
         }
         if !all.is_empty() {
             body.insert("allOf".into(), Value::Array(all));
+        }
+    }
+    // A mapping's `dn`: with a directory, its DN syntax; without one, an `=` is the check.
+    if auth.directory().is_ok() {
+        for name in ["LdapMappingInput", "LdapMappingUpdate"] {
+            if let Some(dn) = schemas
+                .get_mut(name)
+                .and_then(|s| s.pointer_mut("/properties/dn"))
+            {
+                dn["pattern"] = crate::settings::TRIMMED_DN_PATTERN.into();
+            }
         }
     }
     let min = auth.policy().passwords.min_length;

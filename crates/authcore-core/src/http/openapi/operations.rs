@@ -437,7 +437,7 @@ pub const PUT_LDAP: OperationDoc = OperationDoc {
         every server process on the database within a second. Mappings are managed at \
         /v1/ldap_mappings (`ldap_mappings` here is refused).",
     body: Some(BodyDoc {
-        schema: schema::<LdapSettings>,
+        schema: super::ldap_input::ldap_input,
         required: true,
     }),
     ok_description: "The stored object, bind_pass masked",

@@ -4,7 +4,8 @@
 //! else is refused. The `ldap` object ([`crate::settings::LdapSettings`]) and the mapping
 //! bodies ([`crate::http::LdapMappingBody`], [`crate::http::NewLdapMappingBody`],
 //! [`crate::settings::LdapMapping`]) need nothing here: the generator derives them from the
-//! types that parse and answer (see [`super::operations`]).
+//! types that parse and answer (see [`super::operations`]; the `PUT` body of the `ldap`
+//! object adds the directory's rules to it, see `ldap_input`).
 
 use schemars::generate::SchemaSettings;
 use serde_json::{Map, Value, json};
