@@ -34,6 +34,26 @@ enum AnyInteger {
     Unsigned(u64),
 }
 
+impl JsonSchema for AnyInteger {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> Cow<'static, str> {
+        "AnyInteger".into()
+    }
+
+    /// What the parse takes: `i64::MIN` to `u64::MAX` (an `int64` format would refuse the
+    /// `u64`s above `i64::MAX` that the parse accepts).
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        schemars::json_schema!({
+            "type": "integer",
+            "minimum": i64::MIN,
+            "maximum": u64::MAX,
+        })
+    }
+}
+
 /// The body of `PUT /v1/ldap_mappings/{uid}`: the fields given change. `POST` takes the same
 /// fields with `name`, `dn` and `role` required ([`NewLdapMappingBody`]).
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -74,11 +94,9 @@ pub struct LdapMappingBody {
     #[schemars(with = "bool", extend("default" = true))]
     pub email_alerts: Option<bool>,
     /// Redis's (read-only there); accepted and ignored.
-    #[schemars(with = "Option<i64>")]
     #[allow(dead_code)]
     uid: Option<AnyInteger>,
     /// Redis's; accepted and ignored.
-    #[schemars(with = "Option<i64>")]
     #[allow(dead_code)]
     account_id: Option<AnyInteger>,
     /// Redis's (read-only there); accepted and ignored.
@@ -258,6 +276,35 @@ mod tests {
         let body = json!({"uid": u64::MAX, "account_id": -3, "action_uid": "a",
             "bdbs_email_alerts": ["1", "all"], "cluster_email_alerts": null});
         assert!(parse(body).is_ok());
+    }
+
+    /// The schema of the ignored integers is the parse's range: `i64::MIN` to `u64::MAX`
+    /// (an `int64` format refused `u64`s the parse accepts), `null` allowed.
+    #[test]
+    fn ignored_integers_schema_is_the_parse_range() {
+        let mut generator = schemars::generate::SchemaSettings::openapi3().into_generator();
+        generator.subschema_for::<LdapMappingBody>();
+        let schema = generator.take_definitions(true)["LdapMappingUpdate"].clone();
+        for field in ["uid", "account_id"] {
+            let prop = &schema["properties"][field];
+            assert_eq!(prop["type"], "integer", "{field}");
+            assert_eq!(prop["minimum"], json!(i64::MIN), "{field}");
+            assert_eq!(prop["maximum"], json!(u64::MAX), "{field}");
+            assert_eq!(prop["nullable"], true, "{field}");
+            assert!(prop.get("format").is_none(), "{field}");
+            for ok in [json!(i64::MIN), json!(u64::MAX), json!(null)] {
+                assert!(parse(json!({ field: ok })).is_ok(), "{field} {ok}");
+            }
+            // One past each end is no longer an integer JSON keeps exactly: refused.
+            for bad in ["18446744073709551616", "-9223372036854775809"] {
+                let value: Value = serde_json::from_str(bad).unwrap();
+                assert_eq!(
+                    code(json!({ field: value })),
+                    "invalid_request",
+                    "{field} {bad}"
+                );
+            }
+        }
     }
 
     #[test]
