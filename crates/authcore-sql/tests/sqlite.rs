@@ -338,3 +338,68 @@ async fn the_sign_in_connection_survives_cancelled_statements_and_closes() {
         .unwrap_err();
     assert_eq!(err.error_code(), "service_unavailable", "{err}");
 }
+
+/// A statement that finds the sign-in connection in use takes a pooled one rather than wait:
+/// while another process holds the write lock, reservations wait for it (SQLite's busy
+/// handler), one of them on the sign-in connection, and a lookup still answers at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_statement_waiting_for_the_write_lock_holds_up_no_sign_in() {
+    use std::time::Duration;
+
+    use authcore_core::{Reservation, ReservationPolicy, Reserve};
+    use sqlx::Connection as _;
+    use time::OffsetDateTime;
+
+    let dir = TempDir::new();
+    let url = dir.sqlite_url("busy.db");
+    // SQLite's busy timeout follows the acquire timeout: long, so that a waiting reservation
+    // is still waiting when the lookup is asked.
+    let store = Arc::new(
+        SqlStore::connect_with(SqlConfig::new(&url).acquire_timeout(Duration::from_secs(60)))
+            .await
+            .unwrap(),
+    );
+    let user = store
+        .create_user(common::new_user("busy@example.test", "Busy"))
+        .await
+        .unwrap();
+    let policy = LockoutPolicy {
+        threshold: 1_000_000,
+        ..LockoutPolicy::DEFAULT
+    };
+    // Another process's write transaction.
+    let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN IMMEDIATE")
+        .execute(&mut other)
+        .await
+        .unwrap();
+    let reservations: Vec<_> = (0..5)
+        .map(|_| {
+            let (store, uid) = (Arc::clone(&store), user.uid.clone());
+            tokio::spawn(async move {
+                let r = Reservation::new(uid, OffsetDateTime::now_utc());
+                store
+                    .reserve(&r, &policy, &ReservationPolicy::default())
+                    .await
+            })
+        })
+        .collect();
+    for _ in 0..100 {
+        tokio::task::yield_now().await;
+    }
+    // The lock is still held: a lookup that waited for the sign-in connection would wait
+    // for the other transaction (up to the 60 s busy timeout).
+    let looked_up = tokio::time::timeout(
+        Duration::from_secs(20),
+        store.find_for_sign_in("busy@example.test", store.as_ref()),
+    )
+    .await;
+    assert!(
+        matches!(looked_up, Ok(Ok(Some(_)))),
+        "the lookup waited behind a reservation waiting for the write lock"
+    );
+    sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+    for r in reservations {
+        assert_eq!(r.await.unwrap().unwrap(), Reserve::Granted);
+    }
+}

@@ -11,11 +11,20 @@
 //!   cache whenever another connection wrote since its last read: with the sign-ins' writes
 //!   spread over the pool, nearly every lookup reads its B-tree pages from the file again.
 //!
-//! So a file store keeps one connection out of the pool for these three statements, held in
-//! turn (an async mutex: a waiting sign-in parks, no thread blocks). SQLite lets one writer in
-//! at a time anyway, so two of the three were serialised already, and the lookup is the
-//! cheapest of them. The store's share of a sign-in at 100,000 users went from 0.37-0.47 ms
-//! to 0.21-0.24 ms in the `store_share` benchmark (quiet machine, same run). Everything else
+//! So a file store keeps one connection out of the pool for these three statements. A
+//! statement takes it when it is free and the pool otherwise: it never waits for it. In one
+//! process sign-ins are limited by argon2 to a few hundred a second, three statements of tens
+//! of microseconds each, so the connection is nearly always free. When it is not, the reason
+//! may be a statement waiting for another process's write lock (SQLite's busy handler sleeps
+//! between its tries, up to 100 ms at a time): waiting behind it would hold up every
+//! sign-in of this process, so the others take pooled connections, as they all did before.
+//! (Two `authcore serve` processes on one file, 100 connections each signing in to one
+//! account for 10 s, release build: 511-1,007 sign-ins in 7 runs with this, 580-937 in 4 runs
+//! with the connection taken in turn, 768-1,078 in 6 runs with the pool alone: differences
+//! within the run-to-run spread.)
+//!
+//! The store's share of a sign-in at 100,000 users went from 0.39-0.49 ms to 0.24-0.31 ms in
+//! the `store_share` benchmark (quiet machine, alternating runs). Everything else
 //! (administration, the fresh check of a token, settings) stays on the pool.
 //!
 //! Cancellation: a statement whose caller goes away (operation timeout, client gone) still
@@ -43,9 +52,9 @@ impl SignInConnection {
         Ok(Arc::new(Self(Mutex::new(Some(conn)))))
     }
 
-    /// Waits for the connection (first come, first served).
-    pub(super) async fn lock(&self) -> MutexGuard<'_, Option<SqliteConnection>> {
-        self.0.lock().await
+    /// The connection if no other statement holds it now.
+    pub(super) fn try_lock(&self) -> Option<MutexGuard<'_, Option<SqliteConnection>>> {
+        self.0.try_lock().ok()
     }
 
     /// Closes the connection after the statement in progress, if any.
@@ -65,16 +74,16 @@ pub(super) fn closed() -> Error {
     Error::store("the SQL store is closed")
 }
 
-/// Runs `$body` like `on_engine!`, but on SQLite with a sign-in connection `$pool` is that
-/// connection (`&mut SqliteConnection`), held for the body. Returns
-/// `Err(Error::StoreUnavailable)` from the enclosing function when the store was closed.
+/// Runs `$body` like `on_engine!`, but on SQLite, when the store has a sign-in connection and
+/// no other statement holds it, `$pool` is that connection (`&mut SqliteConnection`), held
+/// for the body; otherwise the pool. Returns `Err(Error::StoreUnavailable)` from the
+/// enclosing function when the store was closed.
 macro_rules! on_sign_in_engine {
     ($self:expr, |$pool:ident, $e:ident| $body:expr) => {
-        match $self.sign_in.as_deref() {
-            Some(held) => {
+        match $self.sign_in.as_deref().and_then(|held| held.try_lock()) {
+            Some(mut guard) => {
                 #[allow(unused_imports)]
                 use crate::dialect::sqlite as $e;
-                let mut guard = held.lock().await;
                 let Some($pool) = guard.as_mut() else {
                     return Err(super::sign_in::closed());
                 };
