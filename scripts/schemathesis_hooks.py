@@ -4,9 +4,16 @@ Every generated request carries the seeded admin's token. A request that demotes
 re-passwords or deletes that admin (PUT/DELETE /v1/users/{its uid}) would end the token and
 leave the rest of the run answering 401, so the admin's own uid is kept out of the users
 paths; every other uid, and every user the run creates, is fair game.
+
+Mapping names are unique (a second POST /v1/ldap_mappings with a name is 400
+`name_already_exists`, Redis's answer), and the generator draws the same few names again and
+again: a name the schema accepts gets a fresh suffix, so the body decides, not the luck of
+the draw. A name the schema refuses (blank, control characters, too long) is left as it is.
 """
 
+import itertools
 import os
+import re
 
 import schemathesis
 
@@ -20,3 +27,26 @@ def filter_path_parameters(context, path_parameters):
     if not path.startswith("/v1/users/{uid}") or not path_parameters:
         return True
     return str(path_parameters.get("uid")) != CALLER
+
+
+# MAPPING_NAME_PATTERN (crates/authcore-core/src/settings.rs), in Python's syntax.
+MAPPING_NAME = re.compile(
+    "^[\u0020\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*"
+    "[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+    "[^\u0000-\u001f\u007f-\u009f]*\\Z"
+)
+FRESH = itertools.count(1)
+
+
+@schemathesis.hook
+def before_call(context, case, kwargs):
+    operation = case.operation
+    if operation.method.upper() != "POST" or operation.path != "/v1/ldap_mappings":
+        return
+    body = case.body
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        return
+    name = body["name"]
+    suffix = f" ~{next(FRESH)}"
+    if MAPPING_NAME.match(name) and len((name + suffix).encode()) <= 255:
+        body["name"] = name + suffix

@@ -141,6 +141,87 @@ macro_rules! text_not_ending_in_ws {
     };
 }
 
+/// An unescaped character of a string value other than `%`.
+macro_rules! raw_not_pct {
+    () => {
+        r#"[^,+"\\;<>\u0000%]"#
+    };
+}
+
+/// The first character of a string value other than `%`.
+macro_rules! raw_first_not_pct {
+    () => {
+        r#"[^,+"\\;<>\u0000% #]"#
+    };
+}
+
+/// A run of `%` and what follows it when that is not `u` (nor `%`).
+macro_rules! pct_run {
+    () => {
+        concat!(r#"%+(?:[^,+"\\;<>\u0000%u]|"#, escape!(), ")")
+    };
+}
+
+/// A string value without the `%u` placeholder (possibly empty), spelt so that a value has
+/// one way to match: runs of `%` are followed by something other than `u`, or end it.
+macro_rules! text_without_placeholder {
+    () => {
+        concat!(
+            "(?:(?:",
+            raw_first_not_pct!(),
+            "|",
+            escape!(),
+            "|",
+            pct_run!(),
+            ")(?:",
+            raw_not_pct!(),
+            "|",
+            escape!(),
+            "|",
+            pct_run!(),
+            ")*)?%*"
+        )
+    };
+}
+
+/// A string value with `%u` in it: what precedes its first `%u`, then anything.
+macro_rules! text_with_placeholder {
+    () => {
+        concat!(
+            text_without_placeholder!(),
+            "%u(?:",
+            raw!(),
+            "|",
+            escape!(),
+            ")*"
+        )
+    };
+}
+
+/// A DN with `%u` in a value (no anchors): the values before the first one with `%u` have
+/// none, so each template matches one way (a backtracking matcher stays linear).
+macro_rules! template {
+    () => {
+        concat!(
+            " *(?:",
+            type_eq!(),
+            "(?:",
+            ber!(),
+            "|",
+            text_without_placeholder!(),
+            ")",
+            sep!(),
+            ")*",
+            type_eq!(),
+            text_with_placeholder!(),
+            "(?:",
+            sep!(),
+            ava!(),
+            ")* *"
+        )
+    };
+}
+
 /// A BER value: `#` and hex digit pairs.
 macro_rules! ber {
     () => {
@@ -196,11 +277,7 @@ pub const BLANK_PATTERN: &str = concat!("^", blank!(), "$");
 /// A non-empty distinguished name as the directory parses it (`bind_dn`, a query's `base`).
 pub const DN_PATTERN: &str = concat!("^", dn!(), "$");
 
-/// `bind_dn` and `user_dn_template`: blank (absent) or a DN. A template must also have the
-/// `%u` placeholder in a value, which the schema does not state: a regular expression for
-/// "a DN with `%u` in it" is ambiguous where `%u` may stand, and the backtracking matchers of
-/// OpenAPI clients (Python's `re`) take minutes on it; a template without `%u` is 400
-/// `invalid_request`.
+/// `bind_dn`: blank (absent) or a DN.
 pub const BLANK_OR_DN_PATTERN: &str = concat!("^(?:", blank!(), "|", dn!(), ")$");
 
 /// A mapping's `dn` with a directory configured: white space around it is trimmed, then it
@@ -222,6 +299,13 @@ pub const TRIMMED_DN_PATTERN: &str = concat!(
     blank!(),
     "$"
 );
+
+/// `user_dn_template`: a DN with the `%u` placeholder in a value, spaces tolerated at both
+/// ends.
+pub const DN_TEMPLATE_PATTERN: &str = concat!("^", template!(), "$");
+
+/// `user_dn_template`: blank (absent) or a template.
+pub const BLANK_OR_DN_TEMPLATE_PATTERN: &str = concat!("^(?:", blank!(), "|", template!(), ")$");
 
 /// `dn_group_attr`: an attribute description (`memberOf`, `1.2.840.113556.1.2.102`,
 /// `memberOf;x-option`).

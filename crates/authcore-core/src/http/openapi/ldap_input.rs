@@ -1,13 +1,12 @@
 //! `LdapInput`, the body of `PUT /v1/cluster/ldap`: the `Ldap` schema (generated from
 //! [`LdapSettings`], the type the body parses into, and the answer's schema) with what the
 //! directory's check refuses stated as well, from the patterns of
-//! [`crate::settings`]: at least one URI, the syntax of `bind_dn`, `user_dn_template` (but
-//! its `%u`), `dn_group_attr`, the query bases and the filters' placeholders, and the three
+//! [`crate::settings`]: at least one URI, the syntax of `bind_dn`, `user_dn_template`,
+//! `dn_group_attr`, the query bases and the filters' placeholders, and the three
 //! combinations answered 400 `illegal_fields_combination` (as `allOf` of three `anyOf`,
 //! one per rule). A blank string, `null` or an empty query object counts as absent, as the
-//! check counts it. What no schema states stays in the description: a template without
-//! `%u`, a filter that is not RFC 4515, a `ca_cert` that is no certificate (400
-//! `invalid_request`), a `bind_pass` of
+//! check counts it. What no schema states stays in the description: a filter that is not
+//! RFC 4515, a `ca_cert` that is no certificate (400 `invalid_request`), a `bind_pass` of
 //! `"***"` with no stored password to keep (400 `illegal_fields_combination`).
 
 use schemars::generate::SchemaGenerator;
@@ -16,8 +15,9 @@ use serde_json::{Value, json};
 
 use super::component;
 use crate::settings::{
-    ATTRIBUTE_PATTERN, BLANK_OR_ATTRIBUTE_PATTERN, BLANK_OR_DN_PATTERN, BLANK_OR_PEM_PATTERN,
-    BLANK_PATTERN, DN_PATTERN, GROUP_FILTER_PATTERN, LdapSettings, USER_FILTER_PATTERN,
+    ATTRIBUTE_PATTERN, BLANK_OR_ATTRIBUTE_PATTERN, BLANK_OR_DN_PATTERN,
+    BLANK_OR_DN_TEMPLATE_PATTERN, BLANK_OR_PEM_PATTERN, BLANK_PATTERN, DN_PATTERN,
+    DN_TEMPLATE_PATTERN, GROUP_FILTER_PATTERN, LdapSettings, USER_FILTER_PATTERN,
 };
 
 /// The component's name.
@@ -29,8 +29,7 @@ const DESCRIPTION: &str = "Redis's ldap object, as `PUT` takes it. A blank strin
     `dn_group_query`, and `bind_dn` with a non-empty `bind_pass` or neither: otherwise 400 \
     `illegal_fields_combination` (also for `bind_pass` `\"***\"` when no password is stored \
     to keep). A URI, DN, template, attribute or query the directory cannot use is 400 \
-    `invalid_request`; the patterns say which, but for the `%u` a template needs in a \
-    value, filters (RFC 4515, with the \
+    `invalid_request`; the patterns say which, but for filters (RFC 4515, with the \
     placeholder: `%u` for `user_dn_query`, `%D` or `%u` for `dn_group_query`) and `ca_cert` \
     (PEM certificates), whose syntax they only outline. Mappings are managed at \
     /v1/ldap_mappings.";
@@ -58,7 +57,7 @@ fn combinations() -> Value {
     json!([
         {"description": "Exactly one of user_dn_template and user_dn_query", "anyOf": [
             {"required": ["user_dn_template"], "properties": {
-                "user_dn_template": {"type": "string", "pattern": DN_PATTERN},
+                "user_dn_template": {"type": "string", "pattern": DN_TEMPLATE_PATTERN},
                 "user_dn_query": absent_query()}},
             {"required": ["user_dn_query"], "properties": {
                 "user_dn_template": absent_string(),
@@ -93,7 +92,11 @@ fn input_schema(ldap: &Schema) -> Value {
         for (name, key, value) in [
             ("uris", "minItems", json!(1)),
             ("bind_dn", "pattern", BLANK_OR_DN_PATTERN.into()),
-            ("user_dn_template", "pattern", BLANK_OR_DN_PATTERN.into()),
+            (
+                "user_dn_template",
+                "pattern",
+                BLANK_OR_DN_TEMPLATE_PATTERN.into(),
+            ),
             (
                 "dn_group_attr",
                 "pattern",
