@@ -796,7 +796,7 @@ fn schema_accepts(doc: &Value, schema: &Value, v: &Value) -> bool {
                     .count()
                     == 1
             }
-            "nullable" | "description" | "default" | "format" | "title" => true,
+            "nullable" | "description" | "default" | "format" | "title" | "example" => true,
             other => panic!("keyword {other}"),
         };
         if !ok {
@@ -1038,6 +1038,13 @@ async fn ldap_input_schema_is_the_directory_check() {
         "#/components/schemas/Ldap"
     );
     let input = &json!({"$ref": "#/components/schemas/LdapInput"});
+    // The schema's example is a body the check accepts.
+    let example = schema(&doc, "LdapInput")["example"].clone();
+    assert!(schema_accepts(&doc, input, &example), "{example}");
+    assert_eq!(
+        answer(&auth, &admin, "PUT", "/v1/cluster/ldap", &example).await,
+        (200, String::new())
+    );
     let check = |body: Value| {
         let auth = auth.clone();
         let admin = admin.clone();

@@ -110,7 +110,22 @@ fn input_schema(ldap: &Schema) -> Value {
         }
     }
     input["allOf"] = combinations();
+    input["example"] = example();
     input
+}
+
+/// A body the check accepts (clients that start from the document's examples, such as
+/// schemathesis's examples and coverage phases, send it).
+fn example() -> Value {
+    json!({
+        "uris": ["ldaps://ldap.example.org:636"],
+        "bind_dn": "cn=authcore,ou=services,dc=example,dc=org",
+        "bind_pass": "service-account-password",
+        "user_dn_query": {"base": "ou=people,dc=example,dc=org", "filter": "(uid=%u)",
+            "scope": "subtree"},
+        "dn_group_attr": "memberOf",
+        "directory_timeout_s": 5,
+    })
 }
 
 /// The body of `PUT /v1/cluster/ldap`: a `$ref` to `LdapInput`, added to the document's
