@@ -324,3 +324,6 @@ pub const GROUP_FILTER_PATTERN: &str = "%[Du]";
 /// `ca_cert`: blank (absent) or text with a PEM certificate in it (whether the certificate
 /// is one is the directory's check, 400 `invalid_request`).
 pub const BLANK_OR_PEM_PATTERN: &str = concat!("^", blank!(), "$|-----BEGIN CERTIFICATE-----");
+
+#[cfg(test)]
+mod tests;
