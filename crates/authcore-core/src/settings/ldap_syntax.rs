@@ -99,24 +99,29 @@ macro_rules! raw_first_not_ws {
     };
 }
 
-/// A string value (possibly empty).
-macro_rules! text {
+/// One character of a string value after its first: unescaped or an escape.
+macro_rules! value_char {
     () => {
-        concat!(
-            "(?:(?:",
-            raw_first!(),
-            "|",
-            escape!(),
-            ")(?:",
-            raw!(),
-            "|",
-            escape!(),
-            ")*)?"
-        )
+        concat!("(?:", raw!(), "|", escape!(), ")")
     };
 }
 
-/// A string value that does not end in white space (possibly empty).
+/// A non-empty string value: its first character, then any characters.
+macro_rules! nonempty_text {
+    () => {
+        concat!("(?:", raw_first!(), "|", escape!(), ")", value_char!(), "*")
+    };
+}
+
+/// A string value (possibly empty).
+macro_rules! text {
+    () => {
+        concat!("(?:", nonempty_text!(), ")?")
+    };
+}
+
+/// A string value that does not end in white space (possibly empty): one character that is
+/// both first and last, or a longer value whose last character is no white space.
 macro_rules! text_not_ending_in_ws {
     () => {
         concat!(
@@ -124,15 +129,9 @@ macro_rules! text_not_ending_in_ws {
             raw_first_not_ws!(),
             "|",
             escape_not_space!(),
-            "|(?:",
-            raw_first!(),
             "|",
-            escape!(),
-            ")(?:",
-            raw!(),
-            "|",
-            escape!(),
-            ")*(?:",
+            nonempty_text!(),
+            "(?:",
             raw_not_ws!(),
             "|",
             escape_not_space!(),
@@ -187,14 +186,7 @@ macro_rules! text_without_placeholder {
 /// A string value with `%u` in it: what precedes its first `%u`, then anything.
 macro_rules! text_with_placeholder {
     () => {
-        concat!(
-            text_without_placeholder!(),
-            "%u(?:",
-            raw!(),
-            "|",
-            escape!(),
-            ")*"
-        )
+        concat!(text_without_placeholder!(), "%u", value_char!(), "*")
     };
 }
 
