@@ -6,7 +6,8 @@
 use std::sync::Arc;
 
 use authcore::http::{
-    EMAIL_PATTERN, NAME_PATTERN, ROUTE_TABLE, RequestParts, dispatch, document, find_route,
+    ApiResponse, EMAIL_PATTERN, NAME_PATTERN, ROUTE_TABLE, RequestParts, dispatch, document,
+    find_route,
 };
 use authcore::{AuthPolicy, Authenticator, CreateUser, Role};
 use authcore_memory::MemoryStore;
@@ -249,8 +250,7 @@ async fn refuses_bad_accepts_good(
 ) {
     for (i, (field, bad, good)) in cases.iter().enumerate() {
         for (value, status) in [(bad, 400), (good, 200)] {
-            let body = serde_json::to_vec(&body(i, field, value)).unwrap();
-            let res = dispatch(auth, method, path, body_parts(Some(caller), &body)).await;
+            let res = send(auth, caller, method, path, &body(i, field, value)).await;
             assert_eq!(
                 res.status,
                 status,
@@ -330,23 +330,15 @@ async fn bodies_outside_the_schema_are_refused() {
     }
     let new_user = |_: usize, field: &str, v: &Value| json!({"email": fixtures::unique_email("t"), "password": "Some-Passw0rd!", "role": "db_viewer", field: v});
     refuses_bad_accepts_good(&auth, &admin, "POST", "/v1/users", &ignored, new_user).await;
-    let created = dispatch(
-        &auth,
-        "POST",
-        "/v1/users",
-        body_parts(
-            Some(&admin),
-            &serde_json::to_vec(&new_user(0, "uid", &json!(1))).unwrap(),
-        ),
-    )
-    .await;
+    let body = new_user(0, "uid", &json!(1));
+    let created = send(&auth, &admin, "POST", "/v1/users", &body).await;
     let created: Value = serde_json::from_slice(&created.body).unwrap();
     let path = format!("/v1/users/{}", created["uid"]);
     let update = |_: usize, field: &str, v: &Value| json!({ field: v });
     refuses_bad_accepts_good(&auth, &admin, "PUT", &path, &ignored, update).await;
     for (method, path) in [("POST", "/v1/users"), ("PUT", path.as_str())] {
-        let body = serde_json::to_vec(&new_user(0, "email_alert", &json!(true))).unwrap();
-        let res = dispatch(&auth, method, path, body_parts(Some(&admin), &body)).await;
+        let body = new_user(0, "email_alert", &json!(true));
+        let res = send(&auth, &admin, method, path, &body).await;
         assert_eq!(res.status, 400, "{method} {path}");
         assert!(String::from_utf8_lossy(&res.body).contains("email_alert"));
     }
@@ -441,21 +433,7 @@ async fn the_ldap_schema_is_what_put_parses() {
     let put = |body: Value| {
         let auth = auth.clone();
         let admin = admin.clone();
-        async move {
-            let body = serde_json::to_vec(&body).unwrap();
-            let res = dispatch(
-                &auth,
-                "PUT",
-                "/v1/cluster/ldap",
-                body_parts(Some(&admin), &body),
-            )
-            .await;
-            let code: Value = serde_json::from_slice(&res.body).unwrap();
-            (
-                res.status,
-                code["error_code"].as_str().unwrap_or("").to_owned(),
-            )
-        }
+        async move { answer(&auth, &admin, "PUT", "/v1/cluster/ldap", &body).await }
     };
     let parsed = (400, "unsupported_operation".to_owned());
     let refused = (400, "invalid_request".to_owned());
@@ -550,14 +528,7 @@ async fn mapping_schemas_describe_the_dn_refusal() {
             "invalid_role_uids_param",
         ),
     ] {
-        let bytes = serde_json::to_vec(&body).unwrap();
-        let res = dispatch(
-            &auth,
-            "POST",
-            "/v1/ldap_mappings",
-            body_parts(Some(&admin), &bytes),
-        )
-        .await;
+        let res = send(&auth, &admin, "POST", "/v1/ldap_mappings", &body).await;
         assert_eq!(res.status, 400, "{body}");
         let got: Value = serde_json::from_slice(&res.body).unwrap();
         assert_eq!(got["error_code"], code, "{body}");
@@ -697,6 +668,18 @@ async fn directory_server() -> (Authenticator, String) {
     (auth, admin)
 }
 
+/// The response to `method path` with the JSON `body`, sent as `caller`.
+async fn send(
+    auth: &Authenticator,
+    caller: &str,
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> ApiResponse {
+    let bytes = serde_json::to_vec(body).unwrap();
+    dispatch(auth, method, path, body_parts(Some(caller), &bytes)).await
+}
+
 /// `(status, error_code)` of `method path` with `body`.
 async fn answer(
     auth: &Authenticator,
@@ -705,8 +688,7 @@ async fn answer(
     path: &str,
     body: &Value,
 ) -> (u16, String) {
-    let bytes = serde_json::to_vec(body).unwrap();
-    let res = dispatch(auth, method, path, body_parts(Some(caller), &bytes)).await;
+    let res = send(auth, caller, method, path, body).await;
     let got: Value = serde_json::from_slice(&res.body).unwrap_or(Value::Null);
     (
         res.status,
@@ -977,14 +959,7 @@ async fn mapping_name_and_dn_schemas_are_the_checks() {
                 let mut body = json!({"name": format!("n{i}"), "dn": "cn=y", "role": "db_viewer"});
                 body[field] = json!(s);
                 let valid = schema_accepts(&doc, input, &body);
-                let bytes = serde_json::to_vec(&body).unwrap();
-                let res = dispatch(
-                    &auth,
-                    "POST",
-                    "/v1/ldap_mappings",
-                    body_parts(Some(&admin), &bytes),
-                )
-                .await;
+                let res = send(&auth, &admin, "POST", "/v1/ldap_mappings", &body).await;
                 assert_eq!(
                     res.status == 200,
                     valid,
