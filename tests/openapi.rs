@@ -3,6 +3,8 @@
 //! declares, and the schemas say what the parsers accept.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::sync::Arc;
 
 use authcore::http::{
@@ -643,16 +645,7 @@ async fn every_answer_is_declared_by_its_route() {
 /// A server with a settings store and the real directory control (`authcore-ldap`'s): the
 /// document then states the directory's syntax, and its checks answer.
 async fn directory_server() -> (Authenticator, String) {
-    let store = Arc::new(MemoryStore::new());
-    let auth = Authenticator::builder()
-        .store(store.clone())
-        .lockout_store(store.clone())
-        .settings_store(store.clone())
-        .directory_control(Arc::new(authcore_ldap::ReloadableLdapStore::new()))
-        .hashing(fixtures::fast_hashing())
-        .keys(fixtures::test_keys().unwrap())
-        .clock(Arc::new(ManualClock::starting_now()))
-        .policy(AuthPolicy::default())
+    let auth = support::directory_builder(&Arc::new(MemoryStore::new()))
         .allowed_roles(Role::REDIS_MANAGEMENT_ROLES)
         .build()
         .unwrap();

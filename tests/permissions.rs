@@ -4,16 +4,18 @@
 //! store, on every route, at once.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod support;
+
 use std::sync::Arc;
 
 use authcore::http::{ROUTE_TABLE, RequestParts, Route, dispatch};
 use authcore::{
-    Access, AuthPolicy, Authenticator, CreateUser, CustomPermission, Permission, PermissionPolicy,
-    Role, Ttl, UserAdmin, UserId, UserUpdate,
+    Access, Authenticator, CreateUser, CustomPermission, Permission, PermissionPolicy, Role, Ttl,
+    UserAdmin, UserId, UserUpdate,
 };
 use authcore_memory::MemoryStore;
+use authcore_testkit::fixtures;
 use authcore_testkit::permissions::may;
-use authcore_testkit::{ManualClock, fixtures};
 use base64::Engine as _;
 use serde_json::Value;
 
@@ -54,15 +56,7 @@ fn expected(role: &str, permission: &str) -> bool {
 
 fn memory_auth(permissions: PermissionPolicy) -> (Authenticator, Arc<MemoryStore>) {
     let store = Arc::new(MemoryStore::new());
-    let auth = Authenticator::builder()
-        .store(store.clone())
-        .lockout_store(store.clone())
-        .settings_store(store.clone())
-        .directory_control(Arc::new(authcore_ldap::ReloadableLdapStore::new()))
-        .hashing(fixtures::fast_hashing())
-        .keys(fixtures::test_keys().unwrap())
-        .clock(Arc::new(ManualClock::starting_now()))
-        .policy(AuthPolicy::default())
+    let auth = support::directory_builder(&store)
         .permissions(permissions)
         .build()
         .unwrap();
