@@ -7,6 +7,12 @@
 //!
 //! - `new`: the store as it is: `find_for_sign_in` (the user and its epoch in one statement),
 //!   then `reserve` and `settle`, one upsert each;
+//! - `floor` (SQLite only): no sign-in at all, but the round trips one costs: a one-row read
+//!   by primary key and two one-row upserts that return a column, on a one-row table of a
+//!   third database file, through sqlx on one connection with the store's settings. It is
+//!   what any sign-in of three statements pays for sqlx's hand-offs to the connection's
+//!   thread, the two write transactions and their commits, before the work of its own SQL:
+//!   `new` over `floor` is the cost of the store's statements against that floor;
 //! - `old`: the reservation and settlement of the store before issue #10 item 4 (commit
 //!   7602502): a transaction of four statements each (upsert of a placeholder lockout row, a
 //!   locking read of it, a read of the reservations in flight and the reservation's insert;
@@ -18,7 +24,7 @@
 //!   right password, reads the epoch after the settlement, as that commit did.
 //!
 //! First an interleaved pass per case (`STORE_SHARE_ROUNDS` rounds, 400 by default, each one
-//! sign-in on each path, the order alternating; medians and 90th percentiles printed, with
+//! sign-in on each path, the order rotating; medians and 90th percentiles printed, with
 //! the ratio new/old of the medians: robust to a load that moves during the run), then
 //! criterion per case (skipped with `STORE_SHARE_CRITERION=0`). `STORE_SHARE_ENGINES=postgres`
 //! (or `sqlite`) measures one engine only. The cases:
@@ -29,7 +35,8 @@
 //! The interleaved pass also prints one machine-readable line per case on stdout:
 //! `store_share {"engine":"sqlite","users":100000,"case":"ok","new_p50_ms":0.25,
 //! "new_p90_ms":0.31,"old_p50_ms":0.41,"old_p90_ms":0.52,"ratio":0.61}` (one line; `ratio`
-//! is new/old of the medians).
+//! is new/old of the medians; on SQLite also `floor_p50_ms`, `floor_p90_ms` and
+//! `new_over_floor`, new/floor of the medians).
 //!
 //! Users are picked pseudo-randomly among all of them. Password hashing is left out: it is the
 //! hashing pool's cost, not the store's. `AUTHCORE_BENCH_SIZES=100000` chooses the sizes.
@@ -50,7 +57,7 @@ use authcore_core::{
 };
 use authcore_sql::SqlStore;
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
-use sqlx::{AssertSqlSafe, Connection, Executor, Row};
+use sqlx::{AssertSqlSafe, ConnectOptions, Connection, Executor, Row};
 use time::OffsetDateTime;
 use tokio::runtime::Runtime;
 
@@ -167,7 +174,50 @@ struct Target {
     n: u64,
     store: SqlStore,
     old: OldPool,
+    floor: Option<Floor>,
     _dir: Option<TempDir>,
+}
+
+/// The `floor` path's connection (SQLite).
+struct Floor(tokio::sync::Mutex<sqlx::SqliteConnection>);
+
+const FLOOR_TABLE: &str = "CREATE TABLE bench_floor (k TEXT PRIMARY KEY, v INTEGER NOT NULL); \
+    INSERT INTO bench_floor (k, v) VALUES ('k', 0)";
+const FLOOR_READ: &str = "SELECT v FROM bench_floor WHERE k = ?1";
+const FLOOR_UPSERT: &str = "INSERT INTO bench_floor (k, v) VALUES (?1, 0) \
+    ON CONFLICT (k) DO UPDATE SET v = v + 1 RETURNING v";
+
+impl Floor {
+    /// Opens a connection to a one-row table in `path`, with `options` otherwise.
+    async fn open(options: &sqlx::sqlite::SqliteConnectOptions, path: &std::path::Path) -> Self {
+        let mut conn = options
+            .clone()
+            .filename(path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .unwrap();
+        sqlx::raw_sql(FLOOR_TABLE).execute(&mut conn).await.unwrap();
+        Self(tokio::sync::Mutex::new(conn))
+    }
+
+    /// The three round trips: one read, two upserts.
+    async fn round(&self) {
+        let mut conn = self.0.lock().await;
+        let v: i64 = sqlx::query_scalar(FLOOR_READ)
+            .bind("k")
+            .fetch_one(&mut *conn)
+            .await
+            .unwrap();
+        for _ in 0..2 {
+            let after: i64 = sqlx::query_scalar(FLOOR_UPSERT)
+                .bind("k")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap();
+            assert!(after > v);
+        }
+    }
 }
 
 struct TempDir(std::path::PathBuf);
@@ -207,6 +257,7 @@ async fn targets(n: u64) -> Vec<Target> {
             .busy_timeout(Duration::from_secs(5))
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
             .synchronous(sqlx::sqlite::SqliteSynchronous::Normal);
+        let floor = Floor::open(&options, &dir.join("floor.db")).await;
         let old = sqlx::SqlitePool::connect_with(options).await.unwrap();
         sqlx::raw_sql(OLD_TABLE_SQLITE).execute(&old).await.unwrap();
         out.push(Target {
@@ -214,6 +265,7 @@ async fn targets(n: u64) -> Vec<Target> {
             n,
             store,
             old: OldPool::Sqlite(old),
+            floor: Some(floor),
             _dir: Some(TempDir(dir)),
         });
     }
@@ -236,6 +288,7 @@ async fn targets(n: u64) -> Vec<Target> {
             n,
             store,
             old: OldPool::Postgres(old),
+            floor: None,
             _dir: None,
         });
     }
@@ -424,7 +477,7 @@ impl Pick {
     }
 }
 
-/// One sign-in's store work on `path` ("old" or "new") for user number `i`.
+/// One sign-in's store work on `path` ("old", "new" or "floor") for user number `i`.
 async fn sign_in(
     t: &Target,
     i: u64,
@@ -435,7 +488,11 @@ async fn sign_in(
 ) {
     let username = format!("user{i}@example.test");
     let store = &t.store;
-    if path == "old" {
+    if path == "floor" {
+        if let Some(floor) = &t.floor {
+            floor.round().await;
+        }
+    } else if path == "old" {
         let user = store.find_by_username(&username).await.unwrap().unwrap();
         let r = Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
         old_round(t, &r, failed, i64::from(policy.threshold)).await;
@@ -455,21 +512,25 @@ async fn sign_in(
 }
 
 /// The interleaved pass: [`rounds`] rounds, each one sign-in on each path (the order
-/// alternating), so that a machine whose load moves slows both alike; prints the median and
-/// 90th percentile per path and the ratio of the medians.
+/// rotating), so that a machine whose load moves slows every path alike; prints the median
+/// and 90th percentile per path and the ratios of the medians.
 fn interleaved(rt: &Runtime, targets: &[Target], policy: &LockoutPolicy, rp: &ReservationPolicy) {
     let rounds = rounds();
     for t in targets {
+        let paths: &[&str] = if t.floor.is_some() {
+            &["old", "new", "floor"]
+        } else {
+            &["old", "new"]
+        };
         for (case, failed) in [("ok", false), ("fail", true)] {
-            let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+            let mut times: Vec<Vec<Duration>> = vec![Vec::new(); paths.len()];
             let mut pick = Pick(0x5851_f42d_4c95_7f2d);
             rt.block_on(async {
                 for round in 0..rounds {
-                    let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-                    for i in order {
-                        let path = ["old", "new"][i];
+                    for k in 0..paths.len() {
+                        let i = (round + k) % paths.len();
                         let started = Instant::now();
-                        sign_in(t, pick.next(t.n), path, failed, policy, rp).await;
+                        sign_in(t, pick.next(t.n), paths[i], failed, policy, rp).await;
                         times[i].push(started.elapsed());
                     }
                 }
@@ -481,16 +542,29 @@ fn interleaved(rt: &Runtime, targets: &[Target], policy: &LockoutPolicy, rp: &Re
             let (old_p50, old_p90) = stats(&mut times[0]);
             let (new_p50, new_p90) = stats(&mut times[1]);
             let ratio = new_p50.as_secs_f64() / old_p50.as_secs_f64();
+            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+            let (mut floor_text, mut floor_json) = (String::new(), String::new());
+            if let Some(floor) = times.get_mut(2) {
+                let (floor_p50, floor_p90) = stats(floor);
+                let over = new_p50.as_secs_f64() / floor_p50.as_secs_f64();
+                floor_text = format!(
+                    " | floor p50 {floor_p50:.2?} p90 {floor_p90:.2?} | new/floor p50 {over:.2}"
+                );
+                floor_json = format!(
+                    ",\"floor_p50_ms\":{:.4},\"floor_p90_ms\":{:.4},\"new_over_floor\":{over:.4}",
+                    ms(floor_p50),
+                    ms(floor_p90),
+                );
+            }
             eprintln!(
                 "interleaved {case}/{}/{}: old p50 {old_p50:.2?} p90 {old_p90:.2?} | new p50 \
-                 {new_p50:.2?} p90 {new_p90:.2?} | new/old p50 {ratio:.2}",
+                 {new_p50:.2?} p90 {new_p90:.2?} | new/old p50 {ratio:.2}{floor_text}",
                 t.engine, t.n,
             );
-            let ms = |d: Duration| d.as_secs_f64() * 1000.0;
             println!(
                 "store_share {{\"engine\":\"{}\",\"users\":{},\"case\":\"{case}\",\
                  \"rounds\":{rounds},\"new_p50_ms\":{:.4},\"new_p90_ms\":{:.4},\
-                 \"old_p50_ms\":{:.4},\"old_p90_ms\":{:.4},\"ratio\":{ratio:.4}}}",
+                 \"old_p50_ms\":{:.4},\"old_p90_ms\":{:.4},\"ratio\":{ratio:.4}{floor_json}}}",
                 t.engine,
                 t.n,
                 ms(new_p50),
