@@ -13,7 +13,7 @@ use super::{Backend, DbResult, SqlStore, decode, local_id};
 use crate::config::Engine;
 
 /// The session statements of one engine.
-struct SessionQueries {
+pub(super) struct SessionQueries {
     /// `(uid)` -> `epoch`.
     epoch: &'static str,
     /// `(uid)`: inserts epoch 1 or adds one; returns the new epoch where the engine can.
@@ -27,11 +27,11 @@ struct SessionQueries {
     /// `(uid as text, session id, uid)`: the user's rows (one per password, as the user
     /// lookups return them) with its epoch and whether the session is revoked, in one
     /// statement (one snapshot): what the fresh check reads.
-    fresh: &'static str,
+    pub(super) fresh: &'static str,
     /// `(normalised name)`: the user's rows (one per password, as the user lookups return
     /// them) with its epoch, in one statement (one snapshot): what a sign-in reads before it
     /// judges the password. No rows for an unknown name: the same one statement either way.
-    sign_in: &'static str,
+    pub(super) sign_in: &'static str,
 }
 
 /// A sign-in's statement: the lookup by name with the user's epoch, `$uid_text` being the
@@ -87,10 +87,10 @@ const POSTGRES: SessionQueries = SessionQueries {
 /// (`ANALYZE`, `PRAGMA optimize`), and then prepares the statement again whenever a new value
 /// is bound, which for these statements is every time. A scalar subquery is no value the
 /// planner can sample: one plan, prepared once per connection, still a search of the same
-/// index (`sqlite_per_request_lookups_are_planned_once`). In `store_share` at 100,000
+/// index (`store::tests::sqlite_per_request_lookups_are_planned_once`). In `store_share` at 100,000
 /// users (analysed), this took a sign-in's store share from 224-276 to 166-183 µs p50.
 /// `u.uid` is the rowid, which has no samples.
-const SQLITE: SessionQueries = SessionQueries {
+pub(super) const SQLITE: SessionQueries = SessionQueries {
     epoch: "SELECT epoch FROM authcore_session_epochs WHERE uid = ?1",
     advance: "INSERT INTO authcore_session_epochs (uid, epoch) VALUES (?1, 1) \
         ON CONFLICT (uid) DO UPDATE SET epoch = epoch + 1 RETURNING epoch",
@@ -306,90 +306,5 @@ impl SessionStore for SqlStore {
             }))
         })
         .await
-    }
-}
-
-#[cfg(all(test, feature = "sqlite"))]
-mod tests {
-    use authcore_core::{NewUser, PasswordHash, Role, StoredPassword, UserAdmin as _, UserStatus};
-    use sqlx::Row as _;
-
-    use super::{Backend, SQLITE, SqlStore};
-
-    /// The columns a statement compares with a bare parameter (`col = ?N`).
-    fn bare_keys(sql: &str) -> Vec<&str> {
-        sql.split(" = ?")
-            .zip(sql.split(" = ?").skip(1))
-            .filter(|(_, after)| after.starts_with(|c: char| c.is_ascii_digit()))
-            .filter_map(|(before, _)| before.rsplit([' ', '(']).next())
-            .collect()
-    }
-
-    /// A statement that compares an indexed column with a bare parameter is prepared again
-    /// for each new value once the database is analysed (see [`SQLITE`]): the per-request
-    /// lookups take their keys as `(SELECT ?N)` (only the rowid `u.uid` is bare), and on an
-    /// analysed database they still search their indexes.
-    #[tokio::test]
-    async fn sqlite_per_request_lookups_are_planned_once() {
-        assert_eq!(bare_keys(SQLITE.sign_in), Vec::<&str>::new());
-        assert_eq!(bare_keys(SQLITE.fresh), vec!["u.uid"]);
-        assert_eq!(bare_keys("SELECT 1 FROM t WHERE t.k = ?1"), vec!["t.k"]);
-
-        let store = SqlStore::connect("sqlite::memory:").await.unwrap();
-        let now = time::OffsetDateTime::now_utc();
-        for i in 0..50 {
-            store
-                .create_user(NewUser {
-                    email: format!("user{i}@example.org"),
-                    name: None,
-                    role: Role::DB_VIEWER,
-                    status: UserStatus::Active,
-                    passwords: vec![StoredPassword {
-                        hash: PasswordHash::new(format!("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$h{i}")),
-                        issued_at: now,
-                    }],
-                })
-                .await
-                .unwrap();
-        }
-        let Backend::Sqlite(pool) = &store.backend else {
-            panic!("sqlite backend");
-        };
-        sqlx::query("ANALYZE").execute(pool).await.unwrap();
-        let samples: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_stat4")
-            .fetch_one(pool)
-            .await
-            .unwrap();
-        assert!(
-            samples > 0,
-            "ANALYZE left no samples: the test would prove nothing"
-        );
-        for (sql, binds) in [
-            (SQLITE.sign_in, vec!["user7@example.org"]),
-            (SQLITE.fresh, vec!["8", "a-session", "8"]),
-        ] {
-            let mut explain = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
-            for b in binds {
-                explain = explain.bind(b);
-            }
-            let details: Vec<String> = explain
-                .fetch_all(pool)
-                .await
-                .unwrap()
-                .iter()
-                .map(|r| r.get::<String, _>(3))
-                .collect();
-            assert!(
-                details
-                    .iter()
-                    .all(|d| !d.starts_with("SCAN") || d == "SCAN CONSTANT ROW"),
-                "{sql}: {details:?}"
-            );
-            assert!(
-                details.iter().any(|d| d.starts_with("SEARCH u USING")),
-                "{sql}: {details:?}"
-            );
-        }
-        store.close().await;
     }
 }

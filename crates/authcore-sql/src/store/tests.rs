@@ -25,12 +25,7 @@ async fn sqlite_sign_in_statements_use_indexes() {
         panic!("sqlite backend");
     };
     for (sql, key) in sign_in_statements(&crate::dialect::sqlite::Q) {
-        let plan = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")))
-            .bind(key)
-            .fetch_all(pool)
-            .await
-            .unwrap();
-        let details: Vec<String> = plan.iter().map(|r| r.get::<String, _>(3)).collect();
+        let details = sqlite_plan(pool, sql, &[key]).await;
         assert!(
             details.iter().all(|d| !d.starts_with("SCAN")),
             "{sql}: {details:?}"
@@ -40,6 +35,90 @@ async fn sqlite_sign_in_statements_use_indexes() {
             "{sql}: {details:?}"
         );
     }
+}
+
+/// The `detail` column of SQLite's `EXPLAIN QUERY PLAN` of `sql` with `binds`.
+#[cfg(feature = "sqlite")]
+async fn sqlite_plan(pool: &sqlx::SqlitePool, sql: &str, binds: &[&str]) -> Vec<String> {
+    let mut explain = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+    for b in binds {
+        explain = explain.bind(*b);
+    }
+    let plan = explain.fetch_all(pool).await.unwrap();
+    plan.iter().map(|r| r.get::<String, _>(3)).collect()
+}
+
+/// The columns a statement compares with a bare parameter (`col = ?N`).
+#[cfg(feature = "sqlite")]
+fn bare_keys(sql: &str) -> Vec<&str> {
+    sql.split(" = ?")
+        .zip(sql.split(" = ?").skip(1))
+        .filter(|(_, after)| after.starts_with(|c: char| c.is_ascii_digit()))
+        .filter_map(|(before, _)| before.rsplit([' ', '(']).next())
+        .collect()
+}
+
+/// A statement that compares an indexed column with a bare parameter is prepared again for
+/// each new value once the database is analysed (see `sessions::SQLITE`): the per-request
+/// lookups take their keys as `(SELECT ?N)` (only the rowid `u.uid` is bare), and on an
+/// analysed database they still search their indexes.
+#[cfg(feature = "sqlite")]
+#[tokio::test]
+async fn sqlite_per_request_lookups_are_planned_once() {
+    use authcore_core::{NewUser, PasswordHash, Role, StoredPassword, UserAdmin as _, UserStatus};
+
+    use super::sessions::SQLITE;
+
+    assert_eq!(bare_keys(SQLITE.sign_in), Vec::<&str>::new());
+    assert_eq!(bare_keys(SQLITE.fresh), vec!["u.uid"]);
+    assert_eq!(bare_keys("SELECT 1 FROM t WHERE t.k = ?1"), vec!["t.k"]);
+
+    let store = SqlStore::connect("sqlite::memory:").await.unwrap();
+    let now = time::OffsetDateTime::now_utc();
+    for i in 0..50 {
+        store
+            .create_user(NewUser {
+                email: format!("user{i}@example.org"),
+                name: None,
+                role: Role::DB_VIEWER,
+                status: UserStatus::Active,
+                passwords: vec![StoredPassword {
+                    hash: PasswordHash::new(format!("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$h{i}")),
+                    issued_at: now,
+                }],
+            })
+            .await
+            .unwrap();
+    }
+    let Backend::Sqlite(pool) = &store.backend else {
+        panic!("sqlite backend");
+    };
+    sqlx::query("ANALYZE").execute(pool).await.unwrap();
+    let samples: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM sqlite_stat4")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(
+        samples > 0,
+        "ANALYZE left no samples: the test would prove nothing"
+    );
+    for (sql, binds) in [
+        (SQLITE.sign_in, vec!["user7@example.org"]),
+        (SQLITE.fresh, vec!["8", "a-session", "8"]),
+    ] {
+        let details = sqlite_plan(pool, sql, &binds).await;
+        assert!(
+            details
+                .iter()
+                .all(|d| !d.starts_with("SCAN") || d == "SCAN CONSTANT ROW"),
+            "{sql}: {details:?}"
+        );
+        assert!(
+            details.iter().any(|d| d.starts_with("SEARCH u USING")),
+            "{sql}: {details:?}"
+        );
+    }
+    store.close().await;
 }
 
 /// A store on a fresh database `authcore_plan_<pid>` of the server whose URL the variable
