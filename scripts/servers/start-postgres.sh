@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a throwaway PostgreSQL on a free loopback port in a temp directory, for the tests of
 # authcore-sql. Prints KEY=VALUE lines (scripts/test exports them):
-#   AUTHCORE_TEST_POSTGRES_URL  postgres://auth:...@127.0.0.1:PORT/authtest (role may CREATEDB)
+#   AUTHCORE_TEST_POSTGRES_URL  postgres://auth:...@127.0.0.1:PORT/authtest (role may CREATEDB and, from PostgreSQL 15, CHECKPOINT)
 #   AUTHCORE_TEST_PG_CTL        control script: `ctl stop` / `ctl start` (fault tests, cleanup)
 #   AUTHCORE_TEST_PG_DIR        the temp directory (remove it after `ctl stop`)
 # Installs the Debian package `postgresql` when no server binaries are found and running as root.
@@ -62,7 +62,8 @@ t1=$(date +%s%N)
 "$DIR/ctl" start || { cat "$DIR/postgres.log" >&2; exit 1; }
 t2=$(date +%s%N)
 $AS "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$DIR" -p "$PORT" -U postgres -d postgres \
-  -c "CREATE ROLE auth LOGIN CREATEDB PASSWORD 'authpw'" -c "CREATE DATABASE authtest OWNER auth" >&2
+  -c "CREATE ROLE auth LOGIN CREATEDB PASSWORD 'authpw'" -c "CREATE DATABASE authtest OWNER auth" \
+  -c "DO \$\$ BEGIN IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'pg_checkpoint') THEN GRANT pg_checkpoint TO auth; END IF; END \$\$" >&2
 t3=$(date +%s%N)
 printf 'AUTHCORE_TEST_POSTGRES_URL=%s\nAUTHCORE_TEST_PG_CTL=%s\nAUTHCORE_TEST_PG_DIR=%s\n' \
   "postgres://auth:authpw@127.0.0.1:$PORT/authtest" "$DIR/ctl" "$DIR"
