@@ -93,3 +93,83 @@ macro_rules! on_sign_in_engine {
         }
     };
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use authcore_core::{
+        AttemptOutcome, LockoutPolicy, LockoutStore as _, NewUser, PasswordHash, Reservation,
+        ReservationPolicy, Reserve, Role, StoredPassword, UserAdmin as _, UserStatus,
+        UserStore as _,
+    };
+    use sqlx::Connection as _;
+    use time::OffsetDateTime;
+
+    use crate::{SqlConfig, SqlStore};
+
+    /// `what`'s answer, unless it takes 20 s (then it waited for the sign-in connection).
+    async fn within<T>(what: impl Future<Output = authcore_core::Result<T>>) -> T {
+        tokio::time::timeout(Duration::from_secs(20), what)
+            .await
+            .expect("the statement waited for the sign-in connection")
+            .unwrap()
+    }
+
+    /// A statement that finds the sign-in connection in use takes a pooled connection rather
+    /// than wait for it. The connection is held here, as a statement waiting in SQLite's busy
+    /// handler for another process's write lock would hold it (up to the busy timeout, 60 s
+    /// here), and another process does hold the write lock: the lookup answers at once, and
+    /// the reservation and settlement go through the pool as soon as the lock is released.
+    /// Waiting for the connection, each of them would hang until the test's timeout.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_statement_finding_the_connection_in_use_takes_the_pool() {
+        let dir = std::env::temp_dir().join(format!("authcore-sign-in-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("busy.db").display());
+        let config = SqlConfig::new(&url).acquire_timeout(Duration::from_secs(60));
+        let store = SqlStore::connect_with(config).await.unwrap();
+        let user = store
+            .create_user(NewUser {
+                email: "busy@example.test".to_owned(),
+                name: None,
+                role: Role::DB_VIEWER,
+                status: UserStatus::Active,
+                passwords: vec![StoredPassword {
+                    hash: PasswordHash::new("$argon2id$v=19$m=8,t=1,p=1$c2FsdA$aGFzaA"),
+                    issued_at: OffsetDateTime::now_utc(),
+                }],
+            })
+            .await
+            .unwrap();
+        let policy = LockoutPolicy::DEFAULT;
+        let held = store
+            .sign_in
+            .clone()
+            .expect("a file store keeps a sign-in connection");
+        let guard = held
+            .try_lock()
+            .expect("nothing holds the sign-in connection yet");
+
+        // Another process's write transaction.
+        let mut other = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut other)
+            .await
+            .unwrap();
+        let found = within(store.find_for_sign_in("busy@example.test", &store)).await;
+        assert_eq!(found.map(|r| r.user.uid), Some(user.uid.clone()));
+        sqlx::query("COMMIT").execute(&mut other).await.unwrap();
+
+        let r = Reservation::new(user.uid.clone(), OffsetDateTime::now_utc());
+        let reserved = within(store.reserve(&r, &policy, &ReservationPolicy::default())).await;
+        assert_eq!(reserved, Reserve::Granted);
+        let now = OffsetDateTime::now_utc();
+        let state = within(store.settle(&r, AttemptOutcome::Failure, now, &policy)).await;
+        assert_eq!(state.map(|s| s.failures), Some(1));
+
+        drop(guard);
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
