@@ -52,26 +52,27 @@ fn query(filter_pattern: &str) -> Value {
         "filter": {"type": "string", "pattern": filter_pattern}}})
 }
 
+/// The case of an either-or pair where `field` is given (as `given`) and `other` is absent
+/// (as `absent`).
+fn only(field: &str, given: Value, other: &str, absent: Value) -> Value {
+    json!({"required": [field], "properties": {field: given, other: absent}})
+}
+
 /// The three combination rules, each an `anyOf` of its allowed cases.
 fn combinations() -> Value {
+    let (template, query_field) = ("user_dn_template", "user_dn_query");
+    let (attr, group_query) = ("dn_group_attr", "dn_group_query");
     json!([
         {"description": "Exactly one of user_dn_template and user_dn_query", "anyOf": [
-            {"required": ["user_dn_template"], "properties": {
-                "user_dn_template": {"type": "string", "pattern": DN_TEMPLATE_PATTERN},
-                "user_dn_query": absent_query()}},
-            {"required": ["user_dn_query"], "properties": {
-                "user_dn_template": absent_string(),
-                "user_dn_query": query(USER_FILTER_PATTERN)}},
+            only(template, json!({"type": "string", "pattern": DN_TEMPLATE_PATTERN}),
+                query_field, absent_query()),
+            only(query_field, query(USER_FILTER_PATTERN), template, absent_string()),
         ]},
         {"description": "At most one of dn_group_attr and dn_group_query", "anyOf": [
-            {"required": ["dn_group_attr"], "properties": {
-                "dn_group_attr": {"type": "string", "pattern": ATTRIBUTE_PATTERN},
-                "dn_group_query": absent_query()}},
-            {"required": ["dn_group_query"], "properties": {
-                "dn_group_attr": absent_string(),
-                "dn_group_query": query(GROUP_FILTER_PATTERN)}},
-            {"properties": {
-                "dn_group_attr": absent_string(), "dn_group_query": absent_query()}},
+            only(attr, json!({"type": "string", "pattern": ATTRIBUTE_PATTERN}),
+                group_query, absent_query()),
+            only(group_query, query(GROUP_FILTER_PATTERN), attr, absent_string()),
+            {"properties": {attr: absent_string(), group_query: absent_query()}},
         ]},
         {"description": "bind_dn and bind_pass together, or neither", "anyOf": [
             {"required": ["bind_dn", "bind_pass"], "properties": {
